@@ -1,0 +1,99 @@
+"""Where dflib runs: the project root, the platform (Kaggle, Colab, local) and its paths.
+
+Notebooks are started from different folders by Jupyter, nbmake and papermill, so every
+path a user types is resolved here, relative to the project root, never to the cwd.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT_ENV = "DFLIB_ROOT"
+CACHE_ENV = "DFLIB_CACHE"
+
+
+def platform_name() -> str:
+    """Return ``"kaggle"``, ``"colab"`` or ``"local"``."""
+    if os.environ.get("KAGGLE_KERNEL_RUN_TYPE") or Path("/kaggle/working").is_dir():
+        return "kaggle"
+    if os.environ.get("COLAB_RELEASE_TAG") or Path("/content").is_dir() and _has_module("google.colab"):
+        return "colab"
+    return "local"
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def project_root() -> Path:
+    """The folder holding ``notebooks/`` and ``dflib/``.
+
+    Order: ``$DFLIB_ROOT``; the nearest parent of the cwd that holds ``notebooks/`` and
+    ``pyproject.toml``; the parent of the installed package (editable installs); the cwd.
+    """
+    if os.environ.get(ROOT_ENV):
+        return Path(os.environ[ROOT_ENV]).expanduser().resolve()
+    cwd = Path.cwd().resolve()
+    for folder in (cwd, *cwd.parents):
+        if (folder / "notebooks").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder
+    package_parent = Path(__file__).resolve().parent.parent
+    if (package_parent / "pyproject.toml").is_file():
+        return package_parent
+    return cwd
+
+
+def resolve_path(path: str | os.PathLike) -> Path:
+    """Resolve a user path: absolute paths and ``~`` as given, others from the project root."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (project_root() / p).resolve()
+
+
+def cache_dir() -> Path:
+    """Where generated data and preprocessed arrays live (``$DFLIB_CACHE`` overrides).
+
+    Kaggle's ``/kaggle/working`` is a 20 GB output quota, so caches go to ``/kaggle/tmp``
+    there; Colab uses ``/content``; locally ``$XDG_CACHE_HOME/dflib`` (``~/.cache/dflib``).
+    """
+    if os.environ.get(CACHE_ENV):
+        path = Path(os.environ[CACHE_ENV]).expanduser()
+    else:
+        path = {
+            "kaggle": Path("/kaggle/tmp/dflib-cache"),
+            "colab": Path("/content/dflib-cache"),
+        }.get(platform_name())
+        if path is None:
+            xdg = os.environ.get("XDG_CACHE_HOME")
+            path = (Path(xdg) if xdg else Path.home() / ".cache") / "dflib"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def output_dir() -> Path:
+    """Where run folders go: ``/kaggle/working/runs`` on Kaggle, ``<root>/runs`` elsewhere."""
+    if platform_name() == "kaggle":
+        return Path("/kaggle/working/runs")
+    return project_root() / "runs"
+
+
+def kaggle_input_dirs() -> list[Path]:
+    """Datasets attached to a Kaggle notebook (``/kaggle/input/*``), empty elsewhere."""
+    base = Path("/kaggle/input")
+    return sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+
+def num_workers(requested: int | None = None) -> int:
+    """DataLoader / pool workers: the request, else one per core the process may use."""
+    if requested is not None and requested >= 0:
+        return requested
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, cores)

@@ -1,0 +1,61 @@
+"""Seeding, device choice and mixed precision: one place, so every notebook agrees.
+
+Never hard-code ``"cuda"``: ask for ``"auto"`` and get the best device present.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+DEFAULT_SEED = 42
+
+
+def seed_everything(seed: int = DEFAULT_SEED, deterministic: bool = False) -> int:
+    """Seed Python, NumPy and torch (all devices).
+
+    Args:
+        seed: the seed (the write-ups use 42).
+        deterministic: also ask cuDNN and torch for deterministic kernels; slower, and
+            some ops then raise. An explicit flag because it costs speed.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    return seed
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` gives CUDA, then Apple MPS, then CPU; anything else is taken as given."""
+    if isinstance(device, torch.device):
+        return device
+    if device != "auto":
+        resolved = torch.device(device)
+        if resolved.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device={device!r} was requested but no CUDA GPU is visible; "
+                "use device='auto' or 'cpu'."
+            )
+        return resolved
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """Mixed-precision dtype for a device: bf16 on Ampere+ (sm >= 8.0), fp16 on older GPUs
+    such as the T4 (use a GradScaler then), ``None`` (full precision) on CPU and MPS."""
+    if device.type != "cuda":
+        return None
+    major, _ = torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
