@@ -17,7 +17,11 @@ def platform_name() -> str:
     """Return ``"kaggle"``, ``"colab"`` or ``"local"``."""
     if os.environ.get("KAGGLE_KERNEL_RUN_TYPE") or Path("/kaggle/working").is_dir():
         return "kaggle"
-    if os.environ.get("COLAB_RELEASE_TAG") or Path("/content").is_dir() and _has_module("google.colab"):
+    if (
+        os.environ.get("COLAB_RELEASE_TAG")
+        or Path("/content").is_dir()
+        and _has_module("google.colab")
+    ):
         return "colab"
     return "local"
 

@@ -23,7 +23,7 @@ def seed_everything(seed: int = DEFAULT_SEED, deterministic: bool = False) -> in
             some ops then raise. An explicit flag because it costs speed.
     """
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 -- seeds legacy global-state users too
     torch.manual_seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     if deterministic:

@@ -1,0 +1,79 @@
+"""Shared fixtures: small data folders in the layouts users bring, odd files included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def write_rgb(
+    path: Path, seed: int, size: int = 40, mode: str = "RGB", fmt: str | None = None
+) -> Path:
+    """Write a random image in a given PIL mode (converted from RGB)."""
+    rng = np.random.default_rng(seed)
+    image = Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
+    if mode == "P":
+        image = image.convert("P", palette=Image.Palette.ADAPTIVE)
+    elif mode != "RGB":
+        image = image.convert(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format=fmt)
+    return path
+
+
+@pytest.fixture
+def messy_csv_folder(tmp_path: Path) -> Path:
+    """A CSV-layout folder with every kind of odd file a real download holds.
+
+    Usable: 4 ordinary PNG, grayscale, RGBA, palette, an upper-case ``.PNG``, a 16-bit
+    PNG and a CMYK JPEG (10 images, 3 of them fake). Unusable: a corrupt file, an empty
+    file, a truncated PNG, a row whose path escapes the folder with ``../`` and a row
+    naming a missing file.
+    """
+    root = tmp_path / "real_layout"
+    images = root / "train"
+    rows = []
+    for i in range(4):
+        write_rgb(images / f"ok_{i}.png", i)
+        rows.append((f"ok_{i}", i % 2))
+    write_rgb(images / "gray.png", 10, mode="L")
+    write_rgb(images / "rgba.png", 11, mode="RGBA")
+    write_rgb(images / "palette.png", 12, mode="P")
+    write_rgb(images / "upper.PNG", 13)
+    Image.fromarray(np.full((20, 20), 40000, dtype=np.uint16)).save(images / "deep.png")
+    write_rgb(images / "cmyk.jpg", 14, mode="CMYK", fmt="JPEG")
+    rows += [
+        ("gray", 0),
+        ("rgba", 0),
+        ("palette", 1),
+        ("upper", 0),
+        ("deep.png", 0),
+        ("train/cmyk.jpg", 0),
+    ]
+    (images / "corrupt.png").write_bytes(b"this is not an image")
+    (images / "empty.png").write_bytes(b"")
+    good = (images / "ok_0.png").read_bytes()
+    (images / "truncated.png").write_bytes(good[: len(good) // 2])
+    write_rgb(tmp_path / "outside.png", 99)
+    rows += [("corrupt", 1), ("empty", 1), ("truncated", 1), ("../outside.png", 1), ("missing", 0)]
+    lines = ["image_id,target"] + [f"{name},{'fake' if label else 'real'}" for name, label in rows]
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    for i in range(3):
+        write_rgb(root / "test" / f"t{i}.jpg", 50 + i, fmt="JPEG")
+    return root
+
+
+@pytest.fixture
+def class_folder_root(tmp_path: Path) -> Path:
+    """``train/REAL`` + ``train/fake`` sub-folders (upper-case name on purpose) and a test folder."""
+    root = tmp_path / "folders"
+    for i in range(5):
+        write_rgb(root / "train" / "REAL" / f"r{i}.png", i)
+    for i in range(2):
+        write_rgb(root / "train" / "fake" / f"f{i}.jpeg", 10 + i, fmt="JPEG")
+    (root / "train" / "fake" / "notes.txt").write_text("not an image")
+    write_rgb(root / "test" / "a.png", 20)
+    return root
