@@ -1,0 +1,44 @@
+"""Architecture zoo: every model of SPEC.md §4, one file each, behind a registry.
+
+>>> from dflib.models import create_model, list_models
+>>> model = create_model("xception_resnet50")       # 2 logits, random weights
+>>> model.default_cfg.input_size, model.default_cfg.mean
+((3, 196, 196), (0.0, 0.0, 0.0))
+
+Every model exposes ``forward_features``, ``forward_head`` and ``forward`` and carries a
+:class:`ModelCfg` as ``default_cfg`` (input size, normalisation, outputs, recipe hints).
+Nothing is downloaded: there are no pretrained weights (SPEC §1).
+"""
+
+from torch import nn
+
+# Importing the architecture modules registers them.
+from . import (  # noqa: F401
+    custom_resnet,
+    deepfakenet,
+    freqnet,
+    hrnet_artifact,
+    hybrid_xception_freq_transformer,
+    resnet50,
+    rgb_fft,
+    xception_resnet50,
+)
+from ._base import IMAGENET_MEAN, IMAGENET_STD, ClassifierBase, ModelCfg
+from ._registry import create_model, list_models, model_cfg, register_model
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "ClassifierBase",
+    "ModelCfg",
+    "count_params",
+    "create_model",
+    "list_models",
+    "model_cfg",
+    "register_model",
+]
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of parameters (trainable or not) of a model."""
+    return sum(p.numel() for p in model.parameters())
