@@ -1,0 +1,86 @@
+"""The preprocessed cache: built once, keyed by what made it, bad files left out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dflib import cache as cache_module
+from dflib import data
+from dflib.cache import CachedImageDataset, build_cache
+from dflib.imageio import read_image, resize_square
+
+
+class Invert:
+    """A deterministic preprocessing with a cache key, as the noise filters have."""
+
+    cache_key = "invert"
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return 255 - batch
+
+
+@pytest.fixture
+def table(messy_csv_folder):
+    return data.load_split(messy_csv_folder)
+
+
+def test_cache_skips_bad_files_and_reports_them(table, tmp_path):
+    cache = build_cache(table, 32, root=tmp_path, workers=1, progress=False)
+    skipped = dict(table.report.skipped)
+    bad = [p for p in skipped if p.endswith(("corrupt.png", "truncated.png"))]
+    assert len(bad) == 2
+    assert len(cache) == 10 and cache[:].shape == (10, 32, 32, 3) and cache[0].dtype == np.uint8
+    assert not cache.frame["path"].str.endswith(("corrupt.png", "truncated.png")).any()
+    expected = resize_square(read_image(cache.frame["path"][0]), 32)
+    assert np.array_equal(cache[0], expected)
+
+
+def test_cache_applies_preprocess_and_keys_on_it(table, tmp_path):
+    plain = build_cache(table, 32, root=tmp_path, workers=1, progress=False)
+    inverted = build_cache(table, 32, Invert(), root=tmp_path, workers=1, progress=False)
+    assert plain.folder != inverted.folder
+    assert np.array_equal(inverted[:], 255 - plain[:])
+    assert build_cache(table, 24, root=tmp_path, workers=1, progress=False).folder != plain.folder
+
+
+def test_cache_is_reused_not_rebuilt(table, tmp_path, monkeypatch):
+    first = build_cache(table, 32, root=tmp_path, workers=1, progress=False)
+    monkeypatch.setattr(cache_module, "_build", lambda *a, **k: pytest.fail("rebuilt"))
+    again = build_cache(table, 32, root=tmp_path, workers=1, progress=False)
+    assert again.folder == first.folder and np.array_equal(again[:], first[:])
+
+
+def test_cache_parallel_equals_serial(table, tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "CHUNK", 3)
+    serial = build_cache(table, 16, Invert(), root=tmp_path / "a", workers=1, progress=False)
+    parallel = build_cache(table, 16, Invert(), root=tmp_path / "b", workers=2, progress=False)
+    assert np.array_equal(serial[:], parallel[:])
+    assert serial.labels.tolist() == parallel.labels.tolist()
+
+
+def test_preprocess_without_key_is_refused(table, tmp_path):
+    with pytest.raises(TypeError, match="cache_key"):
+        build_cache(table, 16, lambda batch: batch, root=tmp_path, progress=False)
+
+
+def test_crashed_build_leaves_no_cache(table, tmp_path, monkeypatch):
+    def explode(job):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(cache_module, "_fill_chunk", explode)
+    with pytest.raises(RuntimeError):
+        build_cache(table, 16, root=tmp_path, workers=1, progress=False)
+    assert not list(tmp_path.glob("*/index.csv"))
+    monkeypatch.undo()
+    assert len(build_cache(table, 16, root=tmp_path, workers=1, progress=False)) == 10
+
+
+def test_dataset_yields_chw_tensors(table, tmp_path):
+    import torch
+
+    cache = build_cache(table, 16, root=tmp_path, workers=1, progress=False)
+    dataset = CachedImageDataset(cache, indices=[1, 3], transform=lambda x: x.float() / 255)
+    image, label = dataset[1]
+    assert len(dataset) == 2 and image.shape == (3, 16, 16) and image.dtype == torch.float32
+    assert label == cache.labels[3]
