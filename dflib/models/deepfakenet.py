@@ -9,7 +9,7 @@ the features are averaged with them) so that a small blended or up-sampled regio
 dominate. Dropout, then a linear layer to one logit.
 
 Source: SPEC.md §4 "DeepFakeNet" (write-up 2). Depths and the head are ours:
-2,805,090 parameters with 1 output.
+2,805,089 parameters with 1 output.
 
 Input contract: RGB ``(N, 3, H, W)``, ImageNet normalisation, any H, W >= 64; trained
 at 256x256 (val/test Resize(256)). Output: 1 logit (0.6 BCE + 0.4 focal in the recipe).
@@ -33,7 +33,8 @@ class AdaptiveContextPool(nn.Module):
 
     def __init__(self, chs: int) -> None:
         super().__init__()
-        self.score = nn.Conv2d(chs, 1, 1)
+        # no bias: a softmax ignores a constant shift, so a bias would never learn
+        self.score = nn.Conv2d(chs, 1, 1, bias=False)
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         """Weights ``(N, 1, H, W)`` that sum to one over each map."""
