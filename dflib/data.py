@@ -386,6 +386,38 @@ def _check_classes(table: ImageTable) -> None:
         )
 
 
+def sample_images(
+    table: ImageTable, n: int, seed: int = 42, label: int | None = None
+) -> tuple[list[np.ndarray], pd.DataFrame]:
+    """Decode ``n`` random images of ``table`` at full resolution (of one class if
+    ``label`` is given). Unreadable ones are skipped and added to ``table.report``.
+
+    Returns:
+        The HxWx3 uint8 images and the table rows they came from.
+    """
+    from dflib.imageio import try_read_image
+
+    frame = table.frame if label is None else table.frame[table.frame["label"] == label]
+    rows = frame.sample(n=min(n, len(frame)), random_state=seed)
+    images, kept = [], []
+    for position, path in enumerate(rows["path"]):
+        image, reason = try_read_image(path)
+        if image is None:
+            table.report.add(path, reason)
+        else:
+            images.append(image)
+            kept.append(position)
+    return images, rows.iloc[kept]
+
+
+def load_test_if_present(data_dir: str | os.PathLike, **kwargs) -> ImageTable | None:
+    """The unlabeled test split, or ``None`` when the data folder has no test folder."""
+    try:
+        return load_split(data_dir, "test", **kwargs)
+    except DataError:
+        return None
+
+
 def load_hidden_test_labels(root: Path) -> pd.DataFrame | None:
     """The benchmark's held-back test labels (``test_labels.csv``), ``None`` for real data."""
     path = Path(root) / "test_labels.csv"

@@ -10,9 +10,11 @@ reason instead of raising, and callers record it in the data report.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
@@ -76,3 +78,21 @@ def resize_square(array: np.ndarray, size: int) -> np.ndarray:
         return array
     resized = Image.fromarray(array).resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(resized, dtype=np.uint8)
+
+
+def _header(path: str) -> dict:
+    try:
+        with Image.open(path) as image:
+            return {"width": image.width, "height": image.height, "mode": image.mode, "format": image.format,
+                    "bytes": os.path.getsize(path), "reason": ""}  # fmt: skip
+    except (OSError, ValueError, SyntaxError) as error:
+        return {"reason": f"not a readable image: {error}"}
+
+
+def describe_images(paths) -> pd.DataFrame:
+    """Size, PIL mode, format and file size of each image, from headers only (fast);
+    ``reason`` is non-empty for files that cannot be opened."""
+    paths = [str(p) for p in paths]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        rows = list(pool.map(_header, paths))
+    return pd.DataFrame(rows, index=pd.Index(paths, name="path"))
