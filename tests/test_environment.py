@@ -1,0 +1,46 @@
+"""Paths resolve from the project root whatever the cwd; platform and device defaults."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from dflib import environment, runtime
+
+
+def test_paths_resolve_from_the_project_root(monkeypatch, tmp_path):
+    root = environment.project_root()
+    assert (root / "notebooks").is_dir()
+    monkeypatch.chdir(root / "notebooks")
+    assert environment.project_root() == root
+    assert environment.resolve_path("data/x") == root / "data" / "x"
+    assert environment.resolve_path(tmp_path) == tmp_path
+    monkeypatch.setenv("DFLIB_ROOT", str(tmp_path))
+    assert environment.resolve_path("a") == tmp_path / "a"
+
+
+def test_cache_dir_override(monkeypatch, tmp_path):
+    monkeypatch.setenv("DFLIB_CACHE", str(tmp_path / "c"))
+    assert environment.cache_dir() == tmp_path / "c" and (tmp_path / "c").is_dir()
+
+
+def test_platform_and_workers():
+    assert environment.platform_name() in {"kaggle", "colab", "local"}
+    assert environment.num_workers() >= 1 and environment.num_workers(0) == 0
+
+
+def test_device_auto_and_precision():
+    device = runtime.resolve_device("auto")
+    assert device.type in {"cpu", "cuda", "mps"}
+    assert runtime.autocast_dtype(torch.device("cpu")) is None
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            runtime.resolve_device("cuda")
+
+
+def test_seed_everything_repeats():
+    runtime.seed_everything(42)
+    a = torch.rand(3)
+    runtime.seed_everything(42)
+    assert torch.equal(a, torch.rand(3))
+    assert Path(__file__).exists()

@@ -1,0 +1,127 @@
+"""Notebook hygiene (DESIGN.md rules) and a papermill run of each notebook with overrides.
+
+``pytest --nbmake notebooks/`` runs every notebook at its declared smoke size; these
+tests check the rules that keep notebooks thin, paired and parameterisable.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from papermill.translators import PythonTranslator
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+PAIRS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+IDS = [p.stem for p in PAIRS]
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def parameters_cell(nb):
+    return next(c for c in code_cells(nb) if "parameters" in c.metadata.get("tags", []))
+
+
+def test_every_notebook_has_its_twin():
+    stems = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py")}
+    assert PAIRS, "no notebooks found"
+    assert stems == set(IDS), f"unpaired: {stems ^ set(IDS)}"
+
+
+@pytest.mark.parametrize("path", PAIRS, ids=IDS)
+def test_pair_in_sync(path):
+    stored = nbformat.read(path, as_version=4)
+    twin = jupytext.read(path.with_suffix(".py"))
+    assert [(c.cell_type, c.source) for c in stored.cells] == [
+        (c.cell_type, c.source) for c in twin.cells
+    ], f"{path.name} differs from its .py twin: run `make sync`"
+    for a, b in zip(stored.cells, twin.cells, strict=True):
+        assert a.metadata.get("tags") == b.metadata.get("tags") and a.metadata.get(
+            "nbmake"
+        ) == b.metadata.get("nbmake")
+
+
+@pytest.mark.parametrize("path", PAIRS, ids=IDS)
+def test_no_outputs_and_kernelspec_kept(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    for cell in code_cells(nb):
+        assert not cell.outputs and cell.execution_count is None, (
+            f"{path.name} has outputs: strip them"
+        )
+
+
+@pytest.mark.parametrize("path", PAIRS, ids=IDS)
+def test_parameters_cell_first_flat_and_commented(path):
+    nb = nbformat.read(path, as_version=4)
+    cells = code_cells(nb)
+    tagged = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and cells[0] is tagged[0], (
+        "the first code cell must be the only `parameters` cell"
+    )
+    lines = [line for line in tagged[0].source.splitlines() if line.strip()]
+    names = []
+    for line in lines:
+        statement = ast.parse(line).body[0]
+        assert isinstance(statement, ast.Assign), f"not an assignment: {line}"
+        ast.literal_eval(statement.value)  # a flat literal, nothing derived
+        assert "#" in line, f"parameter without a comment: {line}"
+        assert line.split("=")[0].strip().islower()
+        names.append(statement.targets[0].id)
+    parsed = [p.name for p in PythonTranslator.inspect(tagged[0])]
+    assert parsed == names, "papermill cannot read every parameter (avoid '=' in comments)"
+    mock = tagged[0].metadata.get("nbmake", {}).get("mock", {})
+    assert mock, "declare the CI smoke size in the parameters cell's nbmake mock metadata"
+    assert set(mock) <= set(names)
+
+
+@pytest.mark.parametrize("path", PAIRS, ids=IDS)
+def test_no_definitions_or_loops(path):
+    nb = nbformat.read(path, as_version=4)
+    forbidden = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While)
+    for cell in code_cells(nb):
+        source = "\n".join(
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
+        for node in ast.walk(ast.parse(source)):
+            assert not isinstance(node, forbidden), (
+                f"{path.name}: {type(node).__name__} in a notebook; move it into dflib with a test"
+            )
+
+
+def run_with_papermill(path: Path, out: Path, parameters: dict) -> nbformat.NotebookNode:
+    import papermill
+
+    papermill.execute_notebook(
+        str(path), str(out), parameters=parameters, cwd=str(path.parent), progress_bar=False
+    )
+    return nbformat.read(out, as_version=4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", PAIRS, ids=IDS)
+def test_papermill_with_overrides_on_user_data(path, tmp_path, messy_csv_folder):
+    """Each notebook runs headlessly with ``-p`` overrides, on a folder in a user's layout."""
+    nb = nbformat.read(path, as_version=4)
+    parameters = dict(parameters_cell(nb).metadata["nbmake"]["mock"])
+    names = {
+        p.name
+        for p in __import__("papermill").translators.PythonTranslator.inspect(parameters_cell(nb))
+    }
+    if "data_dir" in names:
+        parameters["data_dir"] = str(messy_csv_folder)
+    executed = run_with_papermill(path, tmp_path / path.name, parameters)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and "data_dir" in injected[0].source or "data_dir" not in names
+    errors = [
+        o
+        for c in code_cells(executed)
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    assert not errors
