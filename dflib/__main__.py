@@ -1,0 +1,7 @@
+"""``python -m dflib``: see :mod:`dflib.cli`."""
+
+import sys
+
+from dflib.cli import main
+
+sys.exit(main())
