@@ -62,14 +62,14 @@ def resolve_path(path: str | os.PathLike) -> Path:
 def cache_dir() -> Path:
     """Where generated data and preprocessed arrays live (``$DFLIB_CACHE`` overrides).
 
-    Kaggle's ``/kaggle/working`` is a 20 GB output quota, so caches go to ``/kaggle/tmp``
+    Kaggle's ``/kaggle/working`` is a 20 GB output quota, so caches go to ``/tmp``
     there; Colab uses ``/content``; locally ``$XDG_CACHE_HOME/dflib`` (``~/.cache/dflib``).
     """
     if os.environ.get(CACHE_ENV):
         path = Path(os.environ[CACHE_ENV]).expanduser()
     else:
         path = {
-            "kaggle": Path("/kaggle/tmp/dflib-cache"),
+            "kaggle": Path("/tmp/dflib-cache"),
             "colab": Path("/content/dflib-cache"),
         }.get(platform_name())
         if path is None:
