@@ -102,8 +102,16 @@ def selective_median_kernel(x: torch.Tensor, tol: int) -> torch.Tensor:
 
 
 def coherent_kernel(x: torch.Tensor, tol: int) -> torch.Tensor:
-    """3x3 median in all channels where any channel is noisy."""
-    return torch.where(coherent_mask(x, tol), median3x3(x), x)
+    """3x3 median in all channels where any channel is noisy.
+
+    The select copies whole flagged pixels by index: a ``torch.where`` with the
+    (N, H, W, 1) mask broadcast over the 3 channels costs more than the median itself.
+    """
+    c = x.shape[-1]
+    flagged = coherent_mask(x, tol).view(-1).nonzero().squeeze(1)
+    out = x.clone()
+    out.view(-1, c).index_copy_(0, flagged, median3x3(x).view(-1, c).index_select(0, flagged))
+    return out
 
 
 _OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1))
