@@ -121,16 +121,19 @@ def _from_nhwc(y: torch.Tensor, like: Any) -> Any:
     """Give ``y`` (NHWC) the type, layout and shape of the original input ``like``."""
     if isinstance(like, np.ndarray):
         return y.cpu().numpy().reshape(like.shape)
-    out = y.permute(0, 3, 1, 2).contiguous()
-    return out.reshape(like.shape)
+    out = y.permute(0, 3, 1, 2).contiguous().reshape(like.shape)
+    if type(like) is not torch.Tensor:  # keep torchvision's tv_tensors.Image wrapper
+        out = out.as_subclass(type(like))
+    return out
 
 
 def _run(x: Img, kernel: Any, **kw: Any) -> Img:
     """Convert, run the kernel in chunks, convert back."""
     if isinstance(x, Image.Image):
         if x.mode not in ("RGB", "L"):
-            raise ValueError(f"expected a PIL image in mode RGB or L, got {x.mode!r}; "
-                             "use img.convert('RGB')")
+            raise ValueError(
+                f"expected a PIL image in mode RGB or L, got {x.mode!r}; use img.convert('RGB')"
+            )
         return Image.fromarray(_run(np.asarray(x), kernel, **kw), mode=x.mode)
     return _from_nhwc(fk.apply_chunked(kernel, _to_nhwc(x), **kw), x)
 
@@ -175,8 +178,9 @@ def fft_wiener(
     """
     if noise_power is not None and not noise_power >= 0:
         raise ValueError(f"noise_power must be >= 0 or None, got {noise_power!r}")
-    return _run(x, fk.wiener_kernel, tol=_check_tol(tol), noise_power=noise_power,
-                masked=bool(masked))
+    return _run(
+        x, fk.wiener_kernel, tol=_check_tol(tol), noise_power=noise_power, masked=bool(masked)
+    )
 
 
 _FUNCTIONS = {
@@ -210,12 +214,17 @@ class NoiseFilter(torch.nn.Module):
         valid = [p for p in sig.parameters if p != "x"]
         unknown = sorted(set(kw) - set(valid))
         if unknown:
-            raise TypeError(f"filter {name!r} got unknown parameters {unknown}; "
-                            f"it accepts {valid or 'no parameters'}")
+            raise TypeError(
+                f"filter {name!r} got unknown parameters {unknown}; "
+                f"it accepts {valid or 'no parameters'}"
+            )
         bound = sig.bind_partial(**kw)
         bound.apply_defaults()
-        params = {k: v.item() if isinstance(v, np.generic) else v
-                  for k, v in bound.arguments.items() if k != "x"}
+        params = {
+            k: v.item() if isinstance(v, np.generic) else v
+            for k, v in bound.arguments.items()
+            if k != "x"
+        }
         if "tol" in params:
             params["tol"] = _check_tol(params["tol"])
         self.name = name
@@ -262,8 +271,9 @@ class AdaptiveMedian(NoiseFilter):
 class FFTWiener(NoiseFilter):
     """Transform form of :func:`fft_wiener`."""
 
-    def __init__(self, tol: int = 30, noise_power: float | None = None,
-                 masked: bool = False) -> None:
+    def __init__(
+        self, tol: int = 30, noise_power: float | None = None, masked: bool = False
+    ) -> None:
         super().__init__("fft_wiener", tol=tol, noise_power=noise_power, masked=masked)
 
 

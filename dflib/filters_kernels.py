@@ -162,12 +162,13 @@ def wiener_kernel(
     ``x - coherent_filter(x)``, i.e. the power of the salt-and-pepper component.
     """
     n, h, w, c = x.shape
-    xf = x.permute(0, 3, 1, 2).to(torch.float64)
+    dtype = torch.float32 if x.device.type == "mps" else torch.float64  # MPS: no float64
+    xf = x.permute(0, 3, 1, 2).to(dtype)
     if noise_power is None:
-        residual = xf - coherent_kernel(x, tol).permute(0, 3, 1, 2).to(torch.float64)
+        residual = xf - coherent_kernel(x, tol).permute(0, 3, 1, 2).to(dtype)
         sigma2 = residual.square().mean(dim=(-2, -1), keepdim=True)
     else:
-        sigma2 = torch.tensor(float(noise_power), dtype=torch.float64, device=x.device)
+        sigma2 = torch.tensor(float(noise_power), dtype=dtype, device=x.device)
     spec = torch.fft.rfft2(xf)
     power = spec.real.square() + spec.imag.square()
     power = power / (h * w)

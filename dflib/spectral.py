@@ -130,8 +130,7 @@ class SpectrumMeans:
 
     def means(self) -> dict[int, np.ndarray]:
         """Mean spectrum per label as float32 NumPy arrays (``HxW`` or ``CxHxW``)."""
-        return {k: (self.sums[k] / self.counts[k]).float().cpu().numpy()
-                for k in sorted(self.sums)}
+        return {k: (self.sums[k] / self.counts[k]).float().cpu().numpy() for k in sorted(self.sums)}
 
 
 def class_mean_spectra(

@@ -39,8 +39,11 @@ def synthetic_batch(n: int, size: int, density: float, seed: int = 0) -> np.ndar
     base = ndi.gaussian_filter(rng.normal(128, 45, (n, size, size, 3)), (0, 3, 3, 0))
     x = np.clip(base * 2.5 - 192, 35, 220).astype(np.uint8)
     hit = rng.random(x.shape) < density
-    x[hit] = np.where(rng.random(int(hit.sum())) < 0.5, rng.integers(2, 9, int(hit.sum())),
-                      rng.integers(247, 254, int(hit.sum())))
+    x[hit] = np.where(
+        rng.random(int(hit.sum())) < 0.5,
+        rng.integers(2, 9, int(hit.sum())),
+        rng.integers(247, 254, int(hit.sum())),
+    )
     return x
 
 
@@ -65,8 +68,9 @@ def timed(fn: Callable[[], object], sync: bool = False) -> float:
     return time.perf_counter() - start
 
 
-def measure(cases: dict[str, Callable[[], object]], n: int, repeats: int,
-            gpu_keys: tuple[str, ...] = ()) -> dict[str, float]:
+def measure(
+    cases: dict[str, Callable[[], object]], n: int, repeats: int, gpu_keys: tuple[str, ...] = ()
+) -> dict[str, float]:
     """Images/s of every case: one warm-up call each, then ``repeats`` rounds in which
     every case runs once (interleaved, so a change of machine load hits all cases
     alike); the median time per case."""
@@ -171,14 +175,21 @@ def table(results: dict, names: list[str], sizes: list[int], cores: int, cuda: b
         full, one = results[size, cores], results[size, 1]
         cells = [f"{full['baseline']:,.0f}", "—", f"{one['baseline']:,.0f}"]
         cells += ["—"] if cuda else []
-        lines.append(f"| {size} | scipy loop (baseline) | " + " | ".join(cells + ["1.0x"] * 2) + " |")
+        lines.append(
+            f"| {size} | scipy loop (baseline) | " + " | ".join(cells + ["1.0x"] * 2) + " |"
+        )
         for name in names:
             key = F.get_filter(name).cache_key
-            cells = [f"{full[name + '|numpy']:,.0f}", f"{full[name + '|torch']:,.0f}",
-                     f"{one[name + '|numpy']:,.0f}"]
+            cells = [
+                f"{full[name + '|numpy']:,.0f}",
+                f"{full[name + '|torch']:,.0f}",
+                f"{one[name + '|numpy']:,.0f}",
+            ]
             cells += [f"{full[name + '|gpu']:,.0f}"] if cuda else []
-            cells += [f"{full[name + '|numpy'] / full['baseline']:.1f}x",
-                      f"{one[name + '|numpy'] / one['baseline']:.1f}x"]
+            cells += [
+                f"{full[name + '|numpy'] / full['baseline']:.1f}x",
+                f"{one[name + '|numpy'] / one['baseline']:.1f}x",
+            ]
             lines.append(f"| {size} | `{key}` | " + " | ".join(cells) + " |")
     return lines
 

@@ -242,13 +242,25 @@ def test_torchvision_pipeline():
     out = pipe(x)
     assert isinstance(out, Image.Image) and out.size == (40, 32)
     tensor_pipe = v2.Compose([v2.PILToTensor(), F.CoherentNoiseFilter(tol=30)])
-    assert np.array_equal(tensor_pipe(x).permute(1, 2, 0).numpy(), F.coherent_noise_filter(
-        np.asarray(x)))
+    assert np.array_equal(
+        tensor_pipe(x).permute(1, 2, 0).numpy(), F.coherent_noise_filter(np.asarray(x))
+    )
+    image_pipe = v2.Compose([v2.ToImage(), F.CoherentNoiseFilter(), v2.RandomHorizontalFlip(1.0)])
+    out = image_pipe(x)
+    assert type(out).__name__ == "Image" and out.dtype == torch.uint8
+    want = F.coherent_noise_filter(np.asarray(x))[:, ::-1]
+    assert np.array_equal(out.permute(1, 2, 0).numpy(), want)
 
 
 def test_registry_and_cache_contract(batch):
-    assert F.list_filters() == ["none", "global_median", "selective_median",
-                                "coherent_noise_filter", "adaptive_median", "fft_wiener"]
+    assert F.list_filters() == [
+        "none",
+        "global_median",
+        "selective_median",
+        "coherent_noise_filter",
+        "adaptive_median",
+        "fft_wiener",
+    ]
     with pytest.raises(ValueError, match="valid names: none, global_median"):
         F.get_filter("median")
     with pytest.raises(TypeError, match="tol"):
@@ -258,7 +270,9 @@ def test_registry_and_cache_contract(batch):
     f = F.get_filter("coherent_noise_filter", tol=np.int64(20))
     assert f.cache_key == "coherent_noise_filter(tol=20)"
     assert F.CoherentNoiseFilter(20).cache_key == f.cache_key
-    assert F.get_filter("fft_wiener").cache_key == "fft_wiener(tol=30,noise_power=None,masked=False)"
+    assert (
+        F.get_filter("fft_wiener").cache_key == "fft_wiener(tol=30,noise_power=None,masked=False)"
+    )
     assert len({F.get_filter(n).cache_key for n in F.list_filters()}) == len(F.list_filters())
     g = pickle.loads(pickle.dumps(f))
     assert g.cache_key == f.cache_key and np.array_equal(g(batch), f(batch))
