@@ -16,7 +16,12 @@ windows that contain that column), then the median of the window is
 ``med3(max of the lows, med3 of the middles, min of the highs)``. Only elementwise
 ``minimum``/``maximum`` on shifted views: no sort, no Python loop over pixels, exact on
 integers. Batches are processed in chunks of about ``CPU_CHUNK_BYTES`` so the
-intermediates stay in cache; on CUDA the whole batch is one chunk.
+intermediates stay in cache; on CUDA chunks are up to ``GPU_CHUNK_BYTES``.
+
+Threads: the CPU kernels use torch's intra-op threads (``torch.set_num_threads``). Each
+op ends in a thread barrier, so on a machine whose cores are busy with other processes
+several threads can be far slower than one; use one thread per process there (the
+parallel cache build does: one thread per worker process).
 """
 
 from __future__ import annotations

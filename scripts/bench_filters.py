@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- machine: {cpu_name()}, {os.cpu_count()} CPUs visible, {cores} usable; "
         f"timed with torch.set_num_threads({cores}) (all cores) and with 1 thread (what each "
-        f"worker of the parallel cache build uses); load average at start {load:.2f}",
+        f"worker of the parallel cache build uses); 1-min load average {load:.2f} at start, "
+        f"{os.getloadavg()[0]:.2f} at the end (other jobs share this machine)",
         f"- torch {torch.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, "
         f"Python {platform.python_version()}; GPU: "
         f"{torch.cuda.get_device_name() if cuda else 'none'}",
