@@ -110,32 +110,36 @@ class SpectrumMeans:
 
     def __init__(self, grey: bool = True, eps: float = EPS) -> None:
         self.grey, self.eps = grey, eps
-        self.sums: dict[int, torch.Tensor] = {}
-        self.counts: dict[int, int] = {}
+        self.sums: dict[Any, torch.Tensor] = {}
+        self.counts: dict[Any, int] = {}
 
-    def update(self, x: Array, labels: Array) -> None:
-        """Add a batch ``x`` (N images) with its ``labels`` (N integers)."""
+    def update(self, x: Array, labels: Any) -> None:
+        """Add a batch ``x`` (N images) with its ``labels`` (N ints or strings, e.g. the
+        class or the generator family)."""
         t, _, batched, _ = _to_nchw(x)
         if not batched:
             raise ValueError("update() needs a batch (N images), got a single image")
         spec = _log_mag(t, self.grey, True, self.eps).double()
-        lab = torch.as_tensor(np.asarray(labels)).reshape(-1)
+        lab = labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+        lab = lab.reshape(-1)
         if len(lab) != len(spec):
             raise ValueError(f"{len(spec)} images but {len(lab)} labels")
-        for value in lab.unique().tolist():
-            part = spec[(lab == value).to(spec.device)]
-            total = self.sums.get(value)
-            self.sums[value] = part.sum(0) if total is None else total + part.sum(0)
-            self.counts[value] = self.counts.get(value, 0) + len(part)
+        for value in np.unique(lab):
+            rows = torch.from_numpy(np.flatnonzero(lab == value)).to(spec.device)
+            part = spec.index_select(0, rows)
+            key = value.item()
+            total = self.sums.get(key)
+            self.sums[key] = part.sum(0) if total is None else total + part.sum(0)
+            self.counts[key] = self.counts.get(key, 0) + len(part)
 
-    def means(self) -> dict[int, np.ndarray]:
+    def means(self) -> dict[Any, np.ndarray]:
         """Mean spectrum per label as float32 NumPy arrays (``HxW`` or ``CxHxW``)."""
         return {k: (self.sums[k] / self.counts[k]).float().cpu().numpy() for k in sorted(self.sums)}
 
 
 def class_mean_spectra(
-    x: Array, labels: Array, grey: bool = True, batch_size: int = 256
-) -> dict[int, np.ndarray]:
+    x: Array, labels: Any, grey: bool = True, batch_size: int = 256
+) -> dict[Any, np.ndarray]:
     """Mean log-magnitude spectrum per class of a batch (a memmap is fine: read in chunks).
 
     Returns:

@@ -100,6 +100,12 @@ def test_class_means_and_difference():
         S.difference_map(means[0], means[0][:-1])
     per_channel = S.class_mean_spectra(x, labels, grey=False)
     assert per_channel[0].shape == (3, H, W)
+    families = np.array(["stylegan", "real", "stylegan", "diffusion", "real", "real"])
+    by_family = S.class_mean_spectra(x, families, batch_size=4)
+    assert sorted(by_family) == ["diffusion", "real", "stylegan"]
+    np.testing.assert_allclose(by_family["real"], spec[families == "real"].mean(0), atol=1e-5)
+    torch_labels = S.class_mean_spectra(x, torch.from_numpy(labels))
+    assert sorted(torch_labels) == [0, 1] and isinstance(next(iter(torch_labels)), int)
 
 
 def test_npr_residual_zero_on_nearest_upsampled():
