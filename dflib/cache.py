@@ -7,8 +7,10 @@ that every epoch and every notebook reads. The cache is keyed by the source file
 ``cache_key``, so a change to any of them builds a new one and nothing stale is reused.
 Random augmentations are not cached: they happen on batches afterwards.
 
-Order of operations, as in the write-ups' recipe (``Resize(196)`` then the filter):
-decode -> RGB -> resize to ``size`` x ``size`` -> ``preprocess(batch)``.
+Order of operations: by default as in the write-ups' recipe (``Resize(196)`` then the
+filter): decode -> RGB -> resize to ``size`` x ``size`` -> ``preprocess(batch)``. With
+``preprocess_first=True`` the filter runs at the native resolution, before resizing,
+where impulses are still isolated pixels (resizing first smears them into neighbours).
 """
 
 from __future__ import annotations
@@ -94,9 +96,12 @@ class CachedImageDataset:
         return image, int(self.labels[position])
 
 
-def cache_key(table: ImageTable, size: int, preprocess: Preprocess | None) -> str:
-    """Stable key of (source files, size, preprocessing, cache format)."""
-    digest = hashlib.sha256(f"{CACHE_FORMAT}|{size}|{preprocess_name(preprocess)}".encode())
+def cache_key(
+    table: ImageTable, size: int, preprocess: Preprocess | None, preprocess_first: bool = False
+) -> str:
+    """Stable key of (source files, size, preprocessing and its order, cache format)."""
+    order = "first" if preprocess_first else "after-resize"
+    digest = hashlib.sha256(f"{CACHE_FORMAT}|{size}|{preprocess_name(preprocess)}|{order}".encode())
     for path in table.frame["path"]:
         stat = os.stat(path)
         digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
@@ -121,6 +126,7 @@ def build_cache(
     size: int,
     preprocess: Preprocess | None = None,
     *,
+    preprocess_first: bool = False,
     root: str | os.PathLike | None = None,
     workers: int | None = None,
     progress: bool = True,
@@ -136,19 +142,21 @@ def build_cache(
         size: side of the square images stored.
         preprocess: deterministic ``fn(batch NxHxWx3 uint8) -> same`` with a ``cache_key``
             attribute (e.g. a filter from :mod:`dflib.filters`), or ``None``.
+        preprocess_first: run ``preprocess`` on each image at its native size, before
+            resizing (default: after, as the write-ups' recipe does).
         root: parent folder of caches (default ``dflib.environment.cache_dir()/images``).
         workers: processes (default: all cores).
         progress: show a progress bar.
     """
-    key = cache_key(table, size, preprocess)
+    key = cache_key(table, size, preprocess, preprocess_first)
     parent = Path(root) if root is not None else cache_dir() / "images"
     folder = parent / f"{table.split}-{size}px-{key}"
     if not (folder / "index.csv").is_file():
-        _build(table, size, preprocess, folder, num_workers(workers), progress)
+        _build(table, size, (preprocess, preprocess_first), folder, num_workers(workers), progress)
     return _open(folder, table)
 
 
-def _build(table, size, preprocess, folder: Path, workers: int, progress: bool) -> None:
+def _build(table, size, steps, folder: Path, workers: int, progress: bool) -> None:
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -158,7 +166,7 @@ def _build(table, size, preprocess, folder: Path, workers: int, progress: bool) 
     ).flush()
     paths = [str(p) for p in table.frame["path"]]
     jobs = [
-        (str(partial / "images.npy"), start, paths[start : start + CHUNK], size, preprocess)
+        (str(partial / "images.npy"), start, paths[start : start + CHUNK], size, steps)
         for start in range(0, n, CHUNK)
     ]
     reasons = [""] * n
@@ -178,7 +186,8 @@ def _build(table, size, preprocess, folder: Path, workers: int, progress: bool) 
             {
                 "format": CACHE_FORMAT,
                 "size": size,
-                "preprocess": preprocess_name(preprocess),
+                "preprocess": preprocess_name(steps[0]),
+                "preprocess_first": steps[1],
                 "count": n,
             },
             indent=2,
@@ -205,7 +214,7 @@ def _worker_init() -> None:
 
 def _fill_chunk(job) -> tuple[int, list[tuple[int, str]]]:
     """Decode, resize and preprocess one chunk straight into the shared memmap."""
-    array_path, start, paths, size, preprocess = job
+    array_path, start, paths, size, (preprocess, preprocess_first) = job
     batch = np.zeros((len(paths), size, size, 3), dtype=np.uint8)
     failures = []
     for offset, path in enumerate(paths):
@@ -213,8 +222,10 @@ def _fill_chunk(job) -> tuple[int, list[tuple[int, str]]]:
         if image is None:
             failures.append((offset, reason))
         else:
+            if preprocess is not None and preprocess_first:
+                image = preprocess(image[None])[0]
             batch[offset] = resize_square(image, size)
-    if preprocess is not None:
+    if preprocess is not None and not preprocess_first:
         batch = np.ascontiguousarray(preprocess(batch), dtype=np.uint8)
         for offset, _ in failures:
             batch[offset] = 0

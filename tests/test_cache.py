@@ -84,3 +84,24 @@ def test_dataset_yields_chw_tensors(table, tmp_path):
     image, label = dataset[1]
     assert len(dataset) == 2 and image.shape == (3, 16, 16) and image.dtype == torch.float32
     assert label == cache.labels[3]
+
+
+def test_preprocess_first_runs_at_native_size(table, tmp_path):
+    seen = []
+
+    class Record(Invert):
+        cache_key = "record"
+
+        def __call__(self, batch):
+            seen.append(batch.shape[1:3])
+            return super().__call__(batch)
+
+    after = build_cache(table, 16, Record(), root=tmp_path, workers=1, progress=False)
+    assert set(seen) == {(16, 16)}
+    seen.clear()
+    first = build_cache(
+        table, 16, Record(), preprocess_first=True, root=tmp_path, workers=1, progress=False
+    )
+    assert first.folder != after.folder and (40, 40) in seen
+    expected = resize_square(255 - read_image(first.frame["path"][0]), 16)
+    assert np.array_equal(first[0], expected)
