@@ -151,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()}; GPU: "
         f"{torch.cuda.get_device_name() if cuda else 'none'}",
         f"- data: {args.batch} synthetic images per size (smooth textures + salt-and-pepper "
-        f"near 5 / 250, {args.density:.0%} per channel); throughput = median of "
+        f"near 5 / 250, {args.density:.0%} per channel); throughput over "
         f"{args.repeats} interleaved rounds (one call on the whole batch per case per round), "
-        "images/s of each case's fastest round (the timeit convention: on this shared "
+        "taken from each case's fastest round (the timeit convention: on this shared "
         "machine slower rounds measure the other jobs); mask "
         "share (pixels flagged by tol=30): "
         + ", ".join(f"{shares[s]:.1%} at {s} px" for s in args.sizes),
