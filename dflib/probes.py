@@ -32,6 +32,12 @@ def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     )
 
 
+def _avg_max_pool(x: torch.Tensor) -> torch.Tensor:
+    """Global average and max pooling side by side: a fake region covers a fraction of
+    the image, and the average alone dilutes it by the area ratio; the max keeps it."""
+    return torch.cat([x.mean((2, 3)), x.amax((2, 3))], 1)
+
+
 class SmallCNN(nn.Module):
     """Four 3x3 conv layers (the first at full resolution, then stride 2), GAP, linear."""
 
@@ -41,10 +47,10 @@ class SmallCNN(nn.Module):
         self.features = nn.Sequential(
             _conv_bn(3, w), _conv_bn(w, 2 * w, 2), _conv_bn(2 * w, 4 * w, 2), _conv_bn(4 * w, 4 * w, 2)
         )
-        self.head = nn.Linear(4 * w, num_classes)
+        self.head = nn.Linear(8 * w, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean((2, 3)))
+        return self.head(_avg_max_pool(self.features(x)))
 
 
 class BasicBlock(nn.Module):
@@ -76,10 +82,10 @@ class SmallResNet(nn.Module):
         self.stages = nn.Sequential(
             BasicBlock(2 * w, 2 * w), BasicBlock(2 * w, 4 * w, 2), BasicBlock(4 * w, 8 * w, 2)
         )
-        self.head = nn.Linear(8 * w, num_classes)
+        self.head = nn.Linear(16 * w, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)).mean((2, 3)))
+        return self.head(_avg_max_pool(self.stages(self.stem(x))))
 
 
 PROBES: dict[str, type[nn.Module]] = {"small_cnn": SmallCNN, "small_resnet": SmallResNet}

@@ -22,14 +22,16 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import struct
 import sys
 import time
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from PIL import Image
 
 from dflib.generator_sim import single_thread
 from dflib.synthetic import FORMAT_VERSION, SyntheticConfig, get_config, render
@@ -53,6 +55,28 @@ def png_is_complete(path: Path) -> bool:
         return False
 
 
+def encode_png(rgb: np.ndarray, level: int = 1) -> bytes:
+    """Encode an HxWx3 uint8 image as PNG with the "Sub" filter and zlib ``level``.
+
+    Twice as fast as Pillow's adaptive filtering at about the same size on these noisy
+    images; at 60,000 files that is minutes of a 10-minute budget. Any PNG reader decodes it.
+    """
+    h, w, _ = rgb.shape
+    x = rgb.reshape(h, w * 3)
+    raw = np.empty((h, w * 3 + 1), dtype=np.uint8)
+    raw[:, 0] = 1  # filter type 1 (Sub): each byte minus the same channel one pixel left
+    raw[:, 1:4] = x[:, :3]
+    np.subtract(x[:, 3:], x[:, :-3], out=raw[:, 4:], casting="unsafe")  # wraps mod 256
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + chunk(b"IEND", b""))
+
+
 def _chunk_file(partial: Path, split: str, start: int) -> Path:
     return partial / "_chunks" / f"{split}_{start:06d}.csv"
 
@@ -66,7 +90,7 @@ def _render_chunk(config: SyntheticConfig, split: str, start: int, stop: int, pa
         path = partial / split / f"{name}.png"
         if not png_is_complete(path):
             tmp = path.with_suffix(".tmp")
-            Image.fromarray(sample.noisy).save(tmp, format="PNG", compress_level=1)
+            tmp.write_bytes(encode_png(sample.noisy))
             os.replace(tmp, path)
         rows.append({"id": name, "label": sample.label, **sample.meta})
     out = _chunk_file(partial, split, start)

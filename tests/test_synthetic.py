@@ -220,3 +220,11 @@ def test_resume_after_crash(tmp_path, monkeypatch):
             _png(root / "train" / f"train_{i:05d}.png"), render(i, "train", MINI).noisy
         )
     assert len(pd.read_csv(root / "train.csv")) == 24
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (37, 41)])
+def test_png_encoder_round_trips(shape):
+    import io
+
+    rgb = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(synthetic_io.encode_png(rgb)))), rgb)
