@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,27 @@ from dflib.spectral import fft_highpass
 REPAIR_TOLERANCE = 16  # a noisy value counts as repaired within this distance of the clean one
 SPECKLE_ERROR = 32  # a channel this far from clean, in 1 or 2 channels only, is a coloured speck
 HIGHPASS_CUTOFF = 0.5  # upper half of the spectrum: where up-sampling traces live
+
+
+def filter_set(names: str | list[str], tol: int = 30) -> dict:
+    """Filters by name (a list or a comma-separated string), ``tol`` given to those that
+    take one, so a notebook can name its filters in one parameter."""
+    import inspect
+
+    from dflib import filters
+
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    functions = {name: getattr(filters, name, None) for name in names}
+    return {
+        name: filters.get_filter(
+            name,
+            **(
+                {"tol": tol} if fn is not None and "tol" in inspect.signature(fn).parameters else {}
+            ),
+        )
+        for name, fn in functions.items()
+    }
 
 
 def fake_region_masks(rows: pd.DataFrame, shape: tuple[int, int]) -> np.ndarray:
@@ -62,7 +84,12 @@ def highpass_fidelity(
 
 def filter_scores(filtered, noisy, clean, truth, regions) -> dict[str, float]:
     """Every quality column for one filter's output (all arrays ``N x H x W x 3`` uint8,
-    ``truth`` boolean, ``regions`` ``N x H x W`` soft masks of fake regions)."""
+    ``truth`` boolean, ``regions`` ``N x H x W`` soft masks of fake regions).
+
+    Without clean copies (``clean=None``, real data) only the columns that need no
+    ground truth are filled, against the estimated noise positions."""
+    if clean is None:
+        return {"genuine_changed": float((filtered != noisy)[~truth].mean())}
     error = np.abs(filtered.astype(np.int16) - clean.astype(np.int16))
     speck = ((error > SPECKLE_ERROR).sum(axis=-1) % 3) > 0  # 1 or 2 channels off, not all 3
     energy, cosine = highpass_fidelity(filtered, clean, regions)
@@ -119,6 +146,76 @@ def compare_filters(
             }
         )
     return pd.DataFrame(rows).set_index("filter"), outputs
+
+
+@dataclass
+class FilterSample:
+    """Images scored by :func:`quality_on_sample`: noisy, clean (``None`` on real data),
+    noise positions (exact or estimated), fake-region masks, each filter's output."""
+
+    rows: pd.DataFrame
+    noisy: np.ndarray
+    clean: np.ndarray | None
+    truth: np.ndarray
+    regions: np.ndarray
+    outputs: dict[str, np.ndarray]
+
+
+def quality_on_sample(
+    filters: dict[str, Callable], table, n: int, seed: int = 42
+) -> tuple[pd.DataFrame, FilterSample]:
+    """Score ``filters`` on ``n`` random images of ``table``.
+
+    On the benchmark the clean copies are re-rendered, so every column is exact. On real
+    data there is no clean copy: noise positions are estimated (isolated impulses, see
+    :func:`dflib.noise_stats.estimate_noise_truth`) and only ``genuine_changed`` and
+    the timing are reported. Images of mixed sizes are resized to the most common size.
+    """
+    from dflib import noise_stats
+    from dflib.data import sample_images
+    from dflib.imageio import resize_square
+
+    images, rows = sample_images(table, n, seed=seed)
+    side = pd.Series([min(im.shape[:2]) for im in images]).mode().iat[0]
+    noisy = np.stack(
+        [im if im.shape[:2] == (side, side) else resize_square(im, side) for im in images]
+    )
+    if (table.root / "dataset.json").is_file():
+        clean, truth = noise_stats.synthetic_ground_truth(table.root, rows["id"])
+    else:
+        clean, truth = None, np.stack(noise_stats.estimate_noise_truth(noisy))
+    regions = fake_region_masks(rows, noisy.shape[1:3])
+    scores, outputs = compare_filters(filters, noisy, clean, truth, regions)
+    return scores, FilterSample(rows, noisy, clean, truth, regions, outputs)
+
+
+def median_verdict(probe: pd.DataFrame, margin: float = 0.02) -> str:
+    """A plain answer to "does a global median erase the fake signal?" from the probe's
+    validation AUC with no filter vs with the global median; differences within
+    ``margin`` are called no effect (one seed: smaller gaps are within run-to-run noise)."""
+    base, median = probe.loc["none", "auc"], probe.loc["global_median", "auc"]
+    change = f"AUC {base:.3f} without a filter vs {median:.3f} after a global 3x3 median ({median - base:+.3f})"
+    if median < base - margin:
+        return f"Yes: the global median removes fake evidence. {change}."
+    if median > base + margin:
+        return f"No, the opposite here: the global median helps the probe. {change}."
+    return f"No measurable effect at this budget: {change}, within +/-{margin}."
+
+
+def recommend(quality: pd.DataFrame, probe: pd.DataFrame) -> tuple[str, str]:
+    """The filter to use: the best probe AUC, ties (within 0.01) broken by image quality
+    (PSNR where clean copies exist, else fewest genuine values changed)."""
+    best = probe["auc"].max()
+    contenders = [
+        name for name in probe.index[probe["auc"] >= best - 0.01] if name in quality.index
+    ]
+    key = "psnr_db" if "psnr_db" in quality else "genuine_changed"
+    ranked = quality.loc[contenders, key].sort_values(ascending=key == "genuine_changed")
+    name = ranked.index[0] if len(ranked) else probe["auc"].idxmax()
+    reason = f"probe AUC {probe.loc[name, 'auc']:.3f} (best {best:.3f})"
+    if name in quality.index:
+        reason += f", {key} {quality.loc[name, key]:.4g}"
+    return name, reason
 
 
 def probe_filters(

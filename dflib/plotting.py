@@ -156,3 +156,34 @@ def tolerance_curve(sweep: pd.DataFrame, recommended: int | None = None) -> plt.
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def metric_bars(table: pd.DataFrame, columns, title: str, ncols: int = 3) -> plt.Figure:
+    """One horizontal bar panel per column of ``table`` (rows: filters, models, ...), so
+    rows can be compared metric by metric; values written at the bar ends."""
+    columns = [c for c in columns if c in table]
+    nrows = -(-len(columns) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(4.6 * ncols, 0.45 * len(table) * nrows + 1.4 * nrows), squeeze=False
+    )
+    palette = sns.color_palette("deep", len(table))
+    for ax, column in zip(axes.flat, columns, strict=False):
+        values = table[column].astype(float)
+        ax.barh(table.index.astype(str), values, color=palette)
+        ax.invert_yaxis()
+        ax.set_title(column, fontsize=10)
+        for y, value in enumerate(values):
+            ax.annotate(
+                f"{value:.3g}",
+                (value, y),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_xlim(0, max(values.max() * 1.25, 1e-9))
+    for ax in list(axes.flat)[len(columns) :]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
