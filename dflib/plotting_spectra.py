@@ -168,7 +168,8 @@ def difference_maps(
                        edgecolors="k", lw=0.9, label="up-sampling grid")  # fmt: skip
         if peaks is not None and len(peaks):
             own = peaks[peaks["group"] == name]
-            ax.scatter(own["fx"], own["fy"], marker="x", s=40, color="lime", lw=1.5,
+            fy, fx = own["fy"].to_numpy(), own["fx"].to_numpy()
+            ax.scatter(np.r_[fx, -fx], np.r_[fy, -fy], marker="x", s=40, color="lime", lw=1.5,
                        label="strongest peaks")  # fmt: skip
         ax.set(xlim=(-0.5, 0.5), ylim=(-0.5, 0.5))
     for ax in list(axes.flat)[n:]:

@@ -388,7 +388,8 @@ def spectral_peaks(diff: np.ndarray, k: int = 4, min_freq: float = 0.1) -> pd.Da
     """The ``k`` strongest local maxima of a centred difference map, away from the centre.
 
     The spectrum of a real image is point-symmetric, so only one of each ``+-f`` pair is
-    listed (``fx > 0``, or ``fx == 0`` and ``fy > 0``).
+    listed (the one with ``fx > 0``, or ``fx == 0`` and ``fy > 0``; Nyquist bins of even
+    sizes, their own conjugates, as ``-0.5``).
 
     Args:
         diff: ``S x S`` centred map (e.g. family minus real log-spectrum).
@@ -404,7 +405,12 @@ def spectral_peaks(diff: np.ndarray, k: int = 4, min_freq: float = 0.1) -> pd.Da
 
     fy, fx = _freq_grid(diff.shape)
     radius = np.sqrt(fy**2 + fx**2)
-    half = (fx > 0) | ((fx == 0) & (fy > 0))
+    h, w = diff.shape
+    rows, cols = np.arange(h)[:, None], np.arange(w)[None, :]
+    # conjugate bin of each bin (even sizes: the -0.5 row/column is its own conjugate);
+    # keep the one with the larger (column, row) key: fx > 0 first, self-conjugates kept
+    key = cols * h + rows
+    half = key >= ((2 * (w // 2) - cols) % w) * h + (2 * (h // 2) - rows) % h
     local = diff == maximum_filter(diff, size=3, mode="wrap")
     keep = local & half & (radius >= min_freq)
     ys, xs = np.nonzero(keep)
