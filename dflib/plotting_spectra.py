@@ -251,41 +251,47 @@ def residual_grid(
     examples: Mapping[str, np.ndarray],
     row_titles: Sequence[str],
     cutoff: float | None = None,
+    suptitle: str | None = None,
 ) -> plt.Figure:
     """Crops next to their FFT high-pass and NPR residuals (grey), one row per crop.
 
     Args:
         examples: :func:`dflib.spectral_probe.residual_examples` output (keys ``image``,
             ``highpass``, ``npr``).
-        row_titles: one label per crop (e.g. "real" / "fake, tconv").
+        row_titles: one label per crop (e.g. "real" / "fake (tconv)").
         cutoff: the high-pass cutoff, for the column title.
+        suptitle: figure title (e.g. which filter ran before the residuals).
 
     Returns:
-        A figure with ``3 x rows`` panels and 2 colour bars (one per residual column,
-        its scale shared by every row so real and fake compare directly).
+        A figure with ``3 x rows`` panels and 2 colour bars under the residual columns
+        (one scale per column, shared by every row so real and fake compare directly).
     """
     n = len(row_titles)
-    fig, axes = plt.subplots(n, 3, figsize=(10, 3.0 * n), squeeze=False, layout="constrained")
-    cut = f" (cutoff {cutoff:g} x Nyquist)" if cutoff is not None else ""
+    fig, axes = plt.subplots(n, 3, figsize=(9, 2.6 * n + 1), squeeze=False, layout="constrained")
+    cut = f"\n(cutoff {cutoff:g} x Nyquist)" if cutoff is not None else ""
     columns = [
         ("highpass", f"FFT high-pass residual{cut}"),
-        ("npr", "NPR residual x - up(down(x))"),
+        ("npr", "NPR residual\nx - up(down(x))"),
     ]
     for r, title in enumerate(row_titles):
         axes[r, 0].imshow(examples["image"][r], interpolation="nearest")
-        axes[r, 0].set_title(f"{title}: crop", fontsize=9)
+        axes[r, 0].set_ylabel(title, fontsize=10)
+    axes[0, 0].set_title("crop", fontsize=10)
     for c, (key, name) in enumerate(columns, start=1):
         grey = _grey(np.asarray(examples[key][:n], dtype=np.float32))
         limit = float(np.percentile(np.abs(grey), CLIP_PERCENTILE)) or 1.0
         for r in range(n):
             im = axes[r, c].imshow(grey[r], cmap="gray", vmin=-limit, vmax=limit,
                                    interpolation="nearest")  # fmt: skip
-            axes[r, c].set_title(name, fontsize=9)
-        fig.colorbar(im, ax=axes[:, c], label="residual (grey, [0, 1] units)", shrink=0.8)
+        axes[0, c].set_title(name, fontsize=10)
+        fig.colorbar(im, ax=axes[:, c], location="bottom", shrink=0.9,
+                     label="residual (grey, [0, 1] units)")  # fmt: skip
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
+    if suptitle:
+        fig.suptitle(suptitle)
     return fig
 
 

@@ -14,6 +14,7 @@ Frequencies are reported in cycles per pixel: radius bin ``r`` of an ``S x S`` s
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Sequence
@@ -184,6 +185,7 @@ def filter_spectra(
     tol: int = 30,
     groups: np.ndarray | None = None,
     chunk: int = 128,
+    single_thread: bool = True,
 ) -> dict[str, FilterSpectra]:
     """Apply each filter to ``batch`` and keep only its spectra (chunked: no filtered copy
     of the whole batch is held; one FFT per image serves means and profiles).
@@ -195,30 +197,47 @@ def filter_spectra(
         tol: tolerance of the filters that take one.
         groups: optional group name per image (:func:`family_groups`) for group means.
         chunk: images filtered at a time.
+        single_thread: run torch on one CPU thread meanwhile. The filter kernels end
+            each op in a thread barrier, so on a machine whose cores are shared with
+            other work several threads can be tens of times slower than one
+            (:mod:`dflib.filters_kernels`); a notebook cannot know, so one is the safe
+            default.
     """
-    import torch
+    from dflib.generator_sim import single_thread as one_thread
 
     labels = np.asarray(labels)
-    out = {}
-    for name in names:
-        flt = make_filter(name, tol)
-        by_class = _MeanAccumulator()
-        by_group = _MeanAccumulator() if groups is not None else None
-        profiles, seconds = [], 0.0
-        for s in range(0, len(batch), chunk):
-            start = time.perf_counter()
-            filtered = flt(batch[s : s + chunk])
-            seconds += time.perf_counter() - start
-            spec = torch.from_numpy(spectral.log_magnitude_spectrum(filtered, grey=True))
-            by_class.add(spec, labels[s : s + chunk])
-            if by_group is not None:
-                by_group.add(spec, np.asarray(groups)[s : s + chunk])
-            profiles.append(spectral.azimuthal_profile(spec).numpy())
-        group_means = by_group.means() if by_group is not None else None
-        out[name] = FilterSpectra(
-            name, by_class.means(), group_means, np.concatenate(profiles), seconds
-        )
-    return out
+    with one_thread() if single_thread else contextlib.nullcontext():
+        return {
+            name: _one_filter_spectra(batch, labels, name, tol, groups, chunk) for name in names
+        }
+
+
+def _one_filter_spectra(
+    batch: np.ndarray,
+    labels: np.ndarray,
+    name: str,
+    tol: int,
+    groups: np.ndarray | None,
+    chunk: int,
+) -> FilterSpectra:
+    """:func:`filter_spectra` for one filter."""
+    import torch
+
+    flt = make_filter(name, tol)
+    by_class = _MeanAccumulator()
+    by_group = _MeanAccumulator() if groups is not None else None
+    profiles, seconds = [], 0.0
+    for s in range(0, len(batch), chunk):
+        start = time.perf_counter()
+        filtered = flt(batch[s : s + chunk])
+        seconds += time.perf_counter() - start
+        spec = torch.from_numpy(spectral.log_magnitude_spectrum(filtered, grey=True))
+        by_class.add(spec, labels[s : s + chunk])
+        if by_group is not None:
+            by_group.add(spec, np.asarray(groups)[s : s + chunk])
+        profiles.append(spectral.azimuthal_profile(spec).numpy())
+    group_means = by_group.means() if by_group is not None else None
+    return FilterSpectra(name, by_class.means(), group_means, np.concatenate(profiles), seconds)
 
 
 class _MeanAccumulator:
@@ -536,19 +555,27 @@ def example_indices(
 
 
 def residual_examples(
-    batch: np.ndarray, centres: np.ndarray, side: int = 48, cutoff: float = 0.5
+    batch: np.ndarray,
+    centres: np.ndarray,
+    side: int = 48,
+    cutoff: float = 0.5,
+    noise_filter: str = "none",
+    tol: int = 30,
 ) -> dict[str, np.ndarray]:
     """Crops of the images and of their high-pass and NPR residuals around ``centres``.
 
     The residuals are computed on the whole image and cropped afterwards, so the crop's
-    own borders add no spectral leakage.
+    own borders add no spectral leakage. Impulse noise dominates any residual of a noisy
+    image, so a filter can run first (``noise_filter``, e.g. ``"coherent_noise_filter"``)
+    to let the texture underneath show.
 
     Returns:
         ``{"image": N x s x s x 3 uint8, "highpass": ..., "npr": ...}`` (residuals float32
-        in ``[0, 1]`` units), ``s = min(side, S)``.
+        in ``[0, 1]`` units), ``s = min(side, S)``; ``image`` is the filtered image.
     """
     size = batch.shape[1]
     side = min(side, size)
+    batch = make_filter(noise_filter, tol)(batch)
     residuals = {
         "image": batch,
         "highpass": spectral.fft_highpass(batch, cutoff),

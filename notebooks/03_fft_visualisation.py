@@ -46,6 +46,7 @@ upsampling = 4  # total up-sampling factor of the generators: peaks expected at 
 n_peaks = 4  # strongest peaks marked per generator family
 highpass_cutoff = 0.5  # FFT high-pass cutoff as a share of the Nyquist radius
 residual_crop = 48  # side in pixels of the residual crops
+residual_filter = "coherent_noise_filter"  # filter run before the second residual figure ("none" repeats the raw one)
 n_residual_examples = 3  # crops per class in the residual figure
 probe_folds = 5  # cross-validation folds of the linear probe
 probe_normalize = True  # min-max scale each profile to [0, 1] as Durall et al. do
@@ -155,7 +156,8 @@ else:
 # removes above the band start), `hf_diff_rms` / `hf_diff_kept` (how much fake-vs-real
 # structure is left in the high band, and its share of the unfiltered one),
 # `hf_pattern_corr` (is it the same pattern as before filtering), `grid_<family>` (the
-# family's fingerprint at the up-sampling grid after the filter), probe scores and time.
+# family's fingerprint at the up-sampling grid after the filter), probe scores and the
+# filter's time per image on one CPU thread.
 
 # %%
 summary, removed, difference = sp.filter_summary(
@@ -190,15 +192,20 @@ else:
 # the NPR residual `x - up(down(x))` (Tan et al., CVPR 2024), which is zero on a nearest
 # 2x up-sampled image and so isolates the local pixel correlations an up-sampler leaves.
 # Crops of fakes are centred on the re-synthesised region where the metadata records it.
-# One grey scale per residual column, shared by all rows. Look for a regular texture in
-# the fake crops that the real ones lack; the bright isolated dots in both are the
-# salt-and-pepper noise, which dominates any unfiltered residual.
+# One grey scale per residual column, shared by all rows. First on the images as they
+# come: the bright isolated dots are the salt-and-pepper noise, which dominates any
+# residual of a noisy image. Then after `residual_filter`: look for a regular, grid-like
+# texture in the fake crops (the `tconv` checkerboard above all) that the real ones lack.
 
 # %%
 picks, titles = sp.example_indices(labels, groups, n_residual_examples)
 centres = sp.region_centres(rows.iloc[picks], size, offsets[picks])
 examples = sp.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff)
-ps.residual_grid(examples, titles, highpass_cutoff);
+ps.residual_grid(examples, titles, highpass_cutoff, "Residuals of the noisy images");
+
+# %%
+examples = sp.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff, residual_filter, filter_tol)
+ps.residual_grid(examples, titles, highpass_cutoff, f"Residuals after {residual_filter}");
 
 # %% [markdown]
 # ## 5. A linear probe on the 1-D spectral profile
@@ -223,10 +230,12 @@ ps.probe_result(labels, probe.prob, probe.metrics, probe.coef, freq, high_band);
 # %%
 others = summary.drop(index="none")
 best_probe = others["probe_auc"].idxmax() if others["probe_auc"].notna().any() else None
+reliable = significant[band].mean() >= 0.5  # most high-band radii beyond 2 standard errors
 direction = "more" if class_diff[band].mean() > 0 else "less"
 print(f"Class means: above {high_band} cycles/pixel fakes carry {direction} energy than real images "
       f"({class_diff[band].mean():+.4f} log units on average; {significant[band].mean():.0%} of those radii "
-      f"differ by more than 2 standard errors, n {np.sum(labels == 0)} + {np.sum(labels == 1)}).")  # fmt: skip
+      f"differ by more than 2 standard errors, n {np.sum(labels == 0)} + {np.sum(labels == 1)}): "
+      + ("a reliable difference." if reliable else "not a reliable difference at this sample size."))  # fmt: skip
 print(f"Linear profile probe, unfiltered: accuracy {probe.metrics['accuracy']:.3f}, "
       f"F1 (fake) {probe.metrics['f1']:.3f}, AUC {probe.metrics['auc']:.3f} "
       f"({probe.n_splits}-fold, chance 0.5).")  # fmt: skip

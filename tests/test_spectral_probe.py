@@ -164,3 +164,6 @@ def test_region_centres_examples_and_residuals():
     assert examples["image"].shape == (3, 10, 10, 3) and examples["image"].dtype == np.uint8
     assert examples["highpass"].shape == examples["npr"].shape == (3, 10, 10, 3)
     assert abs(examples["highpass"].mean()) < 0.1  # the DC term is gone
+    centres = np.array([[0, 0], [16, 16], [40, 40]])
+    filtered = sp.residual_examples(noisy_batch(3), centres, 10, noise_filter="global_median")
+    assert np.abs(filtered["npr"]).mean() < np.abs(examples["npr"]).mean()  # impulses removed
