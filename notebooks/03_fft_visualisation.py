@@ -158,6 +158,10 @@ else:
 # `hf_pattern_corr` (is it the same pattern as before filtering), `grid_<family>` (the
 # family's fingerprint at the up-sampling grid after the filter), probe scores and the
 # filter's time per image on one CPU thread.
+#
+# Differences are in log units, so removing the white noise floor lowers the reference
+# too: a fingerprint can stand out *more* after a filter than before (ratios above 1 in
+# the conclusion). A filter erases it when the ratio falls towards 0.
 
 # %%
 summary, removed, difference = sp.filter_summary(
