@@ -84,6 +84,7 @@ class ProfileProbe:
             frequencies the probe leans on; positive pushes towards "fake").
         n_splits: folds used (0 when the probe could not run).
         note: why the probe did not run, else empty.
+        seconds: time spent fitting and scoring.
     """
 
     metrics: dict[str, float]
