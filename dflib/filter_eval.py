@@ -23,27 +23,6 @@ SPECKLE_ERROR = 32  # a channel this far from clean, in 1 or 2 channels only, is
 HIGHPASS_CUTOFF = 0.5  # upper half of the spectrum: where up-sampling traces live
 
 
-def filter_set(names: str | list[str], tol: int = 30) -> dict:
-    """Filters by name (a list or a comma-separated string), ``tol`` given to those that
-    take one, so a notebook can name its filters in one parameter."""
-    import inspect
-
-    from dflib import filters
-
-    if isinstance(names, str):
-        names = [n.strip() for n in names.split(",") if n.strip()]
-    functions = {name: getattr(filters, name, None) for name in names}
-    return {
-        name: filters.get_filter(
-            name,
-            **(
-                {"tol": tol} if fn is not None and "tol" in inspect.signature(fn).parameters else {}
-            ),
-        )
-        for name, fn in functions.items()
-    }
-
-
 def fake_region_masks(rows: pd.DataFrame, shape: tuple[int, int]) -> np.ndarray:
     """Soft masks (``N x H x W`` in [0, 1]) of the re-synthesised regions recorded in the
     benchmark's metadata; all zero for real images and for data without that metadata."""
@@ -135,9 +114,12 @@ def compare_filters(
         A table (one row per filter, the :func:`filter_scores` columns plus
         ``ms_per_image``) and the filtered images by filter name, for figures.
     """
+    from dflib.runtime import single_thread
+
     rows, outputs = [], {}
     for name, fn in filters.items():
-        outputs[name], ms = timed(fn, noisy)
+        with single_thread():  # see dflib.runtime.single_thread: robust on shared cores
+            outputs[name], ms = timed(fn, noisy)
         rows.append(
             {
                 "filter": name,
@@ -234,7 +216,7 @@ def probe_filters(
     """Train the same small probe, same seed, same images, on each filter's output.
 
     Args:
-        filters: name -> filter (``None`` for no filter), each with a ``cache_key``.
+        filters: name -> filter (:func:`dflib.filters.filter_set`), each with a ``cache_key``.
         table: the training :class:`~dflib.data.ImageTable`.
         size: image side the probe sees.
         n_images: stratified subset of the table used (train + validation).

@@ -290,3 +290,16 @@ def get_filter(name: str, **kw: Any) -> NoiseFilter:
         TypeError: a parameter the filter does not take.
     """
     return NoiseFilter(name, **kw)
+
+
+def filter_set(names: str | list[str], tol: int = 30) -> dict[str, NoiseFilter]:
+    """Filters by name (a list, or a comma-separated string as a notebook parameter
+    gives), with ``tol`` passed to those that take one (``none`` and ``global_median``
+    do not)."""
+    if isinstance(names, str):
+        names = [name.strip() for name in names.split(",") if name.strip()]
+    built = {}
+    for name in names:
+        plain = get_filter(name)
+        built[name] = get_filter(name, tol=tol) if "tol" in plain.params else plain
+    return built

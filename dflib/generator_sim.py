@@ -18,15 +18,15 @@ every pixel from a 4x down-sampled code: that is where the traces come from.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from dflib.runtime import single_thread
 
 FAMILIES: tuple[str, ...] = ("tconv", "nearest", "bilinear")
 WEIGHTS_PATH = Path(__file__).resolve().parent / "assets" / "generator_simulator.npz"
@@ -110,24 +110,6 @@ def load_simulator(family: str, path: Path = WEIGHTS_PATH) -> GeneratorSimulator
         state = {k[len(prefix) :]: torch.from_numpy(z[k]) for k in z.files if k.startswith(prefix)}
     model.load_state_dict(state)
     return model.eval()
-
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Run torch on one CPU thread inside the block (a no-op when it already does).
-
-    Switching the thread count costs tens of milliseconds, so loops that render many
-    images enter this once around the loop rather than once per image.
-    """
-    threads = torch.get_num_threads()
-    if threads == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def resynthesise(patch: np.ndarray, family: str) -> np.ndarray:

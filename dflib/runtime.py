@@ -5,8 +5,10 @@ Never hard-code ``"cuda"``: ask for ``"auto"`` and get the best device present.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -59,3 +61,23 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
         return None
     major, _ = torch.cuda.get_device_capability(device)
     return torch.bfloat16 if major >= 8 else torch.float16
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one CPU thread inside the block (a no-op when it already does).
+
+    Small tensor ops end in a thread barrier, so on a machine whose cores are shared with
+    other work (CI, a notebook beside a data loader) several threads can be tens of times
+    slower than one. Switching the count costs tens of milliseconds, so loops enter this
+    once around the loop rather than once per item.
+    """
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dflib.generator_sim import single_thread
+from dflib.runtime import single_thread
 from dflib.synthetic import FORMAT_VERSION, SyntheticConfig, get_config, render
 
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the last 12 bytes of every complete PNG

@@ -1,9 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,nbmake,-all
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -40,14 +44,14 @@ seed = 42  # one seed for sampling, split and training
 import numpy as np
 from IPython.display import display
 
-from dflib import data, filter_eval, plotting
+from dflib import data, filter_eval, filters, plotting
 from dflib.runtime import seed_everything
 
 seed_everything(seed)
 train = data.load_split(data_dir, "train", synthetic_size=synthetic_size)
-filters = filter_eval.filter_set(filters_compared, tol)
+compared = filters.filter_set(filters_compared, tol)
 print(f"{len(train):,} training images in {train.root}")
-print("filters:", ", ".join(f.cache_key for f in filters.values()))
+print("filters:", ", ".join(f.cache_key for f in compared.values()))
 
 # %% [markdown]
 # ## 1. Quality against the clean image
@@ -63,7 +67,7 @@ print("filters:", ", ".join(f.cache_key for f in filters.values()))
 # `genuine_changed` (against estimated noise positions) and the timing are shown.
 
 # %%
-quality, sample = filter_eval.quality_on_sample(filters, train, n_quality_images, seed=seed)
+quality, sample = filter_eval.quality_on_sample(compared, train, n_quality_images, seed=seed)
 display(quality.round(4))
 plotting.metric_bars(quality, ["psnr_db", "ssim", "noise_repaired", "genuine_changed", "speckle_left",
                                "fake_hf_correlation", "fake_hf_energy_ratio", "ms_per_image"],
@@ -94,7 +98,7 @@ plotting.zoom_compare([v[real_index] for v in versions.values()], [f"real: {k}" 
 # Only the filter differs, so differences in validation AUC and F1 are the filter's doing.
 
 # %%
-probe = filter_eval.probe_filters(filter_eval.filter_set(probe_filters, tol), train, size=probe_size,
+probe = filter_eval.probe_filters(filters.filter_set(probe_filters, tol), train, size=probe_size,
                                   n_images=probe_images, epochs=probe_epochs, seed=seed)  # fmt: skip
 display(probe.round(4))
 plotting.metric_bars(probe, ["auc", "tuned_f1", "f1@0.5", "recall@0.5"],

@@ -59,6 +59,7 @@ from IPython.display import display
 
 from dflib import data, filters
 from dflib import plotting_spectra as ps
+from dflib import spectral_fingerprints as sf
 from dflib import spectral_probe as sp
 from dflib.runtime import seed_everything
 
@@ -70,7 +71,7 @@ rows = pd.concat([real_rows, fake_rows], ignore_index=True)
 batch, offsets = sp.stack_images(real_images + fake_images, crop_size or None)
 del real_images, fake_images  # the batch holds the pixels now
 labels = rows["label"].to_numpy()
-groups = sp.family_groups(rows)
+groups = sf.family_groups(rows)
 size = batch.shape[1]
 print(f"data folder: {train.root}")
 print(f"sampled {np.sum(labels == 0):,} real and {np.sum(labels == 1):,} fake images, analysed as {size}x{size} px")
@@ -81,7 +82,7 @@ print(f"sampled {np.sum(labels == 0):,} real and {np.sum(labels == 1):,} fake im
 # class means, per-family means and one 1-D azimuthal profile per image.
 
 # %%
-spectra = sp.filter_spectra(batch, labels, filters.list_filters(), filter_tol, groups=groups)
+spectra = sf.filter_spectra(batch, labels, filters.list_filters(), filter_tol, groups=groups)
 none = spectra["none"]
 freq = sp.frequencies(none.profiles.shape[1], size)
 print("filters:", ", ".join(spectra))
@@ -134,15 +135,15 @@ if none.group_means is None:
     print("No generator family metadata here (a 'family' column naming each fake's generator): "
           "the family section is skipped.")  # fmt: skip
 else:
-    family_diffs = sp.family_differences(none.group_means)
-    fingerprints = sp.family_fingerprints(family_diffs, upsampling)
+    family_diffs = sf.family_differences(none.group_means)
+    fingerprints = sf.family_fingerprints(family_diffs, upsampling)
     strongest = fingerprints["grid_contrast"].idxmax()
     display(pd.Series(groups).value_counts().rename("images").to_frame())
     display(fingerprints.round(3))
-    display(sp.peak_table(family_diffs, n_peaks).round(3))
+    display(sf.peak_table(family_diffs, n_peaks).round(3))
     ps.difference_maps(family_diffs, "Family minus real: mean log-spectrum",
-                       markers=sp.grid_frequencies((size, size), upsampling),
-                       peaks=sp.peak_table(family_diffs, n_peaks))  # fmt: skip
+                       markers=sf.grid_frequencies((size, size), upsampling),
+                       peaks=sf.peak_table(family_diffs, n_peaks))  # fmt: skip
     ps.family_profiles(family_diffs, high_band)
 
 # %% [markdown]
@@ -164,7 +165,7 @@ else:
 # the conclusion). A filter erases it when the ratio falls towards 0.
 
 # %%
-summary, removed, difference = sp.filter_summary(
+summary, removed, difference = sf.filter_summary(
     spectra, labels, high_band, probe_normalize, probe_folds, seed, upsampling
 )
 display(summary.round(3))
@@ -177,15 +178,15 @@ ps.filter_effect(removed, difference, summary, high_band);
 # that erases them leaves a smooth map.
 
 # %%
-grid = sp.grid_frequencies((size, size), upsampling)
-ps.difference_maps(sp.filter_difference_maps(spectra), "Fake minus real after each filter",
+grid = sf.grid_frequencies((size, size), upsampling)
+ps.difference_maps(sf.filter_difference_maps(spectra), "Fake minus real after each filter",
                    markers=grid, ncols=3);  # fmt: skip
 
 # %%
 if strongest is None:
     print("No family metadata: the per-filter fingerprint maps are skipped.")
 else:
-    ps.difference_maps(sp.group_difference_maps(spectra, strongest),
+    ps.difference_maps(sf.group_difference_maps(spectra, strongest),
                        f"'{strongest}' minus real after each filter", markers=grid, ncols=3)  # fmt: skip
 
 # %% [markdown]
@@ -202,13 +203,13 @@ else:
 # texture in the fake crops (the `tconv` checkerboard above all) that the real ones lack.
 
 # %%
-picks, titles = sp.example_indices(labels, groups, n_residual_examples)
-centres = sp.region_centres(rows.iloc[picks], size, offsets[picks])
-examples = sp.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff)
+picks, titles = sf.example_indices(labels, groups, n_residual_examples)
+centres = sf.region_centres(rows.iloc[picks], size, offsets[picks])
+examples = sf.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff)
 ps.residual_grid(examples, titles, highpass_cutoff, "Residuals of the noisy images");
 
 # %%
-examples = sp.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff, residual_filter, filter_tol)
+examples = sf.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff, residual_filter, filter_tol)
 ps.residual_grid(examples, titles, highpass_cutoff, f"Residuals after {residual_filter}");
 
 # %% [markdown]
@@ -222,7 +223,7 @@ ps.residual_grid(examples, titles, highpass_cutoff, f"Residuals after {residual_
 # class at probability 0.5. Right panel: which frequencies the probe leans on.
 
 # %%
-features = sp.normalize_profiles(none.profiles) if probe_normalize else none.profiles
+features = sf.normalize_profiles(none.profiles) if probe_normalize else none.profiles
 probe = sp.fit_profile_probe(features, labels, probe_folds, seed)
 print(probe.note or f"{probe.n_splits}-fold cross-validation on {len(labels):,} profiles of {features.shape[1]} radii")
 display(pd.Series(probe.metrics).round(4).to_frame("linear profile probe"))

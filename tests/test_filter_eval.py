@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from dflib import filter_eval
-from dflib.filter_eval import filter_scores, filter_set
+from dflib.filter_eval import filter_scores
+from dflib.filters import filter_set
 
 
 @pytest.fixture

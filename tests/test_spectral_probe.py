@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from dflib import spectral_fingerprints as sf
 from dflib import spectral_probe as sp
 
 torch.set_num_threads(1)
@@ -65,17 +66,17 @@ def test_stack_images_centre_crops_mixed_sizes():
 
 def test_family_groups_and_graceful_absence():
     rows = pd.DataFrame({"label": [0, 1, 1, 0], "family": [np.nan, "tconv", "nearest", ""]})
-    assert sp.family_groups(rows).tolist() == ["real", "tconv", "nearest", "real"]
-    assert sp.family_groups(rows.drop(columns="family")) is None
-    assert sp.family_groups(rows.assign(family="")) is None
+    assert sf.family_groups(rows).tolist() == ["real", "tconv", "nearest", "real"]
+    assert sf.family_groups(rows.drop(columns="family")) is None
+    assert sf.family_groups(rows.assign(family="")) is None
 
 
 def test_grid_frequencies_are_unique_and_on_the_grid():
-    grid = sp.grid_frequencies((64, 64), 4)
+    grid = sf.grid_frequencies((64, 64), 4)
     assert len(grid) == 9  # 15 non-DC points of a 4x4 grid: 3 self-conjugate + 6 pairs
     assert set(np.round(grid["fy"] * 4).astype(int)) <= {-2, -1, 0, 1}
     np.testing.assert_array_equal(grid["row"], 32 + np.rint(grid["fy"] * 64))
-    assert len(sp.grid_frequencies((64, 64), 2)) == 3
+    assert len(sf.grid_frequencies((64, 64), 2)) == 3
 
 
 def test_grid_contrast_and_peaks_see_a_planted_checkerboard():
@@ -85,22 +86,22 @@ def test_grid_contrast_and_peaks_see_a_planted_checkerboard():
     planted[32 + 16, 32] += 1.0  # fy = +0.25
     planted[32 - 16, 32] += 1.0  # its conjugate
     planted[0, 0] += 1.0  # (-0.5, -0.5): the Nyquist checkerboard
-    assert abs(sp.grid_contrast(noise)) < 0.05
-    assert sp.grid_contrast(planted) > 0.15
-    peaks = sp.spectral_peaks(planted, k=2)
+    assert abs(sf.grid_contrast(noise)) < 0.05
+    assert sf.grid_contrast(planted) > 0.15
+    peaks = sf.spectral_peaks(planted, k=2)
     assert peaks[["fy", "fx"]].to_numpy().tolist() in (
         [[0.25, 0], [-0.5, -0.5]],
         [[-0.5, -0.5], [0.25, 0]],
     )
     # on a point-symmetric map (any real image's spectrum) each +-f pair is listed once
     symmetric = noise + np.roll(np.flip(noise), 1, axis=(0, 1))
-    listed = sp.spectral_peaks(symmetric, k=200)[["fy", "fx"]].to_numpy()
+    listed = sf.spectral_peaks(symmetric, k=200)[["fy", "fx"]].to_numpy()
     conjugates = {(round(-a, 4) % 1, round(-b, 4) % 1) for a, b in listed}
     own = [(round(a, 4) % 1, round(b, 4) % 1) for a, b in listed]
     assert len(listed) > 20 and all(
         (a, b) not in conjugates or (a, b) in {(0, 0.5), (0.5, 0), (0.5, 0.5)} for a, b in own
     )
-    table = sp.family_fingerprints({"tconv": planted, "bilinear": noise})
+    table = sf.family_fingerprints({"tconv": planted, "bilinear": noise})
     assert table.loc["tconv", "grid_contrast"] > table.loc["bilinear", "grid_contrast"]
     assert table.loc["tconv", "+0.25,+0.00"] > 0.9
 
@@ -120,30 +121,30 @@ def test_filter_spectra_and_summary():
     batch = noisy_batch()
     labels = np.r_[np.zeros(6), np.ones(6)].astype(int)
     groups = np.array(["real"] * 6 + ["tconv", "nearest"] * 3)
-    spectra = sp.filter_spectra(batch, labels, ["none", "global_median", "coherent_noise_filter"],
+    spectra = sf.filter_spectra(batch, labels, ["none", "global_median", "coherent_noise_filter"],
                                 tol=30, groups=groups, chunk=5)  # fmt: skip
     assert list(spectra) == ["none", "global_median", "coherent_noise_filter"]
     none = spectra["none"]
     assert none.profiles.shape == (12, 17) and set(none.means) == {0, 1}
     assert set(none.group_means) == {"real", "tconv", "nearest"}
-    summary, removed, difference = sp.filter_summary(spectra, labels, n_splits=3)
+    summary, removed, difference = sf.filter_summary(spectra, labels, n_splits=3)
     assert list(summary.index) == list(spectra) and list(removed.columns) == list(spectra)
     assert summary.loc["none", "high_band_change"] == 0 and summary.loc["none", "hf_diff_kept"] == 1
     # a median removes the white impulse noise: the high band drops
     assert summary.loc["global_median", "high_band_change"] < -0.2
     assert {"grid_tconv", "grid_nearest", "probe_auc", "ms_per_image"} <= set(summary.columns)
     assert removed.index.name == "cycles_per_pixel" and removed.index[-1] == 0.5
-    assert set(sp.group_difference_maps(spectra, "tconv")) == set(spectra)
-    assert sp.filter_difference_maps(spectra)["none"].shape == (32, 32)
+    assert set(sf.group_difference_maps(spectra, "tconv")) == set(spectra)
+    assert sf.filter_difference_maps(spectra)["none"].shape == (32, 32)
     with pytest.raises(ValueError, match="none"):
-        sp.filter_summary({"global_median": spectra["global_median"]}, labels)
+        sf.filter_summary({"global_median": spectra["global_median"]}, labels)
 
 
 def test_filter_spectra_none_matches_dflib_spectral():
     from dflib import spectral
 
     batch = noisy_batch(4)
-    spectra = sp.filter_spectra(batch, np.array([0, 0, 1, 1]), ["none"])
+    spectra = sf.filter_spectra(batch, np.array([0, 0, 1, 1]), ["none"])
     np.testing.assert_allclose(spectra["none"].profiles, spectral.radial_profiles(batch), atol=1e-5)
     assert spectra["none"].group_means is None
 
@@ -151,19 +152,19 @@ def test_filter_spectra_none_matches_dflib_spectral():
 def test_region_centres_examples_and_residuals():
     rows = pd.DataFrame({"label": [0, 1, 1], "region_cy": [np.nan, 10.0, 100.0],
                          "region_cx": [np.nan, 12.0, 5.0]})  # fmt: skip
-    centres = sp.region_centres(rows, 32, np.array([[0, 0], [2, 4], [0, 0]]))
+    centres = sf.region_centres(rows, 32, np.array([[0, 0], [2, 4], [0, 0]]))
     np.testing.assert_array_equal(centres, [[16, 16], [8, 8], [16, 16]])  # outside: centre
-    np.testing.assert_array_equal(sp.region_centres(rows.drop(columns="region_cx"), 20), 10.0)
+    np.testing.assert_array_equal(sf.region_centres(rows.drop(columns="region_cx"), 20), 10.0)
     labels = np.array([0, 0, 1, 1, 1, 1])
     groups = np.array(["real", "real", "tconv", "tconv", "nearest", "nearest"])
-    picks, titles = sp.example_indices(labels, groups, 2)
+    picks, titles = sf.example_indices(labels, groups, 2)
     assert picks.tolist() == [0, 1, 4, 2]
     assert titles == ["real", "real", "fake (nearest)", "fake (tconv)"]
-    assert sp.example_indices(labels, None, 1)[1] == ["real", "fake"]
-    examples = sp.residual_examples(noisy_batch(3), np.array([[0, 0], [16, 16], [40, 40]]), 10)
+    assert sf.example_indices(labels, None, 1)[1] == ["real", "fake"]
+    examples = sf.residual_examples(noisy_batch(3), np.array([[0, 0], [16, 16], [40, 40]]), 10)
     assert examples["image"].shape == (3, 10, 10, 3) and examples["image"].dtype == np.uint8
     assert examples["highpass"].shape == examples["npr"].shape == (3, 10, 10, 3)
     assert abs(examples["highpass"].mean()) < 0.1  # the DC term is gone
     centres = np.array([[0, 0], [16, 16], [40, 40]])
-    filtered = sp.residual_examples(noisy_batch(3), centres, 10, noise_filter="global_median")
+    filtered = sf.residual_examples(noisy_batch(3), centres, 10, noise_filter="global_median")
     assert np.abs(filtered["npr"]).mean() < np.abs(examples["npr"]).mean()  # impulses removed

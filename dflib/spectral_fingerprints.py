@@ -1,0 +1,452 @@
+"""Spectral fingerprints: what each noise filter does to the spectrum, each generator
+family's peaks against real images, and the residual crops the notebook shows.
+
+Split from :mod:`dflib.spectral_probe` (the linear profile probe), which these
+measurements reuse to score each filter's output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dflib import spectral
+from dflib.filters import filter_set
+from dflib.spectral_probe import REFERENCE, fit_profile_probe, frequencies
+
+# --------------------------------------------------------------------------- filters
+
+
+@dataclass
+class FilterSpectra:
+    """Spectra of one filter's output.
+
+    Attributes:
+        name: the filter.
+        means: class-mean grey log-spectra, ``{0: S x S, 1: S x S}`` (centred).
+        group_means: the same per group (e.g. ``"real"`` and each generator family), or
+            ``None`` when no groups were given.
+        profiles: ``N x R`` azimuthal profile of each image's grey log-spectrum.
+        seconds: time spent in the filter itself.
+    """
+
+    name: str
+    means: dict[int, np.ndarray]
+    group_means: dict[str, np.ndarray] | None
+    profiles: np.ndarray
+    seconds: float
+
+
+def filter_spectra(
+    batch: np.ndarray,
+    labels: np.ndarray,
+    names: Sequence[str],
+    tol: int = 30,
+    groups: np.ndarray | None = None,
+    chunk: int = 128,
+    single_thread: bool = True,
+) -> dict[str, FilterSpectra]:
+    """Apply each filter to ``batch`` and keep only its spectra (chunked: no filtered copy
+    of the whole batch is held; one FFT per image serves means and profiles).
+
+    Args:
+        batch: ``N x S x S x 3`` uint8 images.
+        labels: 0/1 per image.
+        names: filter names (:func:`dflib.filters.list_filters`), ``"none"`` for the input.
+        tol: tolerance of the filters that take one.
+        groups: optional group name per image (:func:`family_groups`) for group means.
+        chunk: images filtered at a time.
+        single_thread: run torch on one CPU thread meanwhile. The filter kernels end
+            each op in a thread barrier, so on a machine whose cores are shared with
+            other work several threads can be tens of times slower than one
+            (:mod:`dflib.filters_kernels`); a notebook cannot know, so one is the safe
+            default.
+    """
+    from dflib.runtime import single_thread as one_thread
+
+    labels = np.asarray(labels)
+    with one_thread() if single_thread else contextlib.nullcontext():
+        return {
+            name: _one_filter_spectra(batch, labels, name, tol, groups, chunk) for name in names
+        }
+
+
+def _one_filter_spectra(
+    batch: np.ndarray,
+    labels: np.ndarray,
+    name: str,
+    tol: int,
+    groups: np.ndarray | None,
+    chunk: int,
+) -> FilterSpectra:
+    """:func:`filter_spectra` for one filter."""
+    import torch
+
+    flt = filter_set([name], tol)[name]
+    by_class = _MeanAccumulator()
+    by_group = _MeanAccumulator() if groups is not None else None
+    profiles, seconds = [], 0.0
+    for s in range(0, len(batch), chunk):
+        start = time.perf_counter()
+        filtered = flt(batch[s : s + chunk])
+        seconds += time.perf_counter() - start
+        spec = torch.from_numpy(spectral.log_magnitude_spectrum(filtered, grey=True))
+        by_class.add(spec, labels[s : s + chunk])
+        if by_group is not None:
+            by_group.add(spec, np.asarray(groups)[s : s + chunk])
+        profiles.append(spectral.azimuthal_profile(spec).numpy())
+    group_means = by_group.means() if by_group is not None else None
+    return FilterSpectra(name, by_class.means(), group_means, np.concatenate(profiles), seconds)
+
+
+class _MeanAccumulator:
+    """Per-label float64 sums of precomputed spectra (SpectrumMeans takes images)."""
+
+    def __init__(self) -> None:
+        self.sums: dict = {}
+        self.counts: dict = {}
+
+    def add(self, spec, labels: np.ndarray) -> None:
+        for value in np.unique(labels):
+            part = spec[np.flatnonzero(labels == value)].double().sum(0)
+            key = value.item()
+            self.sums[key] = self.sums[key] + part if key in self.sums else part
+            self.counts[key] = self.counts.get(key, 0) + int((labels == value).sum())
+
+    def means(self) -> dict:
+        return {k: (self.sums[k] / self.counts[k]).float().numpy() for k in sorted(self.sums)}
+
+
+def normalize_profiles(profiles: np.ndarray) -> np.ndarray:
+    """Min-max scale each profile to ``[0, 1]`` (the Durall features)."""
+    lo = profiles.min(-1, keepdims=True)
+    return (profiles - lo) / np.maximum(profiles.max(-1, keepdims=True) - lo, 1e-12)
+
+
+def _freq_grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(fy, fx)`` in cycles per pixel of a centred ``H x W`` spectrum (broadcastable)."""
+    h, w = shape
+    return (np.arange(h) - h // 2)[:, None] / h, (np.arange(w) - w // 2)[None, :] / w
+
+
+def _band(shape: tuple[int, int], low: float) -> np.ndarray:
+    """Boolean mask of centred frequencies with radius ``>= low`` cycles per pixel."""
+    fy, fx = _freq_grid(shape)
+    return np.sqrt(fy**2 + fx**2) >= low
+
+
+def filter_summary(
+    spectra: dict[str, FilterSpectra],
+    labels: np.ndarray,
+    high_band: float = 0.25,
+    normalize: bool = True,
+    n_splits: int = 5,
+    seed: int = 42,
+    upsampling: int = 4,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """What each filter does to the spectrum, and whether the fake signal survives it.
+
+    Columns of the summary (one row per filter, ``"none"`` is the reference):
+
+    - ``high_band_change``: mean change of the log-spectrum above ``high_band`` (both
+      classes pooled): how much fine detail, noise included, the filter removes;
+    - ``hf_diff_rms``: RMS of the fake-minus-real mean log-spectrum above ``high_band``:
+      how much class-distinguishing structure is left in the fine detail;
+      ``hf_diff_kept`` is its ratio to no filter;
+    - ``hf_pattern_corr``: correlation of that high-band difference map with the
+      unfiltered one (1: the same fingerprint pattern survives; near 0: it is gone);
+    - ``grid_<family>`` (with group means): :func:`grid_contrast` of the family-minus-real
+      map, the fingerprint at the up-sampling grid frequencies, in log units;
+    - ``probe_accuracy`` / ``probe_f1`` / ``probe_auc``: the linear profile probe
+      trained on that filter's output; ``ms_per_image``: filter time.
+
+    Args:
+        spectra: :func:`filter_spectra` output; must hold ``"none"``.
+        labels: 0/1 per image.
+        high_band: start of the high-frequency band in cycles per pixel.
+        normalize: min-max scale the profiles before the probe (Durall features).
+        n_splits, seed: probe cross-validation.
+        upsampling: total up-sampling factor of the generators (see :func:`grid_contrast`).
+
+    Returns:
+        ``(summary, removed, difference)``; ``removed`` and ``difference`` are radius x
+        filter frames (index in cycles per pixel) of the pooled profile change (after
+        minus before) and of the fake-minus-real profile difference.
+    """
+    if "none" not in spectra:
+        raise ValueError("filter_summary needs the unfiltered spectra under 'none'")
+    labels = np.asarray(labels)
+    ref = spectra["none"]
+    n_bins = ref.profiles.shape[1]
+    maps = filter_difference_maps(spectra)
+    shape = next(iter(ref.means.values())).shape
+    band = _band(shape, high_band)
+    freq = frequencies(n_bins, shape[-1])
+    base = ref.profiles.mean(0)
+    ref_map = maps.get("none")
+    families = []
+    if ref.group_means is not None and REFERENCE in ref.group_means:
+        families = [g for g in ref.group_means if g != REFERENCE]
+    removed, difference, rows = {}, {}, []
+    for name, spec in spectra.items():
+        removed[name] = spec.profiles.mean(0) - base
+        difference[name] = spec.profiles[labels == 1].mean(0) - spec.profiles[labels == 0].mean(0)
+        row = {"filter": name, "high_band_change": float(removed[name][freq >= high_band].mean())}
+        if name in maps and ref_map is not None:
+            row["hf_diff_rms"] = float(np.sqrt((maps[name][band] ** 2).mean()))
+            row["hf_pattern_corr"] = float(np.corrcoef(maps[name][band], ref_map[band])[0, 1])
+        for group in families:
+            if spec.group_means is not None and group in spec.group_means:
+                excess = spec.group_means[group] - spec.group_means[REFERENCE]
+                row[f"grid_{group}"] = grid_contrast(excess, upsampling)
+        feats = normalize_profiles(spec.profiles) if normalize else spec.profiles
+        probe = fit_profile_probe(feats, labels, n_splits=n_splits, seed=seed)
+        row |= {f"probe_{k}": probe.metrics[k] for k in ("accuracy", "f1", "auc")}
+        row["ms_per_image"] = 1000 * spec.seconds / max(len(labels), 1)
+        rows.append(row)
+    summary = pd.DataFrame(rows).set_index("filter")
+    if "hf_diff_rms" in summary:
+        kept = summary["hf_diff_rms"] / summary.loc["none", "hf_diff_rms"]
+        summary.insert(summary.columns.get_loc("hf_diff_rms") + 1, "hf_diff_kept", kept)
+    index = pd.Index(freq, name="cycles_per_pixel")
+    return summary, pd.DataFrame(removed, index=index), pd.DataFrame(difference, index=index)
+
+
+def group_difference_maps(
+    spectra: dict[str, FilterSpectra], group: str, reference: str = REFERENCE
+) -> dict[str, np.ndarray]:
+    """``group`` minus ``reference`` mean log-spectrum after each filter (e.g. how much of
+    the tconv checkerboard each filter leaves); filters without group means are left out."""
+    return {
+        name: spec.group_means[group] - spec.group_means[reference]
+        for name, spec in spectra.items()
+        if spec.group_means is not None and {group, reference} <= set(spec.group_means)
+    }
+
+
+def filter_difference_maps(spectra: dict[str, FilterSpectra]) -> dict[str, np.ndarray]:
+    """Fake-mean minus real-mean log-spectrum after each filter (``{}`` if a class is
+    missing)."""
+    return {
+        name: spec.means[1] - spec.means[0]
+        for name, spec in spectra.items()
+        if 0 in spec.means and 1 in spec.means
+    }
+
+
+# --------------------------------------------------------------------------- families
+
+
+def family_groups(rows: pd.DataFrame) -> np.ndarray | None:
+    """Group name per image: ``"real"`` for real images, the generator family for fakes.
+
+    Returns:
+        An array of strings, or ``None`` when the metadata has no usable ``family``
+        column (user data): the family analysis is then skipped.
+    """
+    if "family" not in rows or "label" not in rows:
+        return None
+    family = rows["family"].fillna("").astype(str).str.strip().to_numpy()
+    fake = rows["label"].to_numpy() == 1
+    if not fake.any() or (family[fake] == "").all():
+        return None
+    return np.where(fake, np.where(family == "", "unknown", family), REFERENCE).astype(str)
+
+
+def family_differences(
+    means: dict[str, np.ndarray], reference: str = REFERENCE
+) -> dict[str, np.ndarray]:
+    """Each group's mean log-spectrum minus the reference group's (families only)."""
+    if reference not in means:
+        raise ValueError(f"no {reference!r} group among {sorted(means)}")
+    return {k: v - means[reference] for k, v in means.items() if k != reference}
+
+
+def spectral_peaks(diff: np.ndarray, k: int = 4, min_freq: float = 0.1) -> pd.DataFrame:
+    """The ``k`` strongest local maxima of a centred difference map, away from the centre.
+
+    The spectrum of a real image is point-symmetric, so only one of each ``+-f`` pair is
+    listed (the one with ``fx > 0``, or ``fx == 0`` and ``fy > 0``; Nyquist bins of even
+    sizes, their own conjugates, as ``-0.5``).
+
+    Args:
+        diff: ``S x S`` centred map (e.g. family minus real log-spectrum).
+        k: peaks returned.
+        min_freq: radius in cycles per pixel below which peaks are ignored (image
+            content, not up-sampling, dominates there).
+
+    Returns:
+        Columns ``fy``, ``fx`` (cycles per pixel), ``radius`` and ``excess`` (the
+        difference in log units), strongest first.
+    """
+    from scipy.ndimage import maximum_filter
+
+    fy, fx = _freq_grid(diff.shape)
+    radius = np.sqrt(fy**2 + fx**2)
+    h, w = diff.shape
+    rows, cols = np.arange(h)[:, None], np.arange(w)[None, :]
+    # conjugate bin of each bin (even sizes: the -0.5 row/column is its own conjugate);
+    # keep the one with the larger (column, row) key: fx > 0 first, self-conjugates kept
+    key = cols * h + rows
+    half = key >= ((2 * (w // 2) - cols) % w) * h + (2 * (h // 2) - rows) % h
+    local = diff == maximum_filter(diff, size=3, mode="wrap")
+    keep = local & half & (radius >= min_freq)
+    ys, xs = np.nonzero(keep)
+    order = np.argsort(-diff[ys, xs])[:k]
+    ys, xs = ys[order], xs[order]
+    return pd.DataFrame(
+        {
+            "fy": fy[ys, 0],
+            "fx": fx[0, xs],
+            "radius": radius[ys, xs],
+            "excess": diff[ys, xs],
+        }
+    )
+
+
+def grid_frequencies(shape: tuple[int, int], factor: int = 4) -> pd.DataFrame:
+    """Frequencies where ``factor``-fold up-sampling puts its periodic peaks.
+
+    An up-sampling stage of stride 2 repeats its kernel every 2 pixels, which puts
+    spectral replicas at multiples of 1/2 cycle per pixel; two stages (a 4x decoder) put
+    them at multiples of 1/4: ``(fy, fx) = (i, j) / factor`` folded into ``[-0.5, 0.5)``,
+    DC excluded, and only one of each conjugate pair ``+-f`` (equal magnitudes for real
+    images).
+
+    Returns:
+        Columns ``fy``, ``fx`` (cycles per pixel) and ``row``, ``col`` (array indices
+        in a centred ``H x W`` spectrum, whose index 0 is ``-0.5`` for even sizes).
+    """
+    h, w = shape
+    seen, rows = set(), []
+    for i in range(factor):
+        for j in range(factor):
+            conj = ((-i) % factor, (-j) % factor)
+            if (i, j) == (0, 0) or conj in seen:
+                continue
+            seen.add((i, j))
+            fy = ((i + factor // 2) % factor - factor // 2) / factor
+            fx = ((j + factor // 2) % factor - factor // 2) / factor
+            r, c = h // 2 + int(np.rint(fy * h)), w // 2 + int(np.rint(fx * w))
+            rows.append({"fy": fy, "fx": fx, "row": r % h, "col": c % w})
+    return pd.DataFrame(rows)
+
+
+def grid_contrast(diff: np.ndarray, factor: int = 4, min_freq: float = 0.1) -> float:
+    """Excess of a centred difference map at the up-sampling grid over its surroundings.
+
+    Mean of ``diff`` at :func:`grid_frequencies` minus its median over all frequencies
+    with radius ``>= min_freq``. The positions are fixed in advance, so unlike the
+    strongest peaks of a noisy map this is not biased upwards by picking maxima: near 0
+    for a family without periodic traces, clearly positive for a checkerboard.
+    """
+    grid = grid_frequencies(diff.shape, factor)
+    fy, fx = _freq_grid(diff.shape)
+    background = np.median(diff[np.sqrt(fy**2 + fx**2) >= min_freq])
+    return float(diff[grid["row"], grid["col"]].mean() - background)
+
+
+def family_fingerprints(
+    diffs: dict[str, np.ndarray], factor: int = 4, min_freq: float = 0.1
+) -> pd.DataFrame:
+    """Per family: :func:`grid_contrast` and the excess at each up-sampling grid frequency
+    (columns named ``fy,fx``), one row per family."""
+    rows = []
+    for name, diff in diffs.items():
+        grid = grid_frequencies(diff.shape, factor)
+        row = {"family": name, "grid_contrast": grid_contrast(diff, factor, min_freq)}
+        values = diff[grid["row"], grid["col"]]
+        labels = [f"{a:+.2f},{b:+.2f}" for a, b in grid[["fy", "fx"]].to_numpy()]
+        row |= dict(zip(labels, values.astype(float).tolist(), strict=True))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("family") if rows else pd.DataFrame()
+
+
+def peak_table(diffs: dict[str, np.ndarray], k: int = 4, min_freq: float = 0.1) -> pd.DataFrame:
+    """:func:`spectral_peaks` of each group, stacked with a ``group`` column."""
+    frames = [spectral_peaks(d, k, min_freq).assign(group=name) for name, d in diffs.items()]
+    if not frames:
+        return pd.DataFrame(columns=["group", "fy", "fx", "radius", "excess"])
+    return pd.concat(frames, ignore_index=True)[["group", "fy", "fx", "radius", "excess"]]
+
+
+# --------------------------------------------------------------------------- residuals
+
+
+def region_centres(rows: pd.DataFrame, side: int, offsets: np.ndarray | None = None) -> np.ndarray:
+    """``(cy, cx)`` per image inside its ``side x side`` crop: the re-synthesised region
+    of a fake where the metadata records it (and it lies in the crop), the crop's centre
+    otherwise (real images, user data).
+
+    Args:
+        rows: metadata rows of the images (``region_cy``, ``region_cx`` if known).
+        side: crop side (:func:`stack_images`).
+        offsets: ``(top, left)`` of each crop in its image (zeros when ``None``).
+    """
+    centres = np.full((len(rows), 2), side / 2.0)
+    if {"region_cy", "region_cx"} <= set(rows.columns):
+        shift = np.zeros((len(rows), 2)) if offsets is None else np.asarray(offsets, float)
+        recorded = rows[["region_cy", "region_cx"]].to_numpy(dtype=float) - shift
+        ok = ~np.isnan(recorded).any(1) & ((recorded >= 0) & (recorded < side)).all(1)
+        centres[ok] = recorded[ok]
+    return centres
+
+
+def example_indices(
+    labels: np.ndarray, groups: np.ndarray | None, n: int
+) -> tuple[np.ndarray, list[str]]:
+    """``n`` real and ``n`` fake images to show, the fakes taken from each family in turn,
+    with a title for each ("real", "fake (tconv)")."""
+    labels = np.asarray(labels)
+    real = np.flatnonzero(labels == 0)[:n]
+    fakes = np.flatnonzero(labels == 1)
+    if groups is not None and len(fakes):
+        fam = np.asarray(groups)[fakes]
+        queues = [fakes[fam == f].tolist() for f in sorted(set(fam.tolist()))]
+        order = [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
+        fakes = np.asarray(order, dtype=np.int64)
+    picks = np.r_[real, fakes[:n]].astype(np.int64)
+    titles = [
+        "real" if labels[i] == 0 else (f"fake ({groups[i]})" if groups is not None else "fake")
+        for i in picks
+    ]
+    return picks, titles
+
+
+def residual_examples(
+    batch: np.ndarray,
+    centres: np.ndarray,
+    side: int = 48,
+    cutoff: float = 0.5,
+    noise_filter: str = "none",
+    tol: int = 30,
+) -> dict[str, np.ndarray]:
+    """Crops of the images and of their high-pass and NPR residuals around ``centres``.
+
+    The residuals are computed on the whole image and cropped afterwards, so the crop's
+    own borders add no spectral leakage. Impulse noise dominates any residual of a noisy
+    image, so a filter can run first (``noise_filter``, e.g. ``"coherent_noise_filter"``)
+    to let the texture underneath show.
+
+    Returns:
+        ``{"image": N x s x s x 3 uint8, "highpass": ..., "npr": ...}`` (residuals float32
+        in ``[0, 1]`` units), ``s = min(side, S)``; ``image`` is the filtered image.
+    """
+    size = batch.shape[1]
+    side = min(side, size)
+    batch = filter_set([noise_filter], tol)[noise_filter](batch)
+    residuals = {
+        "image": batch,
+        "highpass": spectral.fft_highpass(batch, cutoff),
+        "npr": spectral.npr_residual(batch),
+    }
+    tops = np.clip(np.round(centres - side / 2).astype(int), 0, size - side)
+    out = {}
+    for key, full in residuals.items():
+        out[key] = np.stack([full[i, y : y + side, x : x + side] for i, (y, x) in enumerate(tops)])
+    return out
