@@ -35,9 +35,9 @@ tol = 30  # filter tolerance: a value within tol of 0 or 255 is flagged (the wri
 filters_compared = "none,global_median,selective_median,coherent_noise_filter,adaptive_median,fft_wiener"  # comma-separated
 n_quality_images = 300  # images scored against their clean copies
 probe_filters = "none,global_median,selective_median,coherent_noise_filter"  # filters the probe is trained on
-probe_images = 6000  # images per probe (train and validation, stratified)
+probe_images = 4000  # images per probe (train and validation, stratified)
 probe_size = 96  # side in px the probe sees (each filter runs at native size first)
-probe_epochs = 8  # training passes per probe: fixed, so the comparison is fair
+probe_epochs = 6  # training passes per probe: fixed, so the comparison is fair
 seed = 42  # one seed for sampling, split and training
 
 # %%
