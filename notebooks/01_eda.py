@@ -149,8 +149,10 @@ if "noise_density" in rows:
 
 # %% [markdown]
 # ### One channel or all three?
-# Noise that hits a single channel leaves a coloured speck if only that channel is
-# repaired; this is the case for combining the channel masks (the CoherentNoiseFilter).
+# Noise that hits a single channel shows as a coloured speck. The write-up's
+# CoherentNoiseFilter OR-combines the channel masks to repair all three channels of such
+# a pixel; a selective filter repairs only the hit channel. How common single-channel
+# hits are decides how much the two differ (notebook 02 compares them).
 
 # %%
 single = noise_stats.single_channel_share(truth)
@@ -177,8 +179,8 @@ print(f"Imbalance: {counts[0] / counts[1]:.2f} : 1 -> class weights {np.round(we
       f"'always real' scores accuracy {baselines.loc['always real', 'accuracy']:.3f} but F1 0.")  # fmt: skip
 print(f"Noise ({ground_truth} positions): pepper {injected.loc['pepper', 'min']}-{injected.loc['pepper', 'max']}, "
       f"salt {injected.loc['salt', 'min']}-{injected.loc['salt', 'max']}: near, not at, 0 and 255. "
-      f"{single:.0%} of noisy pixels are hit in one channel only, "
-      "so the channel masks should be combined.")  # fmt: skip
+      f"{single:.0%} of noisy pixels are hit in one channel only: a per-channel (selective) repair fixes just "
+      "that channel, the coherent filter all three; notebook 02 measures which leaves fewer specks.")  # fmt: skip
 print(f"Recommended tolerance ({ground_truth} truth): tol = {recommended} catches "
       f"{sweep.set_index('tol').loc[recommended, 'pixel_noise_caught']:.2%} of noisy pixels while flagging "
       f"{sweep.set_index('tol').loc[recommended, 'pixel_genuine_flagged']:.2%} of genuine ones.")  # fmt: skip
