@@ -19,9 +19,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 from torch import nn
 from torch.nn import functional as F
+
+from dflib.data import class_weights
+from dflib.metrics import binary_metrics
+from dflib.thresholds import best_threshold
 
 
 def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
@@ -45,7 +48,10 @@ class SmallCNN(nn.Module):
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            _conv_bn(3, w), _conv_bn(w, 2 * w, 2), _conv_bn(2 * w, 4 * w, 2), _conv_bn(4 * w, 4 * w, 2)
+            _conv_bn(3, w),
+            _conv_bn(w, 2 * w, 2),
+            _conv_bn(2 * w, 4 * w, 2),
+            _conv_bn(4 * w, 4 * w, 2),
         )
         self.head = nn.Linear(8 * w, num_classes)
 
@@ -99,12 +105,6 @@ def make_probe(name: str = "small_cnn", width: int = 16, seed: int = 42) -> nn.M
     return PROBES[name](width=width)
 
 
-def class_weights(labels: np.ndarray) -> np.ndarray:
-    """``total / (2 * count)`` per class: [0.6024, 2.9412] for 41,500 real / 8,500 fake."""
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=2).astype(np.float64)
-    return counts.sum() / (2.0 * np.maximum(counts, 1.0))
-
-
 def _to_tensor(x: np.ndarray) -> torch.Tensor:
     """uint8 NHWC -> float NCHW, centred; no resizing, so fine detail reaches the probe."""
     t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float()
@@ -121,39 +121,16 @@ def predict_proba(model: nn.Module, x: np.ndarray, batch_size: int = 256) -> np.
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
-def best_threshold(y_true: np.ndarray, prob: np.ndarray) -> tuple[float, float]:
-    """Threshold with the highest F1 of the fake class; ties go to higher recall (lower cut).
-
-    Predicting "fake" means ``prob >= threshold``; every distinct probability is a
-    candidate, scored in one pass over the sorted probabilities.
-    """
-    y_true, prob = np.asarray(y_true, dtype=np.int64), np.asarray(prob, dtype=np.float64)
-    positives = int(y_true.sum())
-    if positives == 0 or len(prob) == 0:
-        return 0.5, 0.0
-    order = np.argsort(-prob, kind="stable")
-    p, y = prob[order], y_true[order]
-    last = np.r_[p[1:] != p[:-1], True]  # the end of each group of equal probabilities
-    tp, fp = np.cumsum(y)[last], np.cumsum(1 - y)[last]
-    f1 = 2 * tp / (2 * tp + fp + (positives - tp))
-    best = np.flatnonzero(f1 >= f1.max() - 1e-12)[-1]  # thresholds descend: last = lowest
-    return float(p[last][best]), float(f1[best])
-
-
 def evaluate(y_true: np.ndarray, prob: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """AUC, and F1 / precision / recall / accuracy of the fake class at ``threshold``,
     plus the best threshold on these same labels (optimistic: use it as a diagnostic)."""
-    y_true = np.asarray(y_true)
-    pred = prob >= threshold
-    both = len(np.unique(y_true)) == 2
+    scores = binary_metrics(y_true, prob, threshold)
+    both = "auc" in scores
     tuned_t, tuned_f1 = best_threshold(y_true, prob) if both else (threshold, math.nan)
+    kept = ("f1", "precision", "recall", "accuracy", "threshold")
     return {
-        "auc": float(roc_auc_score(y_true, prob)) if both else math.nan,
-        "f1": float(f1_score(y_true, pred, zero_division=0)),
-        "precision": float(precision_score(y_true, pred, zero_division=0)),
-        "recall": float(recall_score(y_true, pred, zero_division=0)),
-        "accuracy": float((pred == y_true).mean()),
-        "threshold": float(threshold),
+        "auc": scores.get("auc", math.nan),
+        **{k: scores[k] for k in kept},
         "tuned_threshold": tuned_t,
         "tuned_f1": tuned_f1,
     }
@@ -251,14 +228,22 @@ def fit_probe(
         trained += time.perf_counter() - tick
         epoch_frac = epoch + b / steps_per_epoch if done else epoch + 1
         epoch += 1
-        row: dict[str, Any] = {"epoch": round(epoch_frac, 3), "train_loss": loss_sum / max(1, b),
-                               "seconds": round(trained, 1)}
+        row: dict[str, Any] = {
+            "epoch": round(epoch_frac, 3),
+            "train_loss": loss_sum / max(1, b),
+            "seconds": round(trained, 1),
+        }
         if eval_every_epoch or done or (total_steps and step >= total_steps):
-            row.update({f"val_{k}": v for k, v in evaluate(y_val, predict_proba(model, x_val)).items()})
+            row.update(
+                {f"val_{k}": v for k, v in evaluate(y_val, predict_proba(model, x_val)).items()}
+            )
         history.append(row)
         if log:
-            shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()
-                     if k in ("epoch", "train_loss", "seconds", "val_auc", "val_f1", "val_tuned_f1")}
+            shown = {
+                k: round(v, 4) if isinstance(v, float) else v
+                for k, v in row.items()
+                if k in ("epoch", "train_loss", "seconds", "val_auc", "val_f1", "val_tuned_f1")
+            }
             print("probe", shown, flush=True)
         if total_steps and step >= total_steps:
             done = True
