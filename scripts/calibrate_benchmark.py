@@ -50,7 +50,9 @@ TARGETS: dict[str, dict[str, Any]] = {
 def load_split(root: Path, split: str) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """All images of a split as uint8 NxHxWx3, their labels and the metadata table."""
     table = pd.read_csv(root / ("train.csv" if split == "train" else "test_labels.csv"))
-    x = np.stack([np.asarray(Image.open(root / split / f"{i}.png").convert("RGB")) for i in table["id"]])
+    x = np.stack(
+        [np.asarray(Image.open(root / split / f"{i}.png").convert("RGB")) for i in table["id"]]
+    )
     return x, table["label"].to_numpy(), table
 
 
@@ -76,9 +78,11 @@ def global_stats_auc(x_train, y_train, x_val, y_val) -> float:
 
 def machine() -> str:
     """One line describing where the numbers were measured."""
-    return (f"{platform.processor() or platform.machine()}, {num_workers()} cores, "
-            f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
-            f"Python {platform.python_version()}")
+    return (
+        f"{platform.processor() or platform.machine()}, {num_workers()} cores, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"Python {platform.python_version()}"
+    )
 
 
 def run_target(name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -130,7 +134,9 @@ def time_generation(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="dflib-timing-", dir=args.tmp))
     try:
         start = time.time()
-        root = ensure_dataset(config, root=tmp / "bench", workers=args.workers, progress=not args.quiet)
+        root = ensure_dataset(
+            config, root=tmp / "bench", workers=args.workers, progress=not args.quiet
+        )
         seconds = time.time() - start
         size_mb = sum(p.stat().st_size for p in root.rglob("*")) / 2**20
     finally:
@@ -144,14 +150,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("target", choices=[*TARGETS, "timing"], help="what to measure")
     parser.add_argument("--minutes", type=float, default=None, help="training budget")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads; 1 is fastest for these small probes on a busy CPU")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads; 1 is fastest for these small probes on a busy CPU",
+    )
     parser.add_argument("--workers", type=int, default=None, help="generation processes")
     parser.add_argument("--width", type=int, default=None, help="probe width")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
     parser.add_argument("--batch", type=int, default=None, help="batch size")
-    parser.add_argument("--strength", type=float, nargs=2, default=None,
-                        help="override the fakes' strength range (for tuning)")
+    parser.add_argument(
+        "--strength",
+        type=float,
+        nargs=2,
+        default=None,
+        help="override the fakes' strength range (for tuning)",
+    )
     parser.add_argument("--size", default="full", help="preset for `timing`")
     parser.add_argument("--tmp", default=None, help="scratch folder for `timing`")
     parser.add_argument("--seed", type=int, default=42)

@@ -55,8 +55,11 @@ def train_family(
         sched.step()
         if step % max(1, steps // 10) == 0 or step == steps:
             psnr = -10 * torch.log10(((model(x) - x) ** 2).mean().detach())
-            print(f"{family:8s} step {step:5d}/{steps} L1 {loss.item():.4f} "
-                  f"PSNR {psnr.item():.1f} dB  {time.time() - start:.0f}s", flush=True)
+            print(
+                f"{family:8s} step {step:5d}/{steps} L1 {loss.item():.4f} "
+                f"PSNR {psnr.item():.1f} dB  {time.time() - start:.0f}s",
+                flush=True,
+            )
     return model.eval()
 
 
