@@ -98,8 +98,10 @@ def init_weights(module: nn.Module) -> None:
 class ClassifierBase(nn.Module):
     """Shared interface: ``forward = forward_head(forward_features(x))``.
 
-    Subclasses set ``num_classes``, ``num_features`` and ``in_chans`` and implement
-    ``forward_features`` and ``forward_head``. The registry attaches ``default_cfg``.
+    Subclasses set ``num_classes``, ``num_features`` and ``in_chans``. The defaults
+    below serve the common CNN shape (``stem`` -> ``stages`` -> ``global_pool`` ->
+    dropout ``drop_rate`` -> ``fc``); other shapes override them. The registry attaches
+    ``default_cfg``.
     """
 
     default_cfg: ModelCfg
@@ -109,11 +111,13 @@ class ClassifierBase(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone: images ``(N, C, H, W)`` to features before pooling."""
-        raise NotImplementedError
+        return self.stages(self.stem(x))
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         """Pooling and classifier; ``pre_logits=True`` stops before the last layer."""
-        raise NotImplementedError
+        x = torch.flatten(self.global_pool(x), 1)
+        x = nn.functional.dropout(x, self.drop_rate, self.training)
+        return x if pre_logits else self.fc(x)
 
     def get_classifier(self) -> nn.Module:
         """The final layer (e.g. to re-initialise it for fine-tuning)."""

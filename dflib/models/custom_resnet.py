@@ -15,7 +15,6 @@ Input contract: RGB ``(N, 3, H, W)``, ImageNet normalisation, any H, W >= 64; tr
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from ._base import IMAGENET_MEAN, IMAGENET_STD, ClassifierBase, ModelCfg, init_weights
@@ -68,14 +67,6 @@ class CustomResNet(ClassifierBase):
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(self.num_features, num_classes)
         init_weights(self)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stages(self.stem(x))
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.global_pool(x), 1)
-        x = nn.functional.dropout(x, self.drop_rate, self.training)
-        return x if pre_logits else self.fc(x)
 
 
 @register_model(

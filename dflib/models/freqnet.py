@@ -70,11 +70,6 @@ class FreqNet(ClassifierBase):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.stages(self.stem(self.input_highpass(x)))
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.global_pool(x), 1)
-        x = nn.functional.dropout(x, self.drop_rate, self.training)
-        return x if pre_logits else self.fc(x)
-
 
 @register_model(
     ModelCfg(
