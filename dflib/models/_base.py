@@ -109,6 +109,15 @@ class ClassifierBase(nn.Module):
     num_features: int
     in_chans: int = 3
 
+    def __init__(
+        self, num_classes: int, in_chans: int, num_features: int, drop_rate: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.in_chans = in_chans
+        self.num_features = num_features
+        self.drop_rate = drop_rate
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone: images ``(N, C, H, W)`` to features before pooling."""
         return self.stages(self.stem(x))

@@ -52,11 +52,7 @@ class CustomResNet(ClassifierBase):
         depths: tuple[int, ...] = (2, 2, 2, 2),
         drop_rate: float = 0.2,
     ) -> None:
-        super().__init__()
-        self.num_classes = num_classes
-        self.in_chans = in_chans
-        self.num_features = widths[-1]
-        self.drop_rate = drop_rate
+        super().__init__(num_classes, in_chans, widths[-1], drop_rate)
         self.stem = nn.Sequential(ConvBnAct(in_chans, widths[0], 7, 2), nn.MaxPool2d(3, 2, 1))
         stages: list[nn.Module] = []
         in_chs = widths[0]

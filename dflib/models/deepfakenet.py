@@ -56,11 +56,9 @@ class DeepFakeNet(ClassifierBase):
         depths: tuple[int, ...] = (2, 2, 2, 2),
         drop_rate: float = 0.3,
     ) -> None:
-        super().__init__()
-        self.num_classes = num_classes
-        self.in_chans = in_chans
-        self.num_features = 2 * widths[-1]  # GAP and context pool, concatenated
-        self.drop_rate = drop_rate
+        super().__init__(
+            num_classes, in_chans, 2 * widths[-1], drop_rate
+        )  # GAP and context pool, concatenated
         self.stem = nn.Sequential(
             ConvBnAct(in_chans, widths[0], 3, 2, act_layer=nn.SiLU),
             ConvBnAct(widths[0], widths[0], 3, 1, act_layer=nn.SiLU),

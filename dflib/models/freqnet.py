@@ -48,11 +48,7 @@ class FreqNet(ClassifierBase):
         cutoff: float = 0.25,
         drop_rate: float = 0.2,
     ) -> None:
-        super().__init__()
-        self.num_classes = num_classes
-        self.in_chans = in_chans
-        self.num_features = widths[-1]
-        self.drop_rate = drop_rate
+        super().__init__(num_classes, in_chans, widths[-1], drop_rate)
         self.input_highpass = FFTHighPass(cutoff)
         self.stem = ConvBnAct(in_chans, stem_width, 3, 1)
         layers: list[nn.Module] = []

@@ -82,13 +82,9 @@ class HRNetArtifact(ClassifierBase):
         modules_per_stage: tuple[int, ...] = (1, 2, 1),
         drop_rate: float = 0.2,
     ) -> None:
-        super().__init__()
+        super().__init__(num_classes, in_chans, sum(widths), drop_rate)
         if len(modules_per_stage) != len(widths) - 1:
             raise ValueError("need one module count per stage with >= 2 branches")
-        self.num_classes = num_classes
-        self.in_chans = in_chans
-        self.num_features = sum(widths)
-        self.drop_rate = drop_rate
         self.stem = nn.Sequential(
             ConvBnAct(in_chans, widths[0], 3, 1), ConvBnAct(widths[0], widths[0], 3, 2)
         )

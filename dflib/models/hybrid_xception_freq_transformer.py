@@ -78,11 +78,7 @@ class HybridXceptionFreqTransformer(ClassifierBase):
         img_size: int = 196,
         drop_rate: float = 0.1,
     ) -> None:
-        super().__init__()
-        self.num_classes = num_classes
-        self.in_chans = in_chans
-        self.num_features = embed_dim
-        self.drop_rate = drop_rate
+        super().__init__(num_classes, in_chans, embed_dim, drop_rate)
         c0, c1, c2, c3 = cnn_widths
         f0, f1, f2, f3 = freq_widths
         # CNN: stride 2 stem, then three Xception blocks (strides 4, 8, 16)

@@ -18,39 +18,32 @@ import torch
 from torch import nn
 from torchvision.models.resnet import Bottleneck, ResNet
 
-from ._base import ModelCfg, check_input
+from ._base import ClassifierBase, ModelCfg
 from ._registry import register_model
 
 __all__ = ["ResNet50"]
 
 
-class ResNet50(ResNet):
-    """torchvision ResNet-50 with the dflib interface (``forward_features``/``forward_head``)."""
+class ResNet50(ClassifierBase, ResNet):
+    """torchvision ResNet-50 with the dflib interface (``forward_features``/``forward_head``);
+    weight names stay torchvision's, so its state dicts load unchanged."""
 
     def __init__(self, num_classes: int = 2, drop_rate: float = 0.0) -> None:
-        super().__init__(Bottleneck, [3, 4, 6, 3], num_classes=num_classes)
+        ResNet.__init__(self, Bottleneck, [3, 4, 6, 3], num_classes=num_classes)
         self.num_classes = num_classes
         self.num_features = self.fc.in_features
         self.in_chans = 3
         self.drop_rate = drop_rate
 
+    @property
+    def global_pool(self) -> nn.Module:
+        """torchvision's ``avgpool`` under the name :class:`ClassifierBase` uses."""
+        return self.avgpool
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Stem and the four stages: ``(N, 2048, H/32, W/32)``."""
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        """Global average pool, optional dropout, linear."""
-        x = torch.flatten(self.avgpool(x), 1)
-        x = nn.functional.dropout(x, self.drop_rate, self.training)
-        return x if pre_logits else self.fc(x)
-
-    def get_classifier(self) -> nn.Module:
-        return self.fc
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_chans)
-        return self.forward_head(self.forward_features(x))
 
 
 @register_model(

@@ -73,11 +73,7 @@ class XceptionResNet50(ClassifierBase):
         depths: tuple[int, ...] = (3, 4, 6, 3),
         drop_rate: float = 0.0,
     ) -> None:
-        super().__init__()
-        self.num_classes = num_classes
-        self.in_chans = in_chans
-        self.num_features = widths[-1]
-        self.drop_rate = drop_rate
+        super().__init__(num_classes, in_chans, widths[-1], drop_rate)
         self.stem = nn.Sequential(
             nn.Conv2d(in_chans, 64, 7, 2, 3, bias=False),
             nn.BatchNorm2d(64),
