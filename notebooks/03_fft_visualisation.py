@@ -59,6 +59,7 @@ from IPython.display import display
 
 from dflib import data, filters
 from dflib import plotting_spectra as ps
+from dflib import residual_examples as rx
 from dflib import spectral_fingerprints as sf
 from dflib import spectral_probe as sp
 from dflib.runtime import seed_everything
@@ -203,13 +204,13 @@ else:
 # texture in the fake crops (the `tconv` checkerboard above all) that the real ones lack.
 
 # %%
-picks, titles = sf.example_indices(labels, groups, n_residual_examples)
-centres = sf.region_centres(rows.iloc[picks], size, offsets[picks])
-examples = sf.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff)
+picks, titles = rx.example_indices(labels, groups, n_residual_examples)
+centres = rx.region_centres(rows.iloc[picks], size, offsets[picks])
+examples = rx.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff)
 ps.residual_grid(examples, titles, highpass_cutoff, "Residuals of the noisy images");
 
 # %%
-examples = sf.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff, residual_filter, filter_tol)
+examples = rx.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff, residual_filter, filter_tol)
 ps.residual_grid(examples, titles, highpass_cutoff, f"Residuals after {residual_filter}");
 
 # %% [markdown]

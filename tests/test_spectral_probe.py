@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from dflib import residual_examples as rx
 from dflib import spectral_fingerprints as sf
 from dflib import spectral_probe as sp
 
@@ -152,19 +153,19 @@ def test_filter_spectra_none_matches_dflib_spectral():
 def test_region_centres_examples_and_residuals():
     rows = pd.DataFrame({"label": [0, 1, 1], "region_cy": [np.nan, 10.0, 100.0],
                          "region_cx": [np.nan, 12.0, 5.0]})  # fmt: skip
-    centres = sf.region_centres(rows, 32, np.array([[0, 0], [2, 4], [0, 0]]))
+    centres = rx.region_centres(rows, 32, np.array([[0, 0], [2, 4], [0, 0]]))
     np.testing.assert_array_equal(centres, [[16, 16], [8, 8], [16, 16]])  # outside: centre
-    np.testing.assert_array_equal(sf.region_centres(rows.drop(columns="region_cx"), 20), 10.0)
+    np.testing.assert_array_equal(rx.region_centres(rows.drop(columns="region_cx"), 20), 10.0)
     labels = np.array([0, 0, 1, 1, 1, 1])
     groups = np.array(["real", "real", "tconv", "tconv", "nearest", "nearest"])
-    picks, titles = sf.example_indices(labels, groups, 2)
+    picks, titles = rx.example_indices(labels, groups, 2)
     assert picks.tolist() == [0, 1, 4, 2]
     assert titles == ["real", "real", "fake (nearest)", "fake (tconv)"]
-    assert sf.example_indices(labels, None, 1)[1] == ["real", "fake"]
-    examples = sf.residual_examples(noisy_batch(3), np.array([[0, 0], [16, 16], [40, 40]]), 10)
+    assert rx.example_indices(labels, None, 1)[1] == ["real", "fake"]
+    examples = rx.residual_examples(noisy_batch(3), np.array([[0, 0], [16, 16], [40, 40]]), 10)
     assert examples["image"].shape == (3, 10, 10, 3) and examples["image"].dtype == np.uint8
     assert examples["highpass"].shape == examples["npr"].shape == (3, 10, 10, 3)
     assert abs(examples["highpass"].mean()) < 0.1  # the DC term is gone
     centres = np.array([[0, 0], [16, 16], [40, 40]])
-    filtered = sf.residual_examples(noisy_batch(3), centres, 10, noise_filter="global_median")
+    filtered = rx.residual_examples(noisy_batch(3), centres, 10, noise_filter="global_median")
     assert np.abs(filtered["npr"]).mean() < np.abs(examples["npr"]).mean()  # impulses removed
