@@ -7,6 +7,7 @@ path a user types is resolved here, relative to the project root, never to the c
 from __future__ import annotations
 
 import os
+import platform
 from pathlib import Path
 
 ROOT_ENV = "DFLIB_ROOT"
@@ -101,3 +102,14 @@ def num_workers(requested: int | None = None) -> int:
     except AttributeError:  # macOS, Windows
         cores = os.cpu_count() or 1
     return max(1, cores)
+
+
+def cpu_name() -> str:
+    """The CPU model, for benchmark reports (``/proc/cpuinfo``, else ``platform``)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -28,6 +28,7 @@ import scipy.ndimage as ndi
 import torch
 
 from dflib import filters as F
+from dflib.environment import cpu_name
 
 TOL = 30
 
@@ -81,16 +82,6 @@ def measure(
         for key, fn in cases.items():
             times[key].append(timed(fn, key in gpu_keys))
     return {k: (n / min(v), n / statistics.median(v)) for k, v in times.items()}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ import torchvision
 from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from dflib.environment import cpu_name
 from dflib.models import count_params, create_model, list_models, model_cfg
 from dflib.runtime import autocast_dtype, seed_everything
 
@@ -97,16 +98,6 @@ def throughput(
         n += 1
     sync()
     return n * batch / (time.perf_counter() - start)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def measure(args: argparse.Namespace) -> list[dict]:

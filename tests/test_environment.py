@@ -44,3 +44,8 @@ def test_seed_everything_repeats():
     runtime.seed_everything(42)
     assert torch.equal(a, torch.rand(3))
     assert Path(__file__).exists()
+
+
+def test_cpu_name_is_a_label():
+    name = environment.cpu_name()
+    assert isinstance(name, str) and name.strip() and "\n" not in name
