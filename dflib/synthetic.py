@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SPLITS: dict[str, int] = {"train": 0, "test": 1}  # split codes that enter the seed
 Split = Literal["train", "test"]
 
@@ -66,10 +66,11 @@ class SyntheticConfig:
     region_radius: tuple[float, float] = (0.2, 0.35)
     region_aspect: tuple[float, float] = (1.1, 1.35)  # ry / rx, taller like a face
     region_angle: tuple[float, float] = (-30.0, 30.0)  # degrees
-    # Artefact gain: the region becomes real + strength * (simulator output - real), so
-    # 1 is the plain re-synthesis and more amplifies its traces. Calibrated (see
-    # reports/benchmark_calibration.md) so small CPU probes find fakes, but not all.
-    strength: tuple[float, float] = (2.0, 5.0)
+    # Artefact gain: the fine detail (above a 2 px Gaussian) of the simulator's change to
+    # the region is multiplied by it, so 1 is the plain re-synthesis and more amplifies
+    # its up-sampling traces. Calibrated (reports/benchmark_calibration.md) so that small
+    # CPU probes find most fakes, but not all.
+    strength: tuple[float, float] = (2.5, 6.0)
     feather: tuple[float, float] = (0.15, 0.35)  # soft edge width, share of the radius
     colour_mismatch: float = 0.04  # max per-channel gain error of the swapped region
     scale_mismatch: tuple[float, float] = (1.0, 1.06)  # zoom of the swapped region

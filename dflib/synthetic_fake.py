@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from dflib.generator_sim import resynthesise
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from dflib.synthetic import SyntheticConfig
 
 _CONTEXT = 4  # pixels of untouched context around the region fed to the simulator
+_SMOOTH_SIGMA = 2.0  # pixels: below this scale a change counts as fine detail
 
 
 def region_mask(
@@ -83,7 +85,12 @@ def make_fake(
     )
     zoomed = np.asarray(zoomed, dtype=np.float64) / 255.0
     synth = resynthesise(zoomed, family)
-    target = (zoomed + strength * (synth - zoomed)) * np.asarray(colour)
+    # The gain applies to the fine detail of the simulator's change only: its smooth part
+    # (the auto-encoder's slight colour and brightness bias) stays at gain 1, so a strong
+    # fake shows amplified up-sampling traces, not a colour cast.
+    residual = synth - zoomed
+    smooth = ndimage.gaussian_filter(residual, sigma=(_SMOOTH_SIGMA, _SMOOTH_SIGMA, 0))
+    target = (zoomed + smooth + strength * (residual - smooth)) * np.asarray(colour)
 
     patch = patch_u8.astype(np.float64) / 255.0
     m = region_mask((h, w), cx, cy, rx, ry, angle, feather, origin=(x0, y0))[..., None]
