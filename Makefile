@@ -3,6 +3,8 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 STAMP := .make-installed
+# The import-linter console script (`python -m importlinter.cli` runs nothing: no __main__).
+LINT_IMPORTS ?= lint-imports
 
 .PHONY: install demo test unit lint sync reports clean
 
@@ -20,9 +22,11 @@ $(STAMP): requirements.txt pyproject.toml
 demo: install
 	$(PYTHON) -m papermill notebooks/01_eda.ipynb reports/01_eda.ipynb --cwd notebooks
 
-# Lint, unit tests, notebook hygiene tests, then every notebook at smoke size under nbmake.
+# Lint, the import layers, unit tests, notebook hygiene tests, then every notebook at smoke
+# size under nbmake.
 test: install
 	$(PYTHON) -m ruff check dflib tests scripts notebooks/*.py
+	$(LINT_IMPORTS)
 	$(PYTHON) -m pytest tests notebooks --nbmake --nbmake-timeout=1800
 
 unit: install
@@ -31,6 +35,7 @@ unit: install
 lint:
 	$(PYTHON) -m ruff check dflib tests scripts notebooks/*.py
 	$(PYTHON) -m ruff format --check dflib tests scripts
+	$(LINT_IMPORTS)
 
 # Rebuild each .ipynb from its reviewed .py twin (outputs are never committed).
 sync:

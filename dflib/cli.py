@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 
 def _generate(args: argparse.Namespace) -> int:
     from dflib import synthetic
@@ -22,6 +20,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from dflib import data
 
     train = data.load_split(
@@ -61,9 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Imported after parsing: ``--help`` and usage errors must not wait for pandas.
     from dflib.data import DataError
 
-    args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except DataError as error:

@@ -22,9 +22,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from dflib.data import class_weights
-from dflib.metrics import binary_metrics
-from dflib.thresholds import best_threshold
+from dflib.data.splits import class_weights
+from dflib.metrics import best_threshold, binary_metrics
 
 
 def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:

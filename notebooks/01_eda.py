@@ -42,10 +42,12 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from dflib import data, noise_stats, plotting
+from dflib import data
+from dflib.filters import noise_stats
 from dflib.imageio import describe_images
 from dflib.metrics import constant_predictor
 from dflib.runtime import seed_everything
+from dflib.viz import plotting
 
 seed_everything(seed)
 train = data.load_split(data_dir, "train", synthetic_size=synthetic_size, labels_csv=labels_csv or None)

@@ -44,8 +44,10 @@ seed = 42  # one seed for sampling, split and training
 import numpy as np
 from IPython.display import display
 
-from dflib import data, filter_eval, filters, plotting
+from dflib import data, filters
+from dflib.filters import evaluation
 from dflib.runtime import seed_everything
+from dflib.viz import plotting
 
 seed_everything(seed)
 train = data.load_split(data_dir, "train", synthetic_size=synthetic_size)
@@ -67,7 +69,7 @@ print("filters:", ", ".join(f.cache_key for f in compared.values()))
 # `genuine_changed` (against estimated noise positions) and the timing are shown.
 
 # %%
-quality, sample = filter_eval.quality_on_sample(compared, train, n_quality_images, seed=seed)
+quality, sample = evaluation.quality_on_sample(compared, train, n_quality_images, seed=seed)
 display(quality.round(4))
 plotting.metric_bars(quality, ["psnr_db", "ssim", "noise_repaired", "genuine_changed", "speckle_left",
                                "fake_hf_correlation", "fake_hf_energy_ratio", "ms_per_image"],
@@ -98,8 +100,8 @@ plotting.zoom_compare([v[real_index] for v in versions.values()], [f"real: {k}" 
 # Only the filter differs, so differences in validation AUC and F1 are the filter's doing.
 
 # %%
-probe = filter_eval.probe_filters(filters.filter_set(probe_filters, tol), train, size=probe_size,
-                                  n_images=probe_images, epochs=probe_epochs, seed=seed)  # fmt: skip
+probe = evaluation.probe_filters(filters.filter_set(probe_filters, tol), train, size=probe_size,
+                                 n_images=probe_images, epochs=probe_epochs, seed=seed)  # fmt: skip
 display(probe.round(4))
 plotting.metric_bars(probe, ["auc", "tuned_f1", "f1@0.5", "recall@0.5"],
                      f"Probe on each filter's output ({probe_images} images at {probe_size} px, {probe_epochs} epochs)", ncols=4);  # fmt: skip
@@ -111,8 +113,8 @@ plotting.metric_bars(probe, ["auc", "tuned_f1", "f1@0.5", "recall@0.5"],
 # then image quality.
 
 # %%
-print(filter_eval.median_verdict(probe))
-name, reason = filter_eval.recommend(quality, probe)
+print(evaluation.median_verdict(probe))
+name, reason = evaluation.recommend(quality, probe)
 print(f"Recommended: {name} at tol {tol} ({reason}).")
 if "psnr_db" in quality:
     print(f"Against the clean image, the best PSNR is {quality['psnr_db'].idxmax()} "

@@ -57,22 +57,20 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from dflib import data, filters
-from dflib import plotting_spectra as ps
-from dflib import residual_examples as rx
-from dflib import spectral_fingerprints as sf
-from dflib import spectral_probe as sp
+from dflib import data, filters, spectral
 from dflib.runtime import seed_everything
+from dflib.viz import residuals as residual_plots
+from dflib.viz import spectra as spectrum_plots
 
 seed_everything(seed)
 train = data.load_split(data_dir, "train", synthetic_size=synthetic_size, labels_csv=labels_csv or None)
 real_images, real_rows = data.sample_images(train, n_images, seed=seed, label=0)
 fake_images, fake_rows = data.sample_images(train, n_images, seed=seed, label=1)
 rows = pd.concat([real_rows, fake_rows], ignore_index=True)
-batch, offsets = sp.stack_images(real_images + fake_images, crop_size or None)
+batch, offsets = spectral.stack_images(real_images + fake_images, crop_size or None)
 del real_images, fake_images  # the batch holds the pixels now
 labels = rows["label"].to_numpy()
-groups = sf.family_groups(rows)
+groups = spectral.family_groups(rows)
 size = batch.shape[1]
 print(f"data folder: {train.root}")
 print(f"sampled {np.sum(labels == 0):,} real and {np.sum(labels == 1):,} fake images, analysed as {size}x{size} px")
@@ -83,9 +81,9 @@ print(f"sampled {np.sum(labels == 0):,} real and {np.sum(labels == 1):,} fake im
 # class means, per-family means and one 1-D azimuthal profile per image.
 
 # %%
-spectra = sf.filter_spectra(batch, labels, filters.list_filters(), filter_tol, groups=groups)
+spectra = spectral.filter_spectra(batch, labels, filters.list_filters(), filter_tol, groups=groups)
 none = spectra["none"]
-freq = sp.frequencies(none.profiles.shape[1], size)
+freq = spectral.frequencies(none.profiles.shape[1], size)
 print("filters:", ", ".join(spectra))
 
 # %% [markdown]
@@ -97,7 +95,7 @@ print("filters:", ", ".join(spectra))
 # and real images lack, and for isolated dots, the periodic traces of up-sampling.
 
 # %%
-ps.class_spectra(none.means[0], none.means[1]);
+spectrum_plots.class_spectra(none.means[0], none.means[1]);
 
 # %% [markdown]
 # The azimuthal profile averages each ring of the spectrum (one frequency) into one
@@ -107,7 +105,7 @@ ps.class_spectra(none.means[0], none.means[1]);
 # sure; the shaded area is the high band.
 
 # %%
-ps.profile_bands(none.profiles, labels, freq, high_band);
+spectrum_plots.profile_bands(none.profiles, labels, freq, high_band);
 band = freq >= high_band
 class_diff = none.profiles[labels == 1].mean(0) - none.profiles[labels == 0].mean(0)
 class_se = np.sqrt(none.profiles[labels == 1].var(0) / max(np.sum(labels == 1), 1)
@@ -136,16 +134,16 @@ if none.group_means is None:
     print("No generator family metadata here (a 'family' column naming each fake's generator): "
           "the family section is skipped.")  # fmt: skip
 else:
-    family_diffs = sf.family_differences(none.group_means)
-    fingerprints = sf.family_fingerprints(family_diffs, upsampling)
+    family_diffs = spectral.family_differences(none.group_means)
+    fingerprints = spectral.family_fingerprints(family_diffs, upsampling)
     strongest = fingerprints["grid_contrast"].idxmax()
     display(pd.Series(groups).value_counts().rename("images").to_frame())
     display(fingerprints.round(3))
-    display(sf.peak_table(family_diffs, n_peaks).round(3))
-    ps.difference_maps(family_diffs, "Family minus real: mean log-spectrum",
-                       markers=sf.grid_frequencies((size, size), upsampling),
-                       peaks=sf.peak_table(family_diffs, n_peaks))  # fmt: skip
-    ps.family_profiles(family_diffs, high_band)
+    display(spectral.peak_table(family_diffs, n_peaks).round(3))
+    spectrum_plots.difference_maps(family_diffs, "Family minus real: mean log-spectrum",
+                                   markers=spectral.grid_frequencies((size, size), upsampling),
+                                   peaks=spectral.peak_table(family_diffs, n_peaks))  # fmt: skip
+    spectrum_plots.family_profiles(family_diffs, high_band)
 
 # %% [markdown]
 # ## 3. Before and after each filter
@@ -166,11 +164,11 @@ else:
 # the conclusion). A filter erases it when the ratio falls towards 0.
 
 # %%
-summary, removed, difference = sf.filter_summary(
+summary, removed, difference = spectral.filter_summary(
     spectra, labels, high_band, probe_normalize, probe_folds, seed, upsampling
 )
 display(summary.round(3))
-ps.filter_effect(removed, difference, summary, high_band);
+spectrum_plots.filter_effect(removed, difference, summary, high_band);
 
 # %% [markdown]
 # The same comparison in 2-D: fake minus real after each filter on one colour scale, and,
@@ -179,16 +177,16 @@ ps.filter_effect(removed, difference, summary, high_band);
 # that erases them leaves a smooth map.
 
 # %%
-grid = sf.grid_frequencies((size, size), upsampling)
-ps.difference_maps(sf.filter_difference_maps(spectra), "Fake minus real after each filter",
-                   markers=grid, ncols=3);  # fmt: skip
+grid = spectral.grid_frequencies((size, size), upsampling)
+spectrum_plots.difference_maps(spectral.filter_difference_maps(spectra), "Fake minus real after each filter",
+                               markers=grid, ncols=3);  # fmt: skip
 
 # %%
 if strongest is None:
     print("No family metadata: the per-filter fingerprint maps are skipped.")
 else:
-    ps.difference_maps(sf.group_difference_maps(spectra, strongest),
-                       f"'{strongest}' minus real after each filter", markers=grid, ncols=3)  # fmt: skip
+    spectrum_plots.difference_maps(spectral.group_difference_maps(spectra, strongest),
+                                   f"'{strongest}' minus real after each filter", markers=grid, ncols=3)  # fmt: skip
 
 # %% [markdown]
 # ## 4. High-pass residual images
@@ -204,14 +202,14 @@ else:
 # texture in the fake crops (the `tconv` checkerboard above all) that the real ones lack.
 
 # %%
-picks, titles = rx.example_indices(labels, groups, n_residual_examples)
-centres = rx.region_centres(rows.iloc[picks], size, offsets[picks])
-examples = rx.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff)
-ps.residual_grid(examples, titles, highpass_cutoff, "Residuals of the noisy images");
+picks, titles = spectral.example_indices(labels, groups, n_residual_examples)
+centres = spectral.region_centres(rows.iloc[picks], size, offsets[picks])
+examples = spectral.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff)
+residual_plots.residual_grid(examples, titles, highpass_cutoff, "Residuals of the noisy images");
 
 # %%
-examples = rx.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff, residual_filter, filter_tol)
-ps.residual_grid(examples, titles, highpass_cutoff, f"Residuals after {residual_filter}");
+examples = spectral.residual_examples(batch[picks], centres, residual_crop, highpass_cutoff, residual_filter, filter_tol)
+residual_plots.residual_grid(examples, titles, highpass_cutoff, f"Residuals after {residual_filter}");
 
 # %% [markdown]
 # ## 5. A linear probe on the 1-D spectral profile
@@ -224,11 +222,11 @@ ps.residual_grid(examples, titles, highpass_cutoff, f"Residuals after {residual_
 # class at probability 0.5. Right panel: which frequencies the probe leans on.
 
 # %%
-features = sf.normalize_profiles(none.profiles) if probe_normalize else none.profiles
-probe = sp.fit_profile_probe(features, labels, probe_folds, seed)
+features = spectral.normalize_profiles(none.profiles) if probe_normalize else none.profiles
+probe = spectral.fit_profile_probe(features, labels, probe_folds, seed)
 print(probe.note or f"{probe.n_splits}-fold cross-validation on {len(labels):,} profiles of {features.shape[1]} radii")
 display(pd.Series(probe.metrics).round(4).to_frame("linear profile probe"))
-ps.probe_result(labels, probe.prob, probe.metrics, probe.coef, freq, high_band);
+residual_plots.probe_result(labels, probe.prob, probe.metrics, probe.coef, freq, high_band);
 
 # %% [markdown]
 # ## Conclusion

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dflib.generator_sim import FAMILIES, WEIGHTS_PATH, GeneratorSimulator, save_weights
 from dflib.runtime import seed_everything
 from dflib.synthetic import get_config, render_real
+from dflib.synthetic.generator_sim import FAMILIES, WEIGHTS_PATH, GeneratorSimulator, save_weights
 
 
 def real_crops(n: int, size: int, seed: int) -> torch.Tensor:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dflib import cache as cache_module
 from dflib import data
-from dflib.cache import CachedImageDataset, build_cache
+from dflib.data import cache as cache_module
+from dflib.data.cache import CachedImageDataset, build_cache
 from dflib.imageio import read_image, resize_square
 
 

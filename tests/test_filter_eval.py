@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dflib import filter_eval
-from dflib.filter_eval import filter_scores
+from dflib.filters import evaluation as filter_eval
 from dflib.filters import filter_set
+from dflib.filters.evaluation import filter_scores
 
 
 @pytest.fixture

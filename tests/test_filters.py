@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from dflib import filters as F
-from dflib import filters_kernels as fk
+from dflib.filters import kernels as fk
 
 MASKED = ["selective_median", "coherent_noise_filter", "adaptive_median"]
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")

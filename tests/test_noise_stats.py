@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dflib import data, noise_stats, synthetic
+from dflib import data, synthetic
+from dflib.filters import noise_stats
 
 
 @pytest.fixture

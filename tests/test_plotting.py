@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from dflib import plotting
+from dflib.viz import plotting
 
 
 def test_figures_draw(tmp_path):

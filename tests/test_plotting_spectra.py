@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dflib import plotting
-from dflib import plotting_spectra as ps
+from dflib.viz import plotting
+from dflib.viz import residuals as pr
+from dflib.viz import spectra as ps
 
 
 @pytest.fixture(autouse=True)
@@ -77,13 +78,13 @@ def test_family_filter_residual_and_probe_figures():
     examples = {"image": rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8),
                 "highpass": rng.normal(0, 0.1, (2, 8, 8, 3)).astype(np.float32),
                 "npr": rng.normal(0, 0.1, (2, 8, 8, 3)).astype(np.float32)}  # fmt: skip
-    fig = ps.residual_grid(examples, ["real", "fake"], 0.5)
+    fig = pr.residual_grid(examples, ["real", "fake"], 0.5)
     assert len(fig.axes) == 2 * 3 + 2 and len(colourbars(fig)) == 2
     grey = [im for im in images_of(fig) if im.get_array().ndim == 2]
     assert len(grey) == 4 and len({im.get_clim() for im in grey[::2]}) == 1
     y = np.arange(40) % 2
     prob = np.clip(y * 0.6 + rng.random(40) * 0.4, 0, 1)
-    fig = ps.probe_result(
+    fig = pr.probe_result(
         y, prob, {"auc": 0.9, "accuracy": 0.8, "f1": 0.8}, np.ones(9), index.to_numpy()
     )
     assert len(fig.axes) == 3 and "AUC 0.900" in fig.axes[0].get_legend().get_texts()[0].get_text()

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-from dflib import residual_examples as rx
-from dflib import spectral_fingerprints as sf
-from dflib import spectral_probe as sp
+from dflib.spectral import filter_effects as fe
+from dflib.spectral import fingerprints as sf
+from dflib.spectral import profile_probe as sp
+from dflib.spectral import residuals as rx
 
 torch.set_num_threads(1)
 
@@ -122,30 +123,30 @@ def test_filter_spectra_and_summary():
     batch = noisy_batch()
     labels = np.r_[np.zeros(6), np.ones(6)].astype(int)
     groups = np.array(["real"] * 6 + ["tconv", "nearest"] * 3)
-    spectra = sf.filter_spectra(batch, labels, ["none", "global_median", "coherent_noise_filter"],
+    spectra = fe.filter_spectra(batch, labels, ["none", "global_median", "coherent_noise_filter"],
                                 tol=30, groups=groups, chunk=5)  # fmt: skip
     assert list(spectra) == ["none", "global_median", "coherent_noise_filter"]
     none = spectra["none"]
     assert none.profiles.shape == (12, 17) and set(none.means) == {0, 1}
     assert set(none.group_means) == {"real", "tconv", "nearest"}
-    summary, removed, difference = sf.filter_summary(spectra, labels, n_splits=3)
+    summary, removed, difference = fe.filter_summary(spectra, labels, n_splits=3)
     assert list(summary.index) == list(spectra) and list(removed.columns) == list(spectra)
     assert summary.loc["none", "high_band_change"] == 0 and summary.loc["none", "hf_diff_kept"] == 1
     # a median removes the white impulse noise: the high band drops
     assert summary.loc["global_median", "high_band_change"] < -0.2
     assert {"grid_tconv", "grid_nearest", "probe_auc", "ms_per_image"} <= set(summary.columns)
     assert removed.index.name == "cycles_per_pixel" and removed.index[-1] == 0.5
-    assert set(sf.group_difference_maps(spectra, "tconv")) == set(spectra)
-    assert sf.filter_difference_maps(spectra)["none"].shape == (32, 32)
+    assert set(fe.group_difference_maps(spectra, "tconv")) == set(spectra)
+    assert fe.filter_difference_maps(spectra)["none"].shape == (32, 32)
     with pytest.raises(ValueError, match="none"):
-        sf.filter_summary({"global_median": spectra["global_median"]}, labels)
+        fe.filter_summary({"global_median": spectra["global_median"]}, labels)
 
 
 def test_filter_spectra_none_matches_dflib_spectral():
     from dflib import spectral
 
     batch = noisy_batch(4)
-    spectra = sf.filter_spectra(batch, np.array([0, 0, 1, 1]), ["none"])
+    spectra = fe.filter_spectra(batch, np.array([0, 0, 1, 1]), ["none"])
     np.testing.assert_allclose(spectra["none"].profiles, spectral.radial_profiles(batch), atol=1e-5)
     assert spectra["none"].group_means is None
 

@@ -13,9 +13,10 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from dflib import generator_sim, synthetic, synthetic_io
-from dflib.synthetic import get_config, labels, render, render_real
-from dflib.synthetic_fake import region_mask
+from dflib import synthetic
+from dflib.synthetic import generator_sim, get_config, labels, render, render_real
+from dflib.synthetic import io as synthetic_io
+from dflib.synthetic.fake import region_mask
 
 TINY = get_config("tiny")
 # Fewer images for the disk tests; n_fake_train keeps both classes present.

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dflib.thresholds import best_threshold
+from dflib.metrics import best_threshold
 
 
 def test_ties_go_to_the_lower_threshold():

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from dflib.data import ImageTable
+from dflib.data.tables import ImageTable
 from dflib.environment import cache_dir, num_workers
 from dflib.imageio import resize_square, try_read_image
 

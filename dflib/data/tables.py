@@ -1,4 +1,4 @@
-"""Finding a user's images and labels, whatever the layout, and the class statistics.
+"""Finding a user's images and labels, whatever the layout: the image tables.
 
 Accepted layouts (see ``data/README.md``):
 
@@ -22,15 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dflib.data.layouts import CLASS_NAMES, DataError, DataReport, find_labelled, find_test
 from dflib.environment import kaggle_input_dirs, resolve_path
-from dflib.layouts import CLASS_NAMES, DataError, DataReport, find_labelled, find_test, parse_labels
 
 SYNTHETIC = "synthetic"
-__all__ = [
-    "DataError", "DataReport", "ImageTable", "balanced_sampler", "class_counts", "class_weights",
-    "load_split", "load_test_if_present", "parse_labels", "resolve_data_dir", "sample_images",
-    "stratified_split",
-]  # fmt: skip
 
 
 @dataclass
@@ -66,9 +61,9 @@ def resolve_data_dir(data_dir: str | os.PathLike = SYNTHETIC, synthetic_size: st
     else is a path, relative to the project root unless absolute.
     """
     if str(data_dir) == SYNTHETIC:
-        from dflib import synthetic
+        from dflib.synthetic.io import ensure_dataset
 
-        return synthetic.ensure_dataset(synthetic_size)
+        return ensure_dataset(synthetic_size)
     root = resolve_path(data_dir)
     if not root.is_dir():
         hint = ""
@@ -169,48 +164,3 @@ def load_hidden_test_labels(root: Path) -> pd.DataFrame | None:
     """The benchmark's held-back test labels (``test_labels.csv``), ``None`` for real data."""
     path = Path(root) / "test_labels.csv"
     return pd.read_csv(path) if path.is_file() else None
-
-
-def class_counts(labels: np.ndarray) -> np.ndarray:
-    """Images per class, ``[n_real, n_fake]``."""
-    return np.bincount(np.asarray(labels, dtype=np.int64), minlength=2)
-
-
-def class_weights(labels: np.ndarray) -> np.ndarray:
-    """Loss weights ``total / (2 * count)`` per class: ``[0.6024, 2.9412]`` for 41,500 /
-    8,500. Balanced classes get 1.0 each; the minority class weighs more."""
-    counts = class_counts(labels).astype(np.float64)
-    if (counts == 0).any():
-        raise DataError(
-            f"class_weights needs both classes, got counts {counts.astype(int).tolist()}"
-        )
-    return counts.sum() / (2.0 * counts)
-
-
-def stratified_split(
-    labels: np.ndarray, val_fraction: float = 0.12, seed: int = 42
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of a stratified train/val split (default 88/12, seed 42), each sorted."""
-    from sklearn.model_selection import train_test_split
-
-    indices = np.arange(len(labels))
-    train, val = train_test_split(
-        indices, test_size=val_fraction, stratify=labels, random_state=seed
-    )
-    return np.sort(train), np.sort(val)
-
-
-def balanced_sampler(labels: np.ndarray, num_samples: int | None = None, seed: int = 42):
-    """A ``WeightedRandomSampler`` drawing both classes equally often (50/50 batches)."""
-    import torch
-    from torch.utils.data import WeightedRandomSampler
-
-    labels = np.asarray(labels, dtype=np.int64)
-    per_class = 1.0 / class_counts(labels)
-    generator = torch.Generator().manual_seed(seed)
-    return WeightedRandomSampler(
-        torch.as_tensor(per_class[labels], dtype=torch.double),
-        num_samples=num_samples or len(labels),
-        replacement=True,
-        generator=generator,
-    )

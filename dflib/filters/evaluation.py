@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from dflib.spectral import fft_highpass
+from dflib.filters.frequency import fft_highpass
 
 REPAIR_TOLERANCE = 16  # a noisy value counts as repaired within this distance of the clean one
 SPECKLE_ERROR = 32  # a channel this far from clean, in 1 or 2 channels only, is a coloured speck
@@ -26,7 +26,7 @@ HIGHPASS_CUTOFF = 0.5  # upper half of the spectrum: where up-sampling traces li
 def fake_region_masks(rows: pd.DataFrame, shape: tuple[int, int]) -> np.ndarray:
     """Soft masks (``N x H x W`` in [0, 1]) of the re-synthesised regions recorded in the
     benchmark's metadata; all zero for real images and for data without that metadata."""
-    from dflib.synthetic_fake import region_mask
+    from dflib.synthetic.fake import region_mask
 
     masks = np.zeros((len(rows), *shape), dtype=np.float32)
     if "region_cx" not in rows:
@@ -150,11 +150,11 @@ def quality_on_sample(
 
     On the benchmark the clean copies are re-rendered, so every column is exact. On real
     data there is no clean copy: noise positions are estimated (isolated impulses, see
-    :func:`dflib.noise_stats.estimate_noise_truth`) and only ``genuine_changed`` and
+    :func:`dflib.filters.noise_stats.estimate_noise_truth`) and only ``genuine_changed`` and
     the timing are reported. Images of mixed sizes are resized to the most common size.
     """
-    from dflib import noise_stats
-    from dflib.data import sample_images
+    from dflib.data.tables import sample_images
+    from dflib.filters import noise_stats
     from dflib.imageio import resize_square
 
     images, rows = sample_images(table, n, seed=seed)
@@ -232,8 +232,9 @@ def probe_filters(
         One row per filter: validation AUC, F1 at 0.5, tuned-threshold F1, recall, epochs.
     """
     from dflib import probes
-    from dflib.cache import build_cache
-    from dflib.data import ImageTable, stratified_split
+    from dflib.data.cache import build_cache
+    from dflib.data.splits import stratified_split
+    from dflib.data.tables import ImageTable
 
     keep = np.arange(len(table))
     if n_images < len(table):

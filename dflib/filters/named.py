@@ -33,7 +33,7 @@ Layouts: NumPy arrays are channel-last (``HxWxC`` image or ``NxHxWxC`` batch, al
 any device, as in torchvision; PIL images (modes ``RGB`` and ``L``). The output has the
 input's type, shape, layout and device. The input is never modified.
 
-Why one torch implementation: the math is written once, in :mod:`dflib.filters_kernels`,
+Why one torch implementation: the math is written once, in :mod:`dflib.filters.kernels`,
 with torch ops. NumPy input enters through ``torch.from_numpy`` (no copy; the kernels
 run channel-last, the NumPy layout) and leaves through ``Tensor.numpy()`` (no copy);
 the same code runs on CUDA unchanged, and torch's uint8 ``minimum``/``maximum`` are
@@ -41,7 +41,8 @@ vectorised and multi-threaded. An array-API version would need ``array_api_compa
 and still lacks a common gather and FFT. So NumPy, torch-CPU and torch-GPU outputs are
 identical (``fft_wiener`` up to float64 FFT rounding between devices, at most 1 level).
 
-Data cache contract: ``get_filter(name, **kw)`` returns a :class:`NoiseFilter`;
+Data cache contract (:mod:`dflib.filters.transforms`): ``get_filter(name, **kw)``
+returns a :class:`~dflib.filters.transforms.NoiseFilter`;
 ``f(batch)`` with ``batch`` a ``uint8`` ``NxHxWx3`` array returns the filtered
 ``uint8`` ``NxHxWx3`` array, and ``f.cache_key`` is a stable string such as
 ``"coherent_noise_filter(tol=30)"`` (defaults filled in). The same object is a
@@ -50,7 +51,6 @@ torchvision transform (an ``nn.Module``) and pickles for DataLoader workers.
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from typing import Any, TypeVar
 
@@ -58,21 +58,16 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dflib import filters_kernels as fk
+from dflib.filters import kernels as fk
 
 Img = TypeVar("Img", np.ndarray, torch.Tensor, Image.Image)
 
 __all__ = [
-    "AdaptiveMedian",
-    "CoherentNoiseFilter",
-    "FFTWiener",
-    "GlobalMedian",
-    "NoiseFilter",
-    "SelectiveMedian",
+    "FILTER_FUNCTIONS",
     "adaptive_median",
+    "check_tol",
     "coherent_noise_filter",
     "fft_wiener",
-    "get_filter",
     "global_median",
     "identity",
     "list_filters",
@@ -80,7 +75,7 @@ __all__ = [
 ]
 
 
-def _check_tol(tol: int) -> int:
+def check_tol(tol: int) -> int:
     if isinstance(tol, bool) or not isinstance(tol, (int, np.integer)) or not 0 <= tol <= 255:
         raise ValueError(f"tol must be an integer in [0, 255], got {tol!r}")
     return int(tol)
@@ -150,17 +145,17 @@ def global_median(x: Img) -> Img:
 
 def selective_median(x: Img, tol: int = 30) -> Img:
     """3x3 median only for values ``<= tol`` or ``>= 255 - tol``, channel by channel."""
-    return _run(x, fk.selective_median_kernel, tol=_check_tol(tol))
+    return _run(x, fk.selective_median_kernel, tol=check_tol(tol))
 
 
 def coherent_noise_filter(x: Img, tol: int = 30) -> Img:
     """3x3 median in every channel of pixels noisy in any channel; others unchanged."""
-    return _run(x, fk.coherent_kernel, tol=_check_tol(tol))
+    return _run(x, fk.coherent_kernel, tol=check_tol(tol))
 
 
 def adaptive_median(x: Img, tol: int = 30) -> Img:
     """Coherent mask; flagged pixels take the median of their unflagged neighbours."""
-    return _run(x, fk.adaptive_kernel, tol=_check_tol(tol))
+    return _run(x, fk.adaptive_kernel, tol=check_tol(tol))
 
 
 def fft_wiener(
@@ -179,11 +174,11 @@ def fft_wiener(
     if noise_power is not None and not noise_power >= 0:
         raise ValueError(f"noise_power must be >= 0 or None, got {noise_power!r}")
     return _run(
-        x, fk.wiener_kernel, tol=_check_tol(tol), noise_power=noise_power, masked=bool(masked)
+        x, fk.wiener_kernel, tol=check_tol(tol), noise_power=noise_power, masked=bool(masked)
     )
 
 
-_FUNCTIONS = {
+FILTER_FUNCTIONS = {
     "none": identity,
     "global_median": global_median,
     "selective_median": selective_median,
@@ -193,113 +188,6 @@ _FUNCTIONS = {
 }
 
 
-class NoiseFilter(torch.nn.Module):
-    """A filter with fixed parameters: torchvision transform and data-cache callable.
-
-    Accepts a PIL image, a NumPy ``HxWxC``/``NxHxWxC`` array or a torch
-    ``CxHxW``/``NxCxHxW`` tensor (uint8) and returns the same kind.
-
-    Attributes:
-        name: registry name of the filter.
-        params: the keyword arguments, defaults filled in.
-        cache_key: stable string naming filter and parameters, e.g.
-            ``"coherent_noise_filter(tol=30)"``.
-    """
-
-    def __init__(self, name: str, **kw: Any) -> None:
-        super().__init__()
-        if name not in _FUNCTIONS:
-            raise ValueError(f"unknown filter {name!r}; valid names: {', '.join(list_filters())}")
-        sig = inspect.signature(_FUNCTIONS[name])
-        valid = [p for p in sig.parameters if p != "x"]
-        unknown = sorted(set(kw) - set(valid))
-        if unknown:
-            raise TypeError(
-                f"filter {name!r} got unknown parameters {unknown}; "
-                f"it accepts {valid or 'no parameters'}"
-            )
-        bound = sig.bind_partial(**kw)
-        bound.apply_defaults()
-        params = {
-            k: v.item() if isinstance(v, np.generic) else v
-            for k, v in bound.arguments.items()
-            if k != "x"
-        }
-        if "tol" in params:
-            params["tol"] = _check_tol(params["tol"])
-        self.name = name
-        self.params = params
-        args = ",".join(f"{k}={v!r}" for k, v in self.params.items())
-        self.cache_key = f"{name}({args})"
-
-    def forward(self, x: Img) -> Img:
-        """Filter ``x``; see the class docstring for accepted inputs."""
-        return _FUNCTIONS[self.name](x, **self.params)
-
-    def extra_repr(self) -> str:
-        return self.cache_key
-
-
-class GlobalMedian(NoiseFilter):
-    """Transform form of :func:`global_median`."""
-
-    def __init__(self) -> None:
-        super().__init__("global_median")
-
-
-class SelectiveMedian(NoiseFilter):
-    """Transform form of :func:`selective_median`."""
-
-    def __init__(self, tol: int = 30) -> None:
-        super().__init__("selective_median", tol=tol)
-
-
-class CoherentNoiseFilter(NoiseFilter):
-    """Transform form of :func:`coherent_noise_filter` (the write-up's final filter)."""
-
-    def __init__(self, tol: int = 30) -> None:
-        super().__init__("coherent_noise_filter", tol=tol)
-
-
-class AdaptiveMedian(NoiseFilter):
-    """Transform form of :func:`adaptive_median`."""
-
-    def __init__(self, tol: int = 30) -> None:
-        super().__init__("adaptive_median", tol=tol)
-
-
-class FFTWiener(NoiseFilter):
-    """Transform form of :func:`fft_wiener`."""
-
-    def __init__(
-        self, tol: int = 30, noise_power: float | None = None, masked: bool = False
-    ) -> None:
-        super().__init__("fft_wiener", tol=tol, noise_power=noise_power, masked=masked)
-
-
 def list_filters() -> list[str]:
     """Names accepted by :func:`get_filter`, in the order of SPEC section 3."""
-    return list(_FUNCTIONS)
-
-
-def get_filter(name: str, **kw: Any) -> NoiseFilter:
-    """The filter ``name`` with parameters ``kw`` as a transform / cache callable.
-
-    Raises:
-        ValueError: unknown name (the message lists the valid ones).
-        TypeError: a parameter the filter does not take.
-    """
-    return NoiseFilter(name, **kw)
-
-
-def filter_set(names: str | list[str], tol: int = 30) -> dict[str, NoiseFilter]:
-    """Filters by name (a list, or a comma-separated string as a notebook parameter
-    gives), with ``tol`` passed to those that take one (``none`` and ``global_median``
-    do not)."""
-    if isinstance(names, str):
-        names = [name.strip() for name in names.split(",") if name.strip()]
-    built = {}
-    for name in names:
-        plain = get_filter(name)
-        built[name] = get_filter(name, tol=tol) if "tol" in plain.params else plain
-    return built
+    return list(FILTER_FUNCTIONS)

@@ -50,7 +50,7 @@ def estimate_noise_truth(images, tol: int = 12, jump: int = 60) -> list[np.ndarr
     """Noise positions guessed without a clean copy (real data): a value in the spike band
     (``<= tol`` or ``>= 255 - tol``) that also differs by more than ``jump`` from the 3x3
     median of its channel, i.e. an isolated impulse rather than a dark or bright area."""
-    from dflib.filters import global_median
+    from dflib.filters.named import global_median
 
     out = []
     for image in images:

@@ -1,5 +1,5 @@
 """A linear probe on 1-D spectral profiles (the fingerprint and filter measurements that
-use it are in :mod:`dflib.spectral_fingerprints`).
+use it are in :mod:`dflib.spectral.fingerprints` and :mod:`dflib.spectral.filter_effects`).
 
 The probe follows Durall et al. ("Watch your Up-Convolution", CVPR 2020): the azimuthally
 averaged log-spectrum of an image (:func:`dflib.spectral.radial_profiles`) is a short

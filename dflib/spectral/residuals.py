@@ -1,6 +1,6 @@
 """Residual crops for figures: which images to show (one per class or generator family)
 and where to crop them (on the fake's re-synthesised region), with their FFT high-pass
-and NPR residuals (:mod:`dflib.spectral`).
+and NPR residuals (:mod:`dflib.spectral.spectra`).
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dflib import spectral
 from dflib.filters import filter_set
+from dflib.spectral import spectra
 
 # --------------------------------------------------------------------------- filters
 
@@ -78,8 +78,8 @@ def residual_examples(
     batch = filter_set([noise_filter], tol)[noise_filter](batch)
     residuals = {
         "image": batch,
-        "highpass": spectral.fft_highpass(batch, cutoff),
-        "npr": spectral.npr_residual(batch),
+        "highpass": spectra.fft_highpass(batch, cutoff),
+        "npr": spectra.npr_residual(batch),
     }
     tops = np.clip(np.round(centres - side / 2).astype(int), 0, size - side)
     out = {}

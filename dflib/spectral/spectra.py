@@ -28,40 +28,13 @@ from typing import Any
 import numpy as np
 import torch
 
+# fft_highpass lives with the filters (it is one, and filters.evaluation needs it);
+# imported here so that ``dflib.spectral.spectra.fft_highpass`` keeps working.
+from dflib.filters.frequency import Array, keep_layout, to_nchw, to_output
+from dflib.filters.frequency import fft_highpass as fft_highpass
+
 EPS = 1e-8  # floor inside the log so exact zeros stay finite
 LUMA = (0.299, 0.587, 0.114)
-
-Array = Any  # np.ndarray or torch.Tensor: results follow the input's library
-
-
-def _to_nchw(x: Array) -> tuple[torch.Tensor, bool, bool, bool]:
-    """float32 NCHW tensor + (was_numpy, was_batched, had_channels)."""
-    if isinstance(x, np.ndarray):
-        if x.ndim not in (2, 3, 4):
-            raise ValueError(f"expected HxW, HxWxC or NxHxWxC, got shape {x.shape}")
-        t = torch.from_numpy(np.ascontiguousarray(x))
-        has_c, batched = x.ndim >= 3, x.ndim == 4
-        t = t if has_c else t[..., None]
-        t = t if batched else t[None]
-        t = t.permute(0, 3, 1, 2)
-        was_numpy = True
-    elif isinstance(x, torch.Tensor):
-        if x.ndim not in (2, 3, 4):
-            raise ValueError(f"expected HxW, CxHxW or NxCxHxW, got shape {tuple(x.shape)}")
-        has_c, batched = x.ndim >= 3, x.ndim == 4
-        t = x if has_c else x[None]
-        t = t if batched else t[None]
-        was_numpy = False
-    else:
-        raise TypeError(f"expected a NumPy array or a torch tensor, got {type(x).__name__}")
-    if t.numel() == 0:
-        raise ValueError(f"expected at least one non-empty image, got shape {tuple(x.shape)}")
-    t = t.float() / 255.0 if t.dtype == torch.uint8 else t.float()
-    return t, was_numpy, batched, has_c
-
-
-def _out(t: torch.Tensor, was_numpy: bool) -> Array:
-    return t.cpu().numpy() if was_numpy else t
 
 
 def luminance(t: torch.Tensor) -> torch.Tensor:
@@ -93,9 +66,9 @@ def log_magnitude_spectrum(
         center: move the DC term to the centre (``fftshift``).
         eps: floor inside the log.
     """
-    t, was_numpy, batched, has_c = _to_nchw(x)
+    t, was_numpy, batched, has_c = to_nchw(x)
     spec = _log_mag(t, grey or not has_c, center, eps)  # an HxW input gives HxW
-    return _out(spec if batched else spec[0], was_numpy)
+    return to_output(spec if batched else spec[0], was_numpy)
 
 
 class SpectrumMeans:
@@ -116,7 +89,7 @@ class SpectrumMeans:
     def update(self, x: Array, labels: Any) -> None:
         """Add a batch ``x`` (N images) with its ``labels`` (N ints or strings, e.g. the
         class or the generator family)."""
-        t, _, batched, _ = _to_nchw(x)
+        t, _, batched, _ = to_nchw(x)
         if not batched:
             raise ValueError("update() needs a batch (N images), got a single image")
         spec = _log_mag(t, self.grey, True, self.eps).double()
@@ -204,47 +177,15 @@ def radial_profiles(
     was_numpy = isinstance(x, np.ndarray)
     if x.ndim == 4:
         starts = range(0, max(len(x), 1), batch_size)
-        chunks = (_to_nchw(x[s : s + batch_size])[0] for s in starts)
+        chunks = (to_nchw(x[s : s + batch_size])[0] for s in starts)
     else:
-        chunks = iter([_to_nchw(x)[0]])
+        chunks = iter([to_nchw(x)[0]])
     prof = torch.cat([azimuthal_profile(_log_mag(t, True, True, eps)) for t in chunks])
     if normalize:
         lo = prof.amin(-1, keepdim=True)
         span = (prof.amax(-1, keepdim=True) - lo).clamp(min=1e-12)
         prof = (prof - lo) / span
-    return _out(prof if x.ndim == 4 else prof[0], was_numpy)
-
-
-def _keep_layout(res: torch.Tensor, was_numpy: bool, batched: bool, has_c: bool) -> Array:
-    """Back from NCHW to the input's own layout."""
-    if was_numpy:
-        res = res.permute(0, 2, 3, 1)
-        res = res if has_c else res[..., 0]
-    else:
-        res = res if has_c else res[:, 0]
-    res = res if batched else res[0]
-    return _out(res.contiguous(), was_numpy)
-
-
-def fft_highpass(x: Array, cutoff: float = 0.25) -> Array:
-    """High-pass residual: frequencies with normalised radius ``< cutoff`` removed.
-
-    The normalised radius is ``sqrt(fy^2 + fx^2) / 0.5`` with ``f`` in cycles per pixel,
-    so 1.0 is the Nyquist frequency along an axis; ``cutoff=0`` keeps everything (the
-    DC term included), ``cutoff > 0`` removes the DC term and the mean with it.
-
-    Returns:
-        float32 residual in the input's layout (uint8 inputs in ``[0, 1]`` units).
-    """
-    if not 0.0 <= cutoff <= np.sqrt(2.0):
-        raise ValueError(f"cutoff must be in [0, sqrt(2)], got {cutoff}")
-    t, was_numpy, batched, has_c = _to_nchw(x)
-    h, w = t.shape[-2:]
-    fy = torch.fft.fftfreq(h, device=t.device)[:, None]
-    fx = torch.fft.rfftfreq(w, device=t.device)[None, :]
-    keep = (torch.sqrt(fy**2 + fx**2) / 0.5 >= cutoff).to(t.dtype)
-    res = torch.fft.irfft2(torch.fft.rfft2(t) * keep, s=(h, w))
-    return _keep_layout(res, was_numpy, batched, has_c)
+    return to_output(prof if x.ndim == 4 else prof[0], was_numpy)
 
 
 def npr_residual(x: Array) -> Array:
@@ -259,8 +200,8 @@ def npr_residual(x: Array) -> Array:
     Returns:
         float32 residual in the input's layout (uint8 inputs in ``[0, 1]`` units).
     """
-    t, was_numpy, batched, has_c = _to_nchw(x)
+    t, was_numpy, batched, has_c = to_nchw(x)
     h, w = t.shape[-2:]
     low = t[..., ::2, ::2]
     up = low.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)[..., :h, :w]
-    return _keep_layout(t - up, was_numpy, batched, has_c)
+    return keep_layout(t - up, was_numpy, batched, has_c)

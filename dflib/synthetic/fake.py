@@ -1,7 +1,8 @@
 """The two image-level steps of the synthetic benchmark: the region swap and the noise.
 
-Kept apart from :mod:`dflib.synthetic` so each stays small; both take their own random
-stream, so the real crop behind a fake can be re-rendered alone (tests rely on that).
+Kept apart from :mod:`dflib.synthetic.rendering` so each stays small; both take their
+own random stream, so the real crop behind a fake can be re-rendered alone (tests rely
+on that).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from dflib.generator_sim import resynthesise
+from dflib.synthetic.generator_sim import resynthesise
 
 if TYPE_CHECKING:
-    from dflib.synthetic import SyntheticConfig
+    from dflib.synthetic.config import SyntheticConfig
 
 _CONTEXT = 4  # pixels of untouched context around the region fed to the simulator
 _SMOOTH_SIGMA = 2.0  # pixels: below this scale a change counts as fine detail

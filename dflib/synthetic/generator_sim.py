@@ -29,7 +29,8 @@ from torch import nn
 from dflib.runtime import single_thread
 
 FAMILIES: tuple[str, ...] = ("tconv", "nearest", "bilinear")
-WEIGHTS_PATH = Path(__file__).resolve().parent / "assets" / "generator_simulator.npz"
+# The weights stay in dflib/assets/ (package data), one level above this sub-package.
+WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "assets" / "generator_simulator.npz"
 DOWNSAMPLE = 4  # the encoder halves the resolution twice; inputs are padded to a multiple
 
 

@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from dflib.runtime import single_thread
-from dflib.synthetic import FORMAT_VERSION, SyntheticConfig, get_config, render
+from dflib.synthetic.config import FORMAT_VERSION, SyntheticConfig, get_config
+from dflib.synthetic.rendering import render
 
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the last 12 bytes of every complete PNG
 _LABEL_FILES = {"train": "train.csv", "test": "test_labels.csv"}

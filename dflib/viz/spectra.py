@@ -1,8 +1,9 @@
-"""Figures of the spectral notebook: spectra, difference maps, profiles, residuals, probe.
+"""Figures of the spectral notebook: spectra, difference maps, profiles, filter effects
+(the residual crops and the profile probe are in :mod:`dflib.viz.residuals`).
 
-Kept apart from :mod:`dflib.plotting` (which stays the home of the common style and of
-:func:`~dflib.plotting.save`) so that each file stays small. Conventions every figure
-here follows, so that panels can be compared at a glance:
+Kept apart from :mod:`dflib.viz.plotting` (which stays the home of the common style and
+of :func:`~dflib.viz.plotting.save`) so that each file stays small. Conventions every
+figure here follows, so that panels can be compared at a glance:
 
 - spectra are centred (DC in the middle) and drawn with axes in cycles per pixel
   (0.5 is the Nyquist frequency along an axis), ``fy`` up;
@@ -20,8 +21,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dflib.plotting import CLASS_COLOURS, CLASS_NAMES  # importing it applies the style
-from dflib.spectral import LUMA, azimuthal_profile
+from dflib.spectral.spectra import azimuthal_profile
+from dflib.viz.plotting import CLASS_COLOURS, CLASS_NAMES  # importing it applies the style
 
 SPECTRUM_CMAP = "magma"
 DIFF_CMAP = "RdBu_r"
@@ -55,7 +56,8 @@ def _spectrum_axes(ax: plt.Axes, title: str) -> None:
     ax.grid(False)
 
 
-def _shade_band(ax: plt.Axes, high_band: float | None) -> None:
+def shade_band(ax: plt.Axes, high_band: float | None) -> None:
+    """Shade the high band (``high_band`` to Nyquist) of a frequency axis."""
     if high_band is not None:
         ax.axvspan(high_band, 0.5, color="0.85", alpha=0.5, lw=0, label="high band")
 
@@ -110,7 +112,7 @@ def profile_bands(
         mean, std = part.mean(0), part.std(0)
         ax1.plot(freq, mean, color=colour, lw=1.6, label=f"{name} (n {len(part)})")
         ax1.fill_between(freq, mean - std, mean + std, color=colour, alpha=0.25, lw=0)
-    _shade_band(ax1, high_band)
+    shade_band(ax1, high_band)
     ax1.set(xlabel="frequency (cycles/pixel)", ylabel="mean log|FFT| on the ring",
             title="Azimuthal profiles: mean and +-1 std per class")  # fmt: skip
     ax1.legend(fontsize=8)
@@ -122,7 +124,7 @@ def profile_bands(
         ax2.fill_between(freq, diff - 2 * se, diff + 2 * se, color="0.5", alpha=0.35, lw=0,
                          label="+-2 standard errors")  # fmt: skip
     ax2.axhline(0, color="tab:red", lw=0.8, ls=":")
-    _shade_band(ax2, high_band)
+    shade_band(ax2, high_band)
     ax2.set(xlabel="frequency (cycles/pixel)", ylabel="difference of log magnitude",
             title="Difference of the class means")  # fmt: skip
     ax2.legend(fontsize=8)
@@ -194,7 +196,7 @@ def family_profiles(diffs: Mapping[str, np.ndarray], high_band: float | None = 0
         prof = azimuthal_profile(np.asarray(diff))
         ax.plot(np.arange(len(prof)) / diff.shape[-1], prof, lw=1.5, label=str(name))
     ax.axhline(0, color="k", lw=0.8, ls=":")
-    _shade_band(ax, high_band)
+    shade_band(ax, high_band)
     ax.set(xlabel="frequency (cycles/pixel)", ylabel="difference of log magnitude",
            title="Family minus real, azimuthally averaged")  # fmt: skip
     ax.legend(fontsize=8)
@@ -212,7 +214,7 @@ def filter_effect(
     Args:
         removed: radius x filter frame, pooled profile after minus before.
         difference: radius x filter frame, fake-minus-real profile after the filter.
-        summary: :func:`dflib.spectral_probe.filter_summary` table (``probe_auc`` used).
+        summary: :func:`dflib.spectral.filter_summary` table (``probe_auc`` used).
 
     Returns:
         A figure with 3 panels: profile change, class difference, probe AUC per filter.
@@ -225,7 +227,7 @@ def filter_effect(
         axes[1].plot(difference.index, difference[name], lw=1.4, color=colours[name], label=name)
     for ax in axes[:2]:
         ax.axhline(0, color="k", lw=0.8, ls=":")
-        _shade_band(ax, high_band)
+        shade_band(ax, high_band)
         ax.set_xlabel("frequency (cycles/pixel)")
     axes[0].set(ylabel="change of log magnitude",
                 title="What each filter removes (after minus before)")  # fmt: skip
@@ -239,100 +241,4 @@ def filter_effect(
     axes[2].set(xlabel="probe AUC (cross-validated)", xlim=(0.4, 1.0),
                 title="Linear profile probe per filter")  # fmt: skip
     axes[2].legend(fontsize=8, loc="lower right")
-    return fig
-
-
-def _grey(x: np.ndarray) -> np.ndarray:
-    """BT.601 grey of channel-last RGB residuals (any leading axes)."""
-    return x @ np.asarray(LUMA, dtype=x.dtype) if x.shape[-1] == 3 else x
-
-
-def residual_grid(
-    examples: Mapping[str, np.ndarray],
-    row_titles: Sequence[str],
-    cutoff: float | None = None,
-    suptitle: str | None = None,
-) -> plt.Figure:
-    """Crops next to their FFT high-pass and NPR residuals (grey), one row per crop.
-
-    Args:
-        examples: :func:`dflib.spectral_probe.residual_examples` output (keys ``image``,
-            ``highpass``, ``npr``).
-        row_titles: one label per crop (e.g. "real" / "fake (tconv)").
-        cutoff: the high-pass cutoff, for the column title.
-        suptitle: figure title (e.g. which filter ran before the residuals).
-
-    Returns:
-        A figure with ``3 x rows`` panels and 2 colour bars under the residual columns
-        (one scale per column, shared by every row so real and fake compare directly).
-    """
-    n = len(row_titles)
-    fig, axes = plt.subplots(n, 3, figsize=(9, 2.6 * n + 1), squeeze=False, layout="constrained")
-    cut = f"\n(cutoff {cutoff:g} x Nyquist)" if cutoff is not None else ""
-    columns = [
-        ("highpass", f"FFT high-pass residual{cut}"),
-        ("npr", "NPR residual\nx - up(down(x))"),
-    ]
-    for r, title in enumerate(row_titles):
-        axes[r, 0].imshow(examples["image"][r], interpolation="nearest")
-        axes[r, 0].set_ylabel(title, fontsize=10)
-    axes[0, 0].set_title("crop", fontsize=10)
-    for c, (key, name) in enumerate(columns, start=1):
-        grey = _grey(np.asarray(examples[key][:n], dtype=np.float32))
-        limit = float(np.percentile(np.abs(grey), CLIP_PERCENTILE)) or 1.0
-        for r in range(n):
-            im = axes[r, c].imshow(grey[r], cmap="gray", vmin=-limit, vmax=limit,
-                                   interpolation="nearest")  # fmt: skip
-        axes[0, c].set_title(name, fontsize=10)
-        fig.colorbar(im, ax=axes[:, c], location="bottom", shrink=0.9,
-                     label="residual (grey, [0, 1] units)")  # fmt: skip
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.grid(False)
-    if suptitle:
-        fig.suptitle(suptitle)
-    return fig
-
-
-def probe_result(
-    y_true: np.ndarray,
-    prob: np.ndarray,
-    metrics: Mapping[str, float],
-    coef: np.ndarray,
-    freq: np.ndarray,
-    high_band: float | None = 0.25,
-) -> plt.Figure:
-    """The linear profile probe: ROC curve, out-of-fold probabilities per class, and the
-    standardised coefficient of each frequency.
-
-    Returns:
-        A figure with 3 panels.
-    """
-    from sklearn.metrics import roc_curve
-
-    y_true, prob = np.asarray(y_true), np.asarray(prob)
-    fig, axes = plt.subplots(1, 3, figsize=(17, 4.2), layout="constrained")
-    ok = ~np.isnan(prob)
-    if ok.any() and len(np.unique(y_true[ok])) == 2:
-        fpr, tpr, _ = roc_curve(y_true[ok], prob[ok])
-        axes[0].plot(fpr, tpr, lw=1.8, label=f"AUC {metrics.get('auc', np.nan):.3f}")
-        bins = np.linspace(0, 1, 31)
-        for cls, (name, colour) in enumerate(zip(CLASS_NAMES, CLASS_COLOURS, strict=True)):
-            axes[1].hist(prob[ok & (y_true == cls)], bins=bins, color=colour, alpha=0.6,
-                         label=name, density=True)  # fmt: skip
-    axes[0].plot([0, 1], [0, 1], color="k", ls=":", lw=1, label="chance")
-    axes[0].set(xlabel="false positive rate (real called fake)",
-                ylabel="true positive rate (fakes found)", title="ROC, out-of-fold")  # fmt: skip
-    axes[0].legend(fontsize=8, loc="lower right")
-    axes[1].axvline(0.5, color="k", ls=":", lw=1)
-    axes[1].set(xlabel="predicted probability of fake", ylabel="density",
-                title=f"Out-of-fold probabilities (acc {metrics.get('accuracy', np.nan):.3f}, "
-                f"F1 {metrics.get('f1', np.nan):.3f})")  # fmt: skip
-    axes[1].legend(fontsize=8)
-    axes[2].bar(freq, coef, width=(freq[1] - freq[0]) if len(freq) > 1 else 0.01, color="0.3")
-    axes[2].axhline(0, color="k", lw=0.8)
-    _shade_band(axes[2], high_band)
-    axes[2].set(xlabel="frequency (cycles/pixel)", ylabel="standardised coefficient",
-                title="What the probe uses (positive: pushes to fake)")  # fmt: skip
     return fig

@@ -1,0 +1,28 @@
+"""Where images come from: a user's data folder (any accepted layout) or the embedded
+benchmark, the class statistics and splits, and the preprocessed image cache.
+
+- :mod:`~dflib.data.layouts`: discovering images and labels in a folder, the skip report;
+- :mod:`~dflib.data.tables`: :func:`load_split` and the :class:`ImageTable` it returns;
+- :mod:`~dflib.data.splits`: class counts and weights, stratified split, balanced sampler;
+- :mod:`~dflib.data.cache`: decode + resize + preprocess once into a memory-mapped array.
+
+>>> from dflib import data
+>>> train = data.load_split("synthetic", "train", synthetic_size="tiny")  # doctest: +SKIP
+"""
+
+from dflib.data.layouts import DataError, DataReport, parse_labels
+from dflib.data.splits import balanced_sampler, class_counts, class_weights, stratified_split
+from dflib.data.tables import (
+    ImageTable,
+    load_hidden_test_labels,
+    load_split,
+    load_test_if_present,
+    resolve_data_dir,
+    sample_images,
+)
+
+__all__ = [
+    "DataError", "DataReport", "ImageTable", "balanced_sampler", "class_counts", "class_weights",
+    "load_hidden_test_labels", "load_split", "load_test_if_present", "parse_labels",
+    "resolve_data_dir", "sample_images", "stratified_split",
+]  # fmt: skip

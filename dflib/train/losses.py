@@ -1,0 +1,85 @@
+"""Losses for the 5:1 data, written once for 1-logit and 2-logit heads.
+
+Every loss works on the *fake logit* ``z``: the single output of a 1-logit head, or
+``l1 - l0`` of a 2-logit head (``softmax(l)[1] == sigmoid(l1 - l0)``). So a recipe's
+loss never depends on the head, and the probability of "fake" is ``sigmoid(z)`` for
+both. Class weights are ``total / (2 * count)`` from the training split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch.nn import functional as F
+
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+BCE_SHARE = 0.6  # write-up 2: 0.6 x BCE + 0.4 x Focal
+
+
+def fake_logit(logits: torch.Tensor) -> torch.Tensor:
+    """The log-odds of "fake" per image, from ``(N,)``, ``(N, 1)`` or ``(N, 2)`` logits."""
+    if logits.ndim == 1:
+        return logits
+    if logits.shape[1] == 1:
+        return logits[:, 0]
+    if logits.shape[1] == 2:
+        return logits[:, 1] - logits[:, 0]
+    raise ValueError(f"expected 1 or 2 logits per image, got shape {tuple(logits.shape)}")
+
+
+def fake_probability(logits: torch.Tensor) -> torch.Tensor:
+    """Probability of "fake" per image, whatever the head."""
+    return torch.sigmoid(fake_logit(logits).float())
+
+
+def _per_sample_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(
+        fake_logit(logits).float(), targets.float(), reduction="none"
+    )
+
+
+def weighted_ce(weights: torch.Tensor) -> Loss:
+    """Class-weighted cross-entropy, normalised as ``nn.CrossEntropyLoss(weight=...)``
+    does (by the sum of the weights in the batch)."""
+
+    def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        w = weights.to(logits.device)[targets]
+        return (w * _per_sample_bce(logits, targets)).sum() / w.sum()
+
+    return loss
+
+
+def weighted_bce(weights: torch.Tensor) -> Loss:
+    """BCEWithLogits with each image weighted by its class weight (mean over the batch)."""
+
+    def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return (weights.to(logits.device)[targets] * _per_sample_bce(logits, targets)).mean()
+
+    return loss
+
+
+def focal(gamma: float = 2.0) -> Loss:
+    """Focal loss ``(1 - p_t)^gamma x BCE``: easy examples (most real images) count less."""
+
+    def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        bce = _per_sample_bce(logits, targets)
+        p_t = torch.exp(-bce)
+        return ((1.0 - p_t) ** gamma * bce).mean()
+
+    return loss
+
+
+def make_loss(kind: str, class_weights, focal_gamma: float = 2.0) -> Loss:
+    """The loss a recipe names: ``"ce"``, ``"bce"`` or ``"bce_focal"``."""
+    weights = torch.as_tensor(class_weights, dtype=torch.float32)
+    if kind == "ce":
+        return weighted_ce(weights)
+    if kind == "bce":
+        return weighted_bce(weights)
+    if kind == "bce_focal":
+        bce, foc = weighted_bce(weights), focal(focal_gamma)
+        return lambda logits, targets: (
+            BCE_SHARE * bce(logits, targets) + (1 - BCE_SHARE) * foc(logits, targets)
+        )
+    raise ValueError(f"unknown loss {kind!r}; expected 'ce', 'bce' or 'bce_focal'")

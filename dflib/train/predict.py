@@ -1,0 +1,150 @@
+"""Predicting with a finished run: the "only inference" mode of the write-ups.
+
+A run folder says everything needed (``params.json``: architecture, image size, filter;
+``best.pt``: the weights; ``metrics.json``: the tuned threshold), so predicting needs
+only the run and a folder of images. Every image of the test folder gets exactly one
+row: a file that cannot be decoded is not dropped, it is named and given the training
+prior (the share of fakes), which the caller is told about.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dflib.data import load_split
+from dflib.data.cache import build_cache
+from dflib.imageio import is_image_file
+from dflib.models import create_model
+from dflib.runtime import autocast_dtype, resolve_device
+from dflib.train.augment import DevicePipeline
+from dflib.train.batches import eval_loader
+from dflib.train.checkpoint import load_weights
+from dflib.train.dataset import preprocess_for
+from dflib.train.engine import Device, evaluate
+from dflib.train.recipes import TrainConfig
+from dflib.train.runs import RunFolder, run_folder
+
+
+@dataclass
+class Predictions:
+    """One row per test image: ``id``, ``prob`` (of fake) and ``readable``."""
+
+    frame: pd.DataFrame
+    threshold: float
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+    def submission(self, proba: bool = False) -> pd.DataFrame:
+        """``id,label`` at the threshold, or ``id,prob`` with ``proba``."""
+        if proba:
+            return self.frame[["id", "prob"]]
+        labels = (self.frame["prob"] >= self.threshold).astype(int)
+        return pd.DataFrame({"id": self.frame["id"], "label": labels})
+
+
+def load_run_model(run: RunFolder, device: str | torch.device = "auto"):
+    """The model of a run with its best weights, its config and the device setup."""
+    config = TrainConfig.from_dict(run.read_json("params"))
+    dev_t = resolve_device(device)
+    model = create_model(config.arch)
+    model.load_state_dict(load_weights(run.best, map_location="cpu"))
+    model = model.to(dev_t).eval()
+    cfg = model.default_cfg
+    pipeline = DevicePipeline(cfg.mean, cfg.std, (), config.img_size).to(dev_t)
+    amp = autocast_dtype(dev_t) if config.amp else None
+    return model, config, pipeline, Device(dev_t, amp)
+
+
+def run_threshold(run: RunFolder) -> float:
+    """The run's tuned threshold (0.5 if the run has no metrics yet)."""
+    try:
+        return float(run.read_json("metrics")["threshold"])
+    except (FileNotFoundError, KeyError, TypeError):
+        return 0.5
+
+
+def predict_folder(
+    runs: list[str | os.PathLike],
+    data_dir: str | os.PathLike,
+    *,
+    synthetic_size: str = "full",
+    image_dir: str | None = None,
+    tta: bool = False,
+    device: str = "auto",
+    progress: bool = True,
+) -> Predictions:
+    """Probabilities of "fake" for every image of the test folder of ``data_dir``.
+
+    Args:
+        runs: one run folder, or several (their probabilities are averaged: soft voting).
+        data_dir: the data folder (its ``test/``), a folder of images with ``image_dir="."``,
+            or ``"synthetic"``.
+        tta: average with the horizontally flipped images.
+    """
+    folders = [run_folder(r) for r in runs]
+    for folder in folders:
+        if not folder.best.is_file():
+            raise FileNotFoundError(
+                f"{folder.root} has no best.pt: train it first (python -m dflib train --out "
+                f"{folder.root}) or give the folder of a finished run"
+            )
+    table = load_split(data_dir, "test", synthetic_size=synthetic_size, image_dir=image_dir)
+    probs = []
+    frame = None
+    for folder in folders:
+        model, config, pipeline, dev = load_run_model(folder, device)
+        cache = build_cache(table, config.img_size, preprocess_for(config), progress=progress)
+        loader = eval_loader(cache, np.full(len(cache), -1), np.arange(len(cache)),
+                             config.batch_size * 2, 0, dev.device)  # fmt: skip
+        out = evaluate(model, loader, pipeline, dev, progress=progress, tta=tta)
+        ids = cache.frame["id"].astype(str).to_numpy()[out["positions"]]
+        current = pd.Series(out["probs"], index=ids)
+        frame = current if frame is None else frame
+        probs.append(current.reindex(frame.index))
+    mean = pd.concat(probs, axis=1).mean(axis=1)
+    prior = _fake_share(folders[0])
+    unreadable = [(p, r) for p, r in table.report.skipped if is_image_file(p)]
+    rows = pd.DataFrame({"id": mean.index, "prob": mean.to_numpy(), "readable": True})
+    if unreadable:
+        extra = pd.DataFrame({"id": [Path(p).stem for p, _ in unreadable], "prob": prior,
+                              "readable": False})  # fmt: skip
+        rows = pd.concat([rows, extra], ignore_index=True)
+    rows = rows.sort_values("id", kind="stable").reset_index(drop=True)
+    duplicated = rows["id"][rows["id"].duplicated()].tolist()
+    if duplicated:
+        raise ValueError(
+            f"test ids are not unique (files that differ only in extension?): {duplicated[:5]}; "
+            "rename them so that each image has its own id"
+        )
+    threshold = float(np.mean([run_threshold(f) for f in folders]))
+    return Predictions(rows, threshold, unreadable)
+
+
+def _fake_share(run: RunFolder) -> float:
+    """Share of fakes in the run's training data, from its class weights."""
+    w0, w1 = run.read_json("params")["class_weights"]
+    return float(w0 / (w0 + w1))
+
+
+def write_submission(predictions: Predictions, out: str | os.PathLike, proba: bool = False) -> Path:
+    """Write ``submission.csv`` and say what happened to unreadable images."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    predictions.submission(proba).to_csv(out, index=False)
+    if predictions.unreadable:
+        names = ", ".join(Path(p).name for p, _ in predictions.unreadable[:10])
+        print(
+            f"{len(predictions.unreadable)} test image(s) could not be decoded ({names}"
+            f"{', ...' if len(predictions.unreadable) > 10 else ''}); each still has a row, "
+            "with the training share of fakes as its probability. Details: "
+            f"{out.with_name(out.stem + '_unreadable.csv')}"
+        )
+        pd.DataFrame(predictions.unreadable, columns=["file", "reason"]).to_csv(
+            out.with_name(out.stem + "_unreadable.csv"), index=False
+        )
+    return out

@@ -1,0 +1,230 @@
+"""Every architecture's training recipe (SPEC.md section 4) as data, in one place.
+
+The notebooks' parameters (``None`` = "the recipe's value"), the command line's defaults
+and the leaderboard all read :func:`get_recipe`, so no number is copied anywhere else.
+A :class:`TrainConfig` is the whole description of a run: it is written to the run's
+``params.json`` and read back to resume or to predict.
+
+Write-up 1 (XceptionResNet50, ResNet-50, FreqNet, hybrid) trains 2-logit heads with a
+class-weighted cross-entropy at 196 px; write-up 2 (DeepFakeNet, the artifact HRNet and
+its two comparison models) trains 1-logit heads at 256 px with 50/50 batches and
+``0.6 x BCE + 0.4 x Focal``, then fine-tunes on all the labelled data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+LOSSES = ("ce", "bce", "bce_focal")
+AUGMENTS = ("hflip", "resized_crop", "color_jitter", "gaussian_blur", "sharpness")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that makes a run (saved as ``params.json``).
+
+    Attributes:
+        arch: registry name (:func:`dflib.models.list_models`).
+        data_dir: ``"synthetic"`` (the embedded benchmark) or a data folder.
+        synthetic_size: benchmark preset when ``data_dir == "synthetic"``.
+        labels_csv: labels CSV name when it is not detected ("" = detect).
+        train_images: stratified subsample of the labelled images (0 = all of them).
+        img_size: side of the square images the model sees.
+        batch_size: images per optimisation step.
+        epochs: main-stage epochs.
+        lr, weight_decay: AdamW settings.
+        loss: ``"ce"`` (class-weighted cross-entropy), ``"bce"`` (class-weighted BCE) or
+            ``"bce_focal"`` (0.6 x weighted BCE + 0.4 x Focal); any head size.
+        focal_gamma: the focal loss's gamma.
+        balanced_sampler: draw both classes equally often (50/50 batches).
+        augment: per-sample augmentations on the device, names from ``AUGMENTS``.
+        filter: noise filter applied once when the images are cached
+            (:func:`dflib.filters.list_filters`, ``"none"`` for raw images).
+        tol: the filter's tolerance (SPEC section 3: 30).
+        val_fraction: stratified validation share (write-up 2: 12%).
+        plateau_factor, plateau_patience: ReduceLROnPlateau on the validation loss.
+        early_stopping: stop after this many epochs without a better validation F1 (0 = off).
+        finetune_epochs: second stage on 100% of the labelled data (0 = none).
+        finetune_lr: the second stage's learning rate.
+        seed: one seed for the split, the initial weights and every epoch's randomness.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+        amp: mixed precision where the device supports it (bf16 / fp16 + GradScaler).
+        channels_last: NHWC memory format on CUDA (faster convolutions on tensor cores).
+        compile: ``torch.compile`` the model.
+        workers: batch-reading processes (-1 = automatic).
+        deterministic: deterministic kernels (slower; bit-identical GPU runs).
+    """
+
+    arch: str = "xception_resnet50"
+    data_dir: str = "synthetic"
+    synthetic_size: str = "full"
+    labels_csv: str = ""
+    train_images: int = 0
+    img_size: int = 196
+    batch_size: int = 32
+    epochs: int = 25
+    lr: float = 1e-3
+    weight_decay: float = 1e-3
+    loss: str = "ce"
+    focal_gamma: float = 2.0
+    balanced_sampler: bool = False
+    augment: tuple[str, ...] = ("hflip",)
+    filter: str = "coherent_noise_filter"
+    tol: int = 30
+    val_fraction: float = 0.12
+    plateau_factor: float = 0.5
+    plateau_patience: int = 2
+    early_stopping: int = 0
+    finetune_epochs: int = 0
+    finetune_lr: float = 5e-5
+    seed: int = 42
+    device: str = "auto"
+    amp: bool = True
+    channels_last: bool = True
+    compile: bool = False
+    workers: int = -1
+    deterministic: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "augment", _as_names(self.augment))
+        problems = []
+        if self.loss not in LOSSES:
+            problems.append(f"loss={self.loss!r} (expected one of {LOSSES})")
+        unknown = sorted(set(self.augment) - set(AUGMENTS))
+        if unknown:
+            problems.append(f"augment {unknown} (expected names from {AUGMENTS})")
+        for name in ("img_size", "batch_size"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name}={getattr(self, name)} (must be >= 1)")
+        if self.epochs < 0 or self.finetune_epochs < 0:
+            problems.append("epochs and finetune_epochs must be >= 0")
+        if not 0.0 < self.val_fraction < 1.0:
+            problems.append(f"val_fraction={self.val_fraction} (must be in (0, 1))")
+        if problems:
+            raise ValueError("invalid training settings: " + "; ".join(problems))
+
+    @property
+    def total_epochs(self) -> int:
+        """Main epochs plus fine-tuning epochs: the length of the history."""
+        return self.epochs + self.finetune_epochs
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (lists for tuples)."""
+        out = dataclasses.asdict(self)
+        out["augment"] = list(self.augment)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Read ``params.json`` back; unknown keys (from a newer dflib) are ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some settings changed (``None`` values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _as_names(value: Any) -> tuple[str, ...]:
+    """``"hflip,color_jitter"`` (a notebook parameter), a list or a tuple -> tuple."""
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip() and v.strip() != "none")
+    return tuple(value)
+
+
+WRITEUP1 = TrainConfig()
+WRITEUP2 = TrainConfig(
+    img_size=256,
+    batch_size=16,
+    epochs=20,
+    lr=1e-4,
+    weight_decay=1e-4,
+    loss="bce_focal",
+    balanced_sampler=True,
+    augment=("resized_crop", "hflip", "color_jitter", "gaussian_blur"),
+    filter="none",
+    finetune_epochs=5,
+    finetune_lr=5e-5,
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the write-ups reported for an architecture (SPEC.md section 2)."""
+
+    f1: float | None
+    note: str
+    notebook: str
+    recipe: TrainConfig = field(repr=False, default=WRITEUP1)
+
+
+_REFERENCES: dict[str, Reference] = {
+    "xception_resnet50": Reference(
+        0.91, "write-up 1: F1 0.91 after 25 epochs (0.87 after 20)", "04_train_xception",
+        WRITEUP1.replace(arch="xception_resnet50"),
+    ),
+    "resnet50": Reference(
+        0.87, "write-up 1: F1 0.87, no preprocessing, 30 epochs", "09_train_resnet50",
+        WRITEUP1.replace(arch="resnet50", epochs=30, filter="none"),
+    ),
+    "freqnet": Reference(
+        0.48, "write-up 1: F1 0.48 (recipe not stated: write-up 1 defaults)", "07_train_freqnet",
+        WRITEUP1.replace(arch="freqnet"),
+    ),
+    "hybrid_xception_freq_transformer": Reference(
+        0.75, "write-up 1: F1 about 0.75 (recipe not stated: write-up 1 defaults)",
+        "08_train_hybrid", WRITEUP1.replace(arch="hybrid_xception_freq_transformer"),
+    ),
+    "deepfakenet": Reference(
+        None, "write-up 2's final model (no number reported)", "05_train_deepfakenet",
+        WRITEUP2.replace(arch="deepfakenet"),
+    ),
+    "hrnet_artifact": Reference(
+        0.80, "write-up 2: val F1 about 0.80, less stable", "06_train_hrnet",
+        WRITEUP2.replace(
+            arch="hrnet_artifact", augment=("resized_crop", "hflip", "color_jitter", "sharpness")
+        ),
+    ),
+    "custom_resnet": Reference(
+        0.65, "write-up 2: val F1 about 0.65 (early pooling)", "06_train_hrnet",
+        WRITEUP2.replace(arch="custom_resnet"),
+    ),
+    "rgb_fft": Reference(
+        0.60, "write-up 2: val F1 about 0.60 (RGB + FFT input)", "06_train_hrnet",
+        WRITEUP2.replace(arch="rgb_fft"),
+    ),
+}  # fmt: skip
+
+
+def list_recipes() -> list[str]:
+    """Architectures with a recipe (every registered model)."""
+    return sorted(_REFERENCES)
+
+
+def reference(arch: str) -> Reference:
+    """The write-ups' reported number and notes for ``arch``."""
+    _check(arch)
+    return _REFERENCES[arch]
+
+
+def get_recipe(arch: str, **overrides: Any) -> TrainConfig:
+    """The recipe of ``arch`` with ``overrides`` applied (``None`` values are ignored).
+
+    Raises:
+        ValueError: unknown architecture (the message lists the valid ones) or an
+            invalid setting.
+    """
+    _check(arch)
+    return _REFERENCES[arch].recipe.replace(**overrides)
+
+
+def _check(arch: str) -> None:
+    if arch not in _REFERENCES:
+        close = difflib.get_close_matches(arch, _REFERENCES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"unknown architecture {arch!r}. Valid names: {', '.join(list_recipes())}.{hint}"
+        )

@@ -1,0 +1,139 @@
+"""The run folder: the one contract through which notebooks talk to each other.
+
+``runs/<run-name>/`` holds::
+
+    params.json            the TrainConfig and the model's config: everything that made the run
+    environment.json       device, precision, versions, core count
+    history.csv            one row per epoch (stage, losses, F1, recall, AUC, lr, seconds, images/s)
+    metrics.json           validation metrics at 0.5 and at the tuned threshold; hidden-test metrics
+    predictions_val.csv    id,label,prob (validation split, best main-stage weights)
+    predictions_test.csv   id,label,prob (test images; label = -1 unless hidden labels are known)
+    skipped.csv            the data report: every unusable file and why
+    figures/*.png          learning curves, confusion matrix, ROC / PR, errors
+    last.pt                everything needed to resume (weights-only loadable)
+    best.pt                the weights to predict with (weights-only loadable)
+
+Downstream stages (threshold tuning, ensembles, the leaderboard) read only these files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dflib.environment import output_dir, resolve_path
+
+PREDICTION_COLUMNS = ["id", "label", "prob"]
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Paths of one run folder (nothing is created until written)."""
+
+    root: Path
+
+    params = property(lambda self: self.root / "params.json")
+    environment = property(lambda self: self.root / "environment.json")
+    history = property(lambda self: self.root / "history.csv")
+    metrics = property(lambda self: self.root / "metrics.json")
+    predictions_val = property(lambda self: self.root / "predictions_val.csv")
+    predictions_test = property(lambda self: self.root / "predictions_test.csv")
+    skipped = property(lambda self: self.root / "skipped.csv")
+    figures = property(lambda self: self.root / "figures")
+    last = property(lambda self: self.root / "last.pt")
+    best = property(lambda self: self.root / "best.pt")
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    def exists(self) -> bool:
+        return self.params.is_file()
+
+    def read_json(self, which: str = "metrics") -> dict[str, Any]:
+        """``params``, ``metrics`` or ``environment`` as a dict."""
+        path = getattr(self, which)
+        if not path.is_file():
+            raise FileNotFoundError(_missing(self, path.name))
+        return json.loads(path.read_text())
+
+    def read_history(self) -> pd.DataFrame:
+        if not self.history.is_file():
+            raise FileNotFoundError(_missing(self, "history.csv"))
+        return pd.read_csv(self.history)
+
+    def read_predictions(self, split: str = "val") -> pd.DataFrame:
+        path = self.predictions_val if split == "val" else self.predictions_test
+        if not path.is_file():
+            raise FileNotFoundError(_missing(self, path.name))
+        return pd.read_csv(path, dtype={"id": str})
+
+
+def _missing(run: RunFolder, name: str) -> str:
+    return (
+        f"run {run.root} has no {name}: train it first, e.g. "
+        f"`python -m dflib train --out {run.root}` or the matching training notebook"
+    )
+
+
+def run_folder(name_or_path: str | os.PathLike | None = None, arch: str = "run") -> RunFolder:
+    """A run folder: a path (relative to the project root), a bare name under ``runs/``,
+    or ``None`` for a fresh ``runs/<arch>-<timestamp>``."""
+    if not name_or_path:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return RunFolder(output_dir() / f"{arch}-{stamp}")
+    text = str(name_or_path)
+    if os.sep in text or "/" in text or Path(text).is_absolute():
+        return RunFolder(resolve_path(text))
+    return RunFolder(output_dir() / text)
+
+
+def write_json(path: Path, values: dict[str, Any]) -> Path:
+    """JSON with NaN/inf written as null (valid JSON for every reader), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(_clean(values), indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_history(run: RunFolder, history: list[dict[str, Any]]) -> Path:
+    """The whole history so far (rewritten each epoch: a resumed run keeps one table)."""
+    run.root.mkdir(parents=True, exist_ok=True)
+    tmp = run.history.with_name("history.csv.tmp")
+    pd.DataFrame(history).to_csv(tmp, index=False)
+    os.replace(tmp, run.history)
+    return run.history
+
+
+def write_predictions(path: Path, ids, labels, probs) -> Path:
+    """``id,label,prob`` rows; label -1 where unknown."""
+    frame = pd.DataFrame(
+        {"id": [str(i) for i in ids], "label": np.asarray(labels, dtype=np.int64),
+         "prob": np.asarray(probs, dtype=np.float64)}
+    )  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format="%.6f")
+    return path

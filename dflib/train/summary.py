@@ -1,0 +1,67 @@
+"""One row per finished run, beside the write-up's number: for notebooks and tables."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pandas as pd
+
+from dflib.train.recipes import reference
+from dflib.train.runs import RunFolder, run_folder
+
+
+def run_row(run: RunFolder | str | os.PathLike) -> dict[str, Any]:
+    """The numbers of one run: settings, validation and hidden-test scores, cost."""
+    run = run if isinstance(run, RunFolder) else run_folder(run)
+    params, metrics = run.read_json("params"), run.read_json("metrics")
+    env = metrics.get("environment", {})
+    test = metrics.get("test") or {}
+    test_tuned = metrics.get("test_tuned") or {}
+    try:
+        reported = reference(params["arch"]).f1
+    except ValueError:
+        reported = None
+    return {
+        "run": run.name,
+        "arch": params["arch"],
+        "params": metrics["params"],
+        "train_images": params["n_train"] + params["n_val"],
+        "img_size": params["img_size"],
+        "epochs": metrics["epochs_run"],
+        "filter": params["filter"],
+        "loss": params["loss"],
+        "val_f1": metrics["val"]["f1"],
+        "val_f1_tuned": metrics["val_tuned"]["f1"],
+        "val_recall": metrics["val"]["recall"],
+        "val_auc": metrics["val"].get("auc"),
+        "test_f1": test.get("f1"),
+        "test_f1_tuned": test_tuned.get("f1"),
+        "test_auc": test.get("auc"),
+        "threshold": metrics["threshold"],
+        "train_minutes": metrics["train_seconds"] / 60,
+        "images_per_s": metrics["images_per_s"],
+        "device": env.get("device_name") or env.get("device"),
+        "reported_f1": reported,
+    }
+
+
+def runs_table(runs) -> pd.DataFrame:
+    """:func:`run_row` of several runs as a table."""
+    return pd.DataFrame([run_row(r) for r in runs])
+
+
+def versus_reference(run: RunFolder | str | os.PathLike) -> pd.DataFrame:
+    """This run's headline numbers beside what the write-up reported for the model."""
+    row = run_row(run)
+    arch = row["arch"]
+    note = reference(arch).note if arch else ""
+    return pd.DataFrame(
+        {
+            "this run": [row["val_f1"], row["val_f1_tuned"], row["val_recall"], row["val_auc"],
+                         row["test_f1"], row["test_f1_tuned"]],
+            "write-up": [row["reported_f1"], None, None, None, None, None],
+        },
+        index=["val F1 @0.5", "val F1 @tuned", "val recall @0.5", "val AUC",
+               "hidden-test F1 @0.5", "hidden-test F1 @tuned"],
+    ).rename_axis(note)  # fmt: skip

@@ -1,0 +1,159 @@
+"""The training engine: learning, reproducibility, resume, divergence, unsafe checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from dflib.train import (
+    CheckpointError,
+    TrainingDiverged,
+    fit,
+    get_recipe,
+    load_checkpoint,
+    save_checkpoint,
+)
+from dflib.train import trainer as fit_module
+from dflib.train.augment import DevicePipeline
+from dflib.train.batches import batch_loader, split_batches
+from dflib.train.engine import Device, train_one_epoch
+from dflib.train.losses import make_loss
+
+TIMING = ["seconds", "images_per_s"]
+
+
+def tiny(**overrides):
+    """A seconds-long recipe on the tiny embedded benchmark."""
+    arch = overrides.pop("arch", "freqnet")
+    settings = dict(synthetic_size="tiny", train_images=80, img_size=64, epochs=2, batch_size=16)
+    return get_recipe(arch, **{**settings, **overrides})
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "reference"
+    return fit(tiny(), out=str(out), progress=False)
+
+
+def test_loss_decreases_on_a_tiny_set():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (32, 64, 64, 3), dtype=np.uint8)
+    labels = np.array([0, 1] * 16)
+    images[labels == 1, ::4, ::4] = 255  # a learnable high-frequency trace on the fakes
+    from dflib.models import create_model
+
+    model = create_model("rgb_fft")
+    pipeline = DevicePipeline((0.5,) * 3, (0.25,) * 3)
+    loss_fn = make_loss("bce", [1.0, 1.0])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    loader = batch_loader(images, labels, split_batches(np.arange(32), 16, drop_last=True))
+    dev = Device(torch.device("cpu"))
+    losses = [train_one_epoch(model, loader, pipeline, loss_fn, optimizer, dev, epoch=e,
+                              progress=False)["loss"] for e in range(8)]  # fmt: skip
+    assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_same_seed_same_history_and_weights(reference_run, tmp_path):
+    again = fit(tiny(), out=str(tmp_path / "again"), progress=False)
+    pd.testing.assert_frame_equal(
+        reference_run.history.drop(columns=TIMING), again.history.drop(columns=TIMING)
+    )
+    assert same_weights(reference_run.model.state_dict(), again.model.state_dict())
+
+
+def test_run_folder_contract(reference_run):
+    run = reference_run.run
+    for path in (run.params, run.environment, run.history, run.metrics, run.predictions_val,
+                 run.predictions_test, run.skipped, run.last, run.best):  # fmt: skip
+        assert path.is_file(), path
+    val = run.read_predictions("val")
+    assert (
+        list(val.columns) == ["id", "label", "prob"] and len(val) == reference_run.metrics["n_val"]
+    )
+    test = run.read_predictions("test")
+    assert (test["label"] >= 0).all(), "the benchmark's hidden test labels are attached"
+    assert reference_run.metrics["test"]["f1"] >= 0
+    for path in (run.last, run.best):
+        torch.load(path, weights_only=True)  # every checkpoint loads without unpickling
+
+
+def test_killed_mid_epoch_then_resumed_equals_uninterrupted(reference_run, tmp_path):
+    out = str(tmp_path / "killed")
+
+    def kill(index, seen, seconds, calls=[0]):  # noqa: B006 -- counts calls across epochs
+        calls[0] += 1
+        if calls[0] == 7:  # epoch 2, second batch (5 batches per epoch)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny(), out=out, progress=False, hooks=(kill,))
+    assert load_checkpoint(tmp_path / "killed" / "last.pt")["epoch"] == 1
+    resumed = fit(tiny(), out=out, resume=True, progress=False)
+    pd.testing.assert_frame_equal(
+        reference_run.history.drop(columns=TIMING), resumed.history.drop(columns=TIMING)
+    )
+    assert same_weights(reference_run.model.state_dict(), resumed.model.state_dict())
+
+
+def test_resume_refuses_other_settings(reference_run):
+    with pytest.raises(CheckpointError, match="img_size"):
+        fit(tiny(img_size=72), out=str(reference_run.run.root), resume=True, progress=False)
+
+
+def test_existing_run_is_not_overwritten(reference_run):
+    with pytest.raises(FileExistsError, match="resume"):
+        fit(tiny(), out=str(reference_run.run.root), progress=False)
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_last_good(tmp_path, monkeypatch):
+    real_make_loss = fit_module.make_loss
+
+    def poisoned(*args, **kwargs):
+        loss, calls = real_make_loss(*args, **kwargs), [0]
+
+        def wrapped(logits, targets):
+            calls[0] += logits.requires_grad  # training steps only, not validation
+            value = loss(logits, targets)
+            return value * float("nan") if calls[0] == 7 else value  # epoch 2 (5 steps each)
+
+        return wrapped
+
+    monkeypatch.setattr(fit_module, "make_loss", poisoned)
+    with pytest.raises(TrainingDiverged, match=r"epoch 2, batch \d+ \(lr"):
+        fit(tiny(), out=str(tmp_path / "nan"), progress=False)
+    assert load_checkpoint(tmp_path / "nan" / "last.pt")["epoch"] == 1
+
+
+class RunsCode:
+    """An object whose unpickling would run code (it creates a marker file)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_checkpoint_with_a_pickled_object_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "code_ran"
+    path = tmp_path / "evil.pt"
+    torch.save({"model": {}, "payload": RunsCode(marker)}, path)
+    with pytest.raises(CheckpointError, match="refused"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_checkpoint_round_trip_is_atomic(tmp_path):
+    path = save_checkpoint({"model": {"w": torch.ones(2)}, "epoch": 3}, tmp_path / "c.pt")
+    assert load_checkpoint(path)["epoch"] == 3
+    assert not list(tmp_path.glob("*.tmp"))
+    (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path / "broken.pt")

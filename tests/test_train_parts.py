@@ -1,0 +1,102 @@
+"""Recipes, losses, the device pipeline, batch order and prediction with a finished run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from dflib.models import list_models
+from dflib.train import fit, get_recipe, list_recipes, predict_folder, write_submission
+from dflib.train.augment import DevicePipeline
+from dflib.train.batches import epoch_order
+from dflib.train.losses import fake_probability, make_loss
+from dflib.train.recipes import TrainConfig
+
+
+def test_every_model_has_a_recipe_and_unknown_names_are_explained():
+    assert list_recipes() == list_models()
+    with pytest.raises(ValueError, match="Did you mean 'xception_resnet50'"):
+        get_recipe("xception_resnet")
+    with pytest.raises(ValueError, match="loss"):
+        get_recipe("freqnet", loss="hinge")
+
+
+def test_recipes_follow_the_spec():
+    x = get_recipe("xception_resnet50")
+    assert (x.img_size, x.batch_size, x.lr, x.weight_decay, x.epochs) == (196, 32, 1e-3, 1e-3, 25)
+    assert x.filter == "coherent_noise_filter" and x.loss == "ce"
+    d = get_recipe("deepfakenet")
+    assert (d.img_size, d.batch_size, d.lr, d.epochs, d.finetune_epochs, d.finetune_lr) == (
+        256, 16, 1e-4, 20, 5, 5e-5)  # fmt: skip
+    assert d.balanced_sampler and d.loss == "bce_focal" and "gaussian_blur" in d.augment
+    assert "sharpness" in get_recipe("hrnet_artifact").augment
+    assert get_recipe("resnet50").filter == "none" and get_recipe("resnet50").epochs == 30
+
+
+def test_config_round_trips_through_json_and_reads_notebook_strings():
+    config = get_recipe("deepfakenet", augment="hflip, color_jitter", epochs=None)
+    assert config.augment == ("hflip", "color_jitter") and config.epochs == 20
+    assert TrainConfig.from_dict({**config.to_dict(), "from_the_future": 1}) == config
+
+
+def test_weighted_ce_matches_torch_and_heads_agree():
+    torch.manual_seed(0)
+    logits2 = torch.randn(12, 2)
+    targets = torch.randint(0, 2, (12,))
+    weights = torch.tensor([0.6024, 2.9412])
+    expected = nn.CrossEntropyLoss(weight=weights)(logits2, targets)
+    assert torch.allclose(make_loss("ce", weights)(logits2, targets), expected, atol=1e-6)
+    logit1 = (logits2[:, 1] - logits2[:, 0])[:, None]
+    for kind in ("ce", "bce", "bce_focal"):
+        loss = make_loss(kind, weights)
+        assert torch.allclose(loss(logits2, targets), loss(logit1, targets), atol=1e-6)
+    assert torch.allclose(fake_probability(logits2), torch.softmax(logits2, 1)[:, 1], atol=1e-6)
+
+
+def test_focal_down_weights_easy_examples():
+    easy = torch.tensor([[6.0]]), torch.tensor([1])
+    bce, combo = make_loss("bce", [1.0, 1.0]), make_loss("bce_focal", [1.0, 1.0])
+    assert combo(*easy) < bce(*easy)
+
+
+def test_per_sample_augmentation_differs_across_a_batch():
+    torch.manual_seed(0)
+    image = torch.randint(0, 256, (1, 32, 32, 3), dtype=torch.uint8)
+    batch = image.repeat(16, 1, 1, 1)
+    pipeline = DevicePipeline((0.0,) * 3, (1.0,) * 3, ("resized_crop", "color_jitter"), 32)
+    out = pipeline(batch, train=True)
+    distinct = {tuple(out[i].flatten()[:50].tolist()) for i in range(16)}
+    assert len(distinct) > 8
+    plain = pipeline(batch, train=False)
+    assert torch.equal(plain[0], plain[15]) and plain.shape == (16, 3, 32, 32)
+
+
+def test_balanced_order_draws_both_classes_equally_and_depends_on_epoch():
+    labels = np.array([0] * 500 + [1] * 100)
+    order = epoch_order(labels, seed=42, epoch=0, balanced=True)
+    assert abs(labels[order].mean() - 0.5) < 0.06
+    assert not np.array_equal(order, epoch_order(labels, 42, 1, balanced=True))
+    assert np.array_equal(order, epoch_order(labels, 42, 0, balanced=True))
+    assert sorted(epoch_order(labels, 42, 0)) == list(range(600))
+
+
+def test_predict_writes_one_row_per_test_image_even_unreadable(messy_csv_folder, tmp_path):
+    (messy_csv_folder / "test" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (messy_csv_folder / "test" / "notes.txt").write_text("not an image")
+    config = get_recipe("freqnet", data_dir=str(messy_csv_folder), img_size=64, epochs=1,
+                        batch_size=4)  # fmt: skip
+    run = fit(config, out=str(tmp_path / "run"), progress=False).run
+    predictions = predict_folder([str(run.root)], str(messy_csv_folder), progress=False)
+    out = write_submission(predictions, tmp_path / "submission.csv")
+    submission = pd.read_csv(out, dtype={"id": str})
+    assert sorted(submission["id"]) == ["broken", "t0", "t1", "t2"]
+    assert set(submission["label"]) <= {0, 1}
+    unreadable = pd.read_csv(tmp_path / "submission_unreadable.csv")
+    assert unreadable["file"].str.endswith("broken.png").all()
+    proba = predictions.submission(proba=True)
+    assert proba["prob"].between(0, 1).all() and proba["id"].is_unique
+    both = predict_folder([str(run.root), str(run.root)], str(messy_csv_folder), progress=False)
+    np.testing.assert_allclose(both.frame["prob"], predictions.frame["prob"], atol=1e-6)
