@@ -2,7 +2,16 @@
 
 Commands:
     generate   build (or reuse) the embedded benchmark and print its folder
-    inspect    load a data folder, print class counts, weights and the skip report
+    inspect    decode every file of a data folder: class counts, weights, the skip report
+    train      train an architecture with its recipe into a run folder ("with training")
+    predict    write submission.csv from one or more finished runs ("only inference")
+    show       print a finished run's scores and where its files are
+
+Examples:
+    python -m dflib train --arch xception_resnet50 --epochs 25
+    python -m dflib train --arch deepfakenet --data /path/to/data --out runs/dfn
+    python -m dflib train --out runs/dfn --resume --epochs 30
+    python -m dflib predict --run runs/dfn --data /path/to/data --out submission.csv
 """
 
 from __future__ import annotations
@@ -32,11 +41,78 @@ def _inspect(args: argparse.Namespace) -> int:
     print(
         "class weights total / (2 * count):", np.round(data.class_weights(train.labels), 4).tolist()
     )
+    train = data.verify_images(train)
     test = data.load_test_if_present(args.data_dir, synthetic_size=args.size)
+    if test is not None:
+        test = data.verify_images(test)
+    print(f"decodable: {len(train):,} training images")
     print(f"test images: {len(test):,}" if test is not None else "test images: no test folder")
     print(train.report.summary())
+    if test is not None and test.report.skipped:
+        print(test.report.summary())
+        train.report.skipped += test.report.skipped
     if args.report:
         print("skip report written to", train.report.save(args.report))
+    return 0
+
+
+TRAIN_SETTINGS = ("synthetic_size", "labels_csv", "train_images", "img_size", "batch_size",
+                  "epochs", "lr", "filter", "finetune_epochs", "early_stopping", "seed", "device",
+                  "workers")  # fmt: skip
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dflib.train import fit, get_recipe, reference, run_folder
+    from dflib.train.recipes import TrainConfig
+    from dflib.viz import training as figures
+
+    overrides = {name: getattr(args, name) for name in TRAIN_SETTINGS}
+    if args.resume and args.out and run_folder(args.out).params.is_file():
+        # continue with the run's own settings; only the epochs (and device) may change
+        saved = TrainConfig.from_dict(run_folder(args.out).read_json("params"))
+        config = saved.replace(epochs=args.epochs, finetune_epochs=args.finetune_epochs,
+                               device=args.device, workers=args.workers)  # fmt: skip
+    else:
+        config = get_recipe(args.arch, data_dir=args.data, amp=False if args.no_amp else None,
+                            compile=args.compile or None, **overrides)  # fmt: skip
+    result = fit(config, out=args.out, resume=args.resume, progress=not args.no_progress)
+    figures.run_figures(result.run, reference(config.arch).f1)
+    _print_run(result.run)
+    print(f"next: python -m dflib predict --run {result.run.root} --data {config.data_dir}")
+    return 0
+
+
+def _print_run(run) -> None:
+    from dflib.train.summary import run_row
+
+    row = run_row(run)
+    print(f"run folder: {run.root}  ({row['arch']}, {row['train_images']:,} images at "
+          f"{row['img_size']} px, {row['epochs']} epochs, {row['train_minutes']:.1f} min)")  # fmt: skip
+    print(f"validation: F1 {row['val_f1']:.4f} at 0.5, {row['val_f1_tuned']:.4f} at the tuned "
+          f"threshold {row['threshold']:.3f}; recall {row['val_recall']:.4f}; AUC {row['val_auc']:.4f}")  # fmt: skip
+    if row["test_f1"] is not None:
+        print(f"hidden test labels: F1 {row['test_f1']:.4f} at 0.5, {row['test_f1_tuned']:.4f} "
+              f"at the tuned threshold; AUC {row['test_auc']:.4f}")  # fmt: skip
+    for name in ("metrics", "history", "predictions_val", "predictions_test", "best", "figures"):
+        print(f"  {name:<17} {getattr(run, name)}")
+
+
+def _show(args: argparse.Namespace) -> int:
+    from dflib.train import run_folder
+
+    _print_run(run_folder(args.run))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from dflib.train import predict_folder, write_submission
+
+    predictions = predict_folder(args.run, args.data, synthetic_size=args.size,
+                                 image_dir=args.image_dir, tta=args.tta, device=args.device,
+                                 progress=not args.no_progress)  # fmt: skip
+    out = write_submission(predictions, args.out, proba=args.proba)
+    what = "probabilities" if args.proba else f"labels at threshold {predictions.threshold:.3f}"
+    print(f"{out}: {len(predictions.frame):,} rows, {what}")
     return 0
 
 
@@ -46,18 +122,78 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     generate = commands.add_parser("generate", help="build the embedded benchmark")
-    generate.add_argument("--size", default="full", help="full, smoke or tiny (default full)")
+    generate.add_argument("--size", default="full", help="full, demo, smoke or tiny (default full)")
     generate.add_argument(
         "--workers", type=int, default=None, help="processes (default: all cores)"
     )
-    generate.set_defaults(run=_generate)
+    generate.set_defaults(handler=_generate)
     inspect = commands.add_parser("inspect", help="check a data folder and report skipped files")
     inspect.add_argument("--data-dir", default="synthetic", help="data folder, or 'synthetic'")
     inspect.add_argument("--size", default="full", help="benchmark size when --data-dir synthetic")
     inspect.add_argument("--labels-csv", default=None, help="labels CSV name if not detected")
     inspect.add_argument("--report", default=None, help="write the skip report to this CSV")
-    inspect.set_defaults(run=_inspect)
+    inspect.set_defaults(handler=_inspect)
+    _add_train(commands)
+    _add_predict(commands)
+    show = commands.add_parser("show", help="print a finished run's scores and files")
+    show.add_argument("--run", required=True, help="run folder (a name under runs/ or a path)")
+    show.set_defaults(handler=_show)
     return parser
+
+
+def _add_train(commands) -> None:
+    train = commands.add_parser(
+        "train", help="train an architecture into a run folder",
+        description="Train with the architecture's recipe (dflib.train.recipes); every flag "
+        "left out keeps the recipe's value. Writes runs/<name>/ (params, history, metrics, "
+        "predictions, figures, best.pt, last.pt).",
+    )  # fmt: skip
+    add = train.add_argument
+    add("--arch", default="xception_resnet50", help="architecture (an unknown name lists them)")
+    add("--data", default="synthetic", help="data folder, or 'synthetic' (default)")
+    add(
+        "--size",
+        dest="synthetic_size",
+        default=None,
+        help="benchmark size: full, demo, smoke, tiny",
+    )
+    add("--labels-csv", default=None, help="labels CSV name if not detected")
+    add("--train-images", type=int, default=None, help="stratified subsample (0: all)")
+    add("--img-size", type=int, default=None, help="image side in px")
+    add("--batch-size", type=int, default=None, help="images per step")
+    add("--epochs", type=int, default=None, help="main-stage epochs")
+    add("--lr", type=float, default=None, help="AdamW learning rate")
+    add("--filter", default=None, help="noise filter cached once ('none': raw images)")
+    add("--finetune-epochs", type=int, default=None, help="epochs on 100%% of the data after")
+    add("--early-stopping", type=int, default=None, help="patience in epochs (0: off)")
+    add("--seed", type=int, default=None, help="seed (default 42)")
+    add("--device", default=None, help="auto (default), cpu, cuda, cuda:1, ...")
+    add("--workers", type=int, default=None, help="batch-reading processes (-1: automatic)")
+    add("--no-amp", action="store_true", help="full precision on a GPU")
+    add("--compile", action="store_true", help="torch.compile the model")
+    add("--out", default=None, help="run folder (default: a fresh runs/<arch>-<time>)")
+    add("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    add("--no-progress", action="store_true", help="no progress bars (one line per epoch)")
+    train.set_defaults(handler=_train)
+
+
+def _add_predict(commands) -> None:
+    predict = commands.add_parser(
+        "predict", help="write a submission from finished runs",
+        description="One row per image of the test folder, every id once. Several --run "
+        "average their probabilities (soft voting). Labels use the runs' tuned threshold.",
+    )  # fmt: skip
+    add = predict.add_argument
+    add("--run", action="append", required=True, help="run folder (repeat for an ensemble)")
+    add("--data", default="synthetic", help="data folder holding test/, or 'synthetic'")
+    add("--size", default="full", help="benchmark size when --data synthetic")
+    add("--image-dir", default=None, help="the test images' folder if not test/ ('.': --data)")
+    add("--out", default="submission.csv", help="the CSV to write (default submission.csv)")
+    add("--proba", action="store_true", help="write probabilities of fake instead of labels")
+    add("--tta", action="store_true", help="average with horizontally flipped images")
+    add("--device", default="auto", help="auto (default), cpu, cuda, ...")
+    add("--no-progress", action="store_true", help="no progress bars")
+    predict.set_defaults(handler=_predict)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,10 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     from dflib.data import DataError
 
     try:
-        return args.run(args)
-    except DataError as error:
+        return args.handler(args)
+    except (DataError, ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RuntimeError as error:  # diverged training, unsafe checkpoint, missing GPU
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from dflib.viz import plotting
 
 seed_everything(seed)
 train = data.load_split(data_dir, "train", synthetic_size=synthetic_size, labels_csv=labels_csv or None)
+train = data.verify_images(train)  # decode every file: a PNG signature is not an image
 test = data.load_test_if_present(data_dir, synthetic_size=synthetic_size)
 print(f"data folder: {train.root}")
 print(f"training images: {len(train):,}; test images: {len(test) if test is not None else 'no test folder'}")

@@ -4,6 +4,7 @@ benchmark, the class statistics and splits, and the preprocessed image cache.
 - :mod:`~dflib.data.layouts`: discovering images and labels in a folder, the skip report;
 - :mod:`~dflib.data.tables`: :func:`load_split` and the :class:`ImageTable` it returns;
 - :mod:`~dflib.data.splits`: class counts and weights, stratified split, balanced sampler;
+- :mod:`~dflib.data.verify`: decode every file, report the ones that do not decode;
 - :mod:`~dflib.data.cache`: decode + resize + preprocess once into a memory-mapped array.
 
 >>> from dflib import data
@@ -20,9 +21,10 @@ from dflib.data.tables import (
     resolve_data_dir,
     sample_images,
 )
+from dflib.data.verify import verify_images
 
 __all__ = [
     "DataError", "DataReport", "ImageTable", "balanced_sampler", "class_counts", "class_weights",
     "load_hidden_test_labels", "load_split", "load_test_if_present", "parse_labels",
-    "resolve_data_dir", "sample_images", "stratified_split",
+    "resolve_data_dir", "sample_images", "stratified_split", "verify_images",
 ]  # fmt: skip
