@@ -12,6 +12,7 @@ from pathlib import Path
 
 ROOT_ENV = "DFLIB_ROOT"
 CACHE_ENV = "DFLIB_CACHE"
+RUNS_ENV = "DFLIB_RUNS"
 
 
 def platform_name() -> str:
@@ -81,7 +82,10 @@ def cache_dir() -> Path:
 
 
 def output_dir() -> Path:
-    """Where run folders go: ``/kaggle/working/runs`` on Kaggle, ``<root>/runs`` elsewhere."""
+    """Where run folders go (``$DFLIB_RUNS`` overrides): ``/kaggle/working/runs`` on Kaggle,
+    ``<root>/runs`` elsewhere."""
+    if os.environ.get(RUNS_ENV):
+        return Path(os.environ[RUNS_ENV]).expanduser()
     if platform_name() == "kaggle":
         return Path("/kaggle/working/runs")
     return project_root() / "runs"

@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default="table", help="run folders are runs/<prefix>-<arch>")
     parser.add_argument("--only", nargs="*", help="these architectures only")
     parser.add_argument("--table-only", action="store_true", help="no training: table from runs")
-    parser.add_argument("--out", default="reports/training_table.md", help="the table's file")
+    parser.add_argument("--out", default="reports/training.md", help="the table's file")
     args = parser.parse_args(argv)
     folders = [output_dir() / f"{args.prefix}-{a}" for a in args.only or list_recipes()]
     if not args.table_only:

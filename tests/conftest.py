@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+# Runs made by tests (and by the notebooks nbmake executes in the same session, whose
+# kernels inherit this environment) go to a scratch folder, not the project's runs/.
+os.environ.setdefault("DFLIB_RUNS", tempfile.mkdtemp(prefix="dflib-test-runs-"))
 
 
 def write_rgb(
