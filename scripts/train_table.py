@@ -5,7 +5,7 @@ notebooks land in ``reports/training/`` beside the table ``reports/training.md``
 go to ``runs/table-<arch>``; a run that already finished is reused (``resume``), so an
 interrupted table continues where it stopped.
 
-    python scripts/train_table.py                                  # CPU size: demo set, 96 px, 3 epochs
+    python scripts/train_table.py                                  # CPU size: demo set, 64 px, 3 epochs
     python scripts/train_table.py --size full --train-images 20000 --img-size 0 --epochs 10  # GPU size
     python scripts/train_table.py --only xception_resnet50 resnet50
     python scripts/train_table.py --table-only                     # rebuild the table from the runs
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="demo", help="embedded benchmark preset")
     parser.add_argument("--train-images", type=int, default=6000, help="labelled images used")
     parser.add_argument(
-        "--img-size", type=int, default=96, help="px for every model (0: each recipe's)"
+        "--img-size", type=int, default=64, help="px for every model (0: each recipe's)"
     )
     parser.add_argument(
         "--epochs", type=int, default=3, help="epochs for every model (no fine-tuning)"

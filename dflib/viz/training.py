@@ -80,7 +80,8 @@ def roc_pr_threshold(y_true, prob, threshold: float | None = None) -> plt.Figure
     axes[1].set(title=f"precision-recall (AP {skm.average_precision_score(y_true, prob):.3f})",
                 xlabel="recall", ylabel="precision")  # fmt: skip
     axes[1].legend(fontsize=8)
-    grid = np.linspace(0.0, 1.0, 201)
+    # thresholds at the scores' quantiles: probabilities often crowd a narrow band
+    grid = np.unique(np.r_[np.quantile(prob, np.linspace(0.0, 1.0, 201)), 0.5, threshold])
     scores = {name: [fn(y_true, prob >= t, zero_division=0) for t in grid]
               for name, fn in (("F1", skm.f1_score), ("precision", skm.precision_score),
                                ("recall", skm.recall_score))}  # fmt: skip
@@ -88,7 +89,8 @@ def roc_pr_threshold(y_true, prob, threshold: float | None = None) -> plt.Figure
         axes[2].plot(grid, values, label=name)
     axes[2].axvline(threshold, color="black", lw=1, ls="--", label="tuned")
     axes[2].axvline(0.5, color="grey", lw=1, ls=":", label="0.5")
-    axes[2].set(title="scores vs threshold", xlabel="threshold", ylim=(0, 1.02))
+    axes[2].set(title="scores vs threshold", xlabel="threshold (probability of fake)",
+                ylim=(0, 1.02))  # fmt: skip
     axes[2].legend(fontsize=8)
     fig.tight_layout()
     return fig
