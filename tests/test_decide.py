@@ -22,15 +22,19 @@ from dflib.decide import (
     TemperatureScaler,
     align,
     bootstrap_threshold,
+    calibration_report,
     calibration_scores,
     compare_methods,
     correlation,
     ensure_run,
     expected_calibration_error,
     fit_weights,
+    flip_tta_runs,
     flip_tta_scores,
     greedy_selection,
+    labelled_sets,
     load_predictions,
+    merge,
     rank_average,
     rank_scores,
     read_threshold,
@@ -187,6 +191,9 @@ def test_temperature_scaling_keeps_the_ranking_and_lowers_nll(stretch):
     assert after["ece"] < before["ece"] and after["brier"] < before["brier"]
     t = 0.7
     assert ((calibrated >= scaler.transform_threshold(t)) == (prob >= t)).all()
+    report, tables = calibration_report({"val": (y, prob)}, scaler)
+    assert report.loc[("val", "scaled"), "nll"] == pytest.approx(after["nll"])
+    assert set(tables) == {"val, raw", "val, scaled"}
 
 
 # --- ensembles --------------------------------------------------------------------------
@@ -274,6 +281,9 @@ def test_compare_methods_and_write_ensemble(tmp_path):
     assert (sub["label"].to_numpy() == expected.to_numpy()).all()
     record = json.loads((tmp_path / "ens" / "ensemble.json").read_text())
     assert record["method"] == "mean" and record["weights"]["m2"] == pytest.approx(1 / 3)
+    both = merge({"": comparison, " + tta": comparison})
+    assert len(both.table) == 2 * len(table) and "greedy + tta" in both.test
+    assert both.best() == comparison.best()  # a tie keeps the first (plain) row
 
 
 # --- pseudo-labels ----------------------------------------------------------------------
@@ -364,6 +374,8 @@ def test_ensure_run_makes_then_finds_the_run(tiny_run, capsys):
 
 
 def test_flip_tta_rescores_the_validation_split(tiny_run):
+    gain, aligned_scores = flip_tta_runs([tiny_run], device="cpu")
+    assert len(gain) == 2 and set(aligned_scores) == {"val", "val_tta", "test", "test_tta"}
     scores = flip_tta_scores(tiny_run, device="cpu")
     val = tiny_run.read_predictions("val").sort_values("id").reset_index(drop=True)
     plain = scores.frames["val"].sort_values("id").reset_index(drop=True)
@@ -387,6 +399,7 @@ def test_pseudo_folder_trains_as_a_csv_layout(tiny_run, tmp_path):
     from_pseudo = labelled[labelled["source"] == "pseudo"]
     assert sorted(from_pseudo["id"]) == sorted("pseudo-" + pseudo.kept["id"])
     assert len(load_split(root, "test")) == len(test)
+    assert set(labelled_sets(tiny_run)) == {"validation", "hidden test"}  # tiny keeps test labels
     with pytest.raises(FileExistsError):
         write_pseudo_folder(tiny_run, pseudo, root)
 

@@ -5,8 +5,9 @@ Takes run folders (their validation and test predictions, their weights); gives
 thresholds, calibrated probabilities, pseudo-labelled data and submissions.
 
 - :mod:`~dflib.decide.calibration`: threshold curves and tuning, bootstrap spread, the
-  gain over 0.5, ECE / Brier / reliability, temperature scaling, ``threshold.json`` and
-  the thresholded submission;
+  gain over 0.5, ECE / Brier / reliability, temperature scaling;
+  :mod:`~dflib.decide.submit`: a run's labelled sets, ``threshold.json`` and the
+  thresholded ``submission.csv``;
 - :mod:`~dflib.decide.ensemble`: aligning runs by image id, soft voting, fitted weights,
   rank averaging, correlation, greedy selection; :mod:`~dflib.decide.compare` scores them
   side by side and writes the ensemble's submission; :mod:`~dflib.decide.tta`: flip TTA
@@ -20,19 +21,16 @@ from dflib.decide.calibration import (
     TemperatureScaler,
     TunedThreshold,
     bootstrap_threshold,
+    calibration_report,
     calibration_scores,
     expected_calibration_error,
-    read_threshold,
     reliability_table,
     spread,
-    submission,
     threshold_curves,
     threshold_gain,
     tune_threshold,
-    write_submission,
-    write_threshold,
 )
-from dflib.decide.compare import Comparison, compare_methods, write_ensemble
+from dflib.decide.compare import Comparison, compare_methods, merge, write_ensemble
 from dflib.decide.ensemble import (
     Aligned,
     Selection,
@@ -53,17 +51,24 @@ from dflib.decide.pseudo import (
     versus_writeup,
     write_pseudo_folder,
 )
-from dflib.decide.tta import TTAScores, flip_tta_scores
+from dflib.decide.submit import (
+    labelled_sets,
+    read_threshold,
+    submission,
+    write_submission,
+    write_threshold,
+)
+from dflib.decide.tta import TTAScores, flip_tta_runs, flip_tta_scores
 from dflib.decide.upstream import MissingRunError, available_runs, ensure_run, ensure_runs
 
 __all__ = [
     "Aligned", "Comparison", "MissingRunError", "PseudoLabels", "Selection", "TTAScores",
     "TemperatureScaler", "TunedThreshold", "align", "available_runs", "bootstrap_threshold",
-    "calibration_scores", "compare_methods", "correlation", "ensemble_score", "ensure_run",
-    "ensure_runs", "expected_calibration_error", "fit_weights", "flip_tta_scores",
-    "greedy_selection", "load_predictions", "rank_average", "rank_scores", "read_threshold",
-    "reliability_table", "select_pseudo", "soft_vote", "spread", "submission",
-    "threshold_curves", "threshold_gain", "train_fake_share", "tune_threshold",
-    "versus_writeup", "write_ensemble", "write_pseudo_folder", "write_submission",
-    "write_threshold",
+    "calibration_report", "calibration_scores", "compare_methods", "correlation",
+    "ensemble_score", "ensure_run", "ensure_runs", "expected_calibration_error", "fit_weights",
+    "flip_tta_runs", "flip_tta_scores", "greedy_selection", "labelled_sets", "load_predictions",
+    "merge", "rank_average", "rank_scores", "read_threshold", "reliability_table",
+    "select_pseudo", "soft_vote", "spread", "submission", "threshold_curves", "threshold_gain",
+    "train_fake_share", "tune_threshold", "versus_writeup", "write_ensemble",
+    "write_pseudo_folder", "write_submission", "write_threshold",
 ]  # fmt: skip

@@ -15,10 +15,7 @@ the metrics); this module only wraps it.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +25,6 @@ from scipy.special import expit, logit
 from sklearn.metrics import brier_score_loss, log_loss
 
 from dflib.metrics import best_threshold, binary_metrics, threshold_table
-from dflib.train.runs import RunFolder, run_folder, write_json
 
 # probabilities are clipped this far from 0 and 1 before taking logits (CSV files hold
 # six decimals, so 0.000000 and 1.000000 occur and must not become infinite)
@@ -202,65 +198,27 @@ def _logits(prob) -> np.ndarray:
     return logit(np.clip(np.asarray(prob, dtype=np.float64), EPS, 1 - EPS))
 
 
-def _as_run(run: RunFolder | str | os.PathLike) -> RunFolder:
-    return run if isinstance(run, RunFolder) else run_folder(run)
+def calibration_report(
+    sets: dict[str, tuple[Any, Any]], scaler: TemperatureScaler, n_bins: int = 10
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """ECE, Brier and NLL of each labelled set before and after temperature scaling, and
+    the reliability tables behind them.
 
+    The scaler is fitted on validation, so its validation rows flatter it; a held-out
+    set (the hidden test labels) says whether the calibration carries over.
 
-def write_threshold(
-    run: RunFolder | str | os.PathLike,
-    tuned: TunedThreshold | float,
-    **extra: Any,
-) -> Path:
-    """Write ``threshold.json`` into the run folder: the decision threshold a submission
-    of this run should use, with how it was chosen.
-
-    Args:
-        run: the run folder (or its name / path).
-        tuned: the :class:`TunedThreshold` (or a bare threshold).
-        extra: anything else worth keeping beside it (temperature, bootstrap spread, ...).
+    Returns:
+        A table indexed by ``(set, "raw" | "scaled")`` and the reliability tables keyed
+        ``"<set>, raw"`` / ``"<set>, scaled"``.
     """
-    run = _as_run(run)
-    values = tuned.to_dict() if isinstance(tuned, TunedThreshold) else {"threshold": float(tuned)}
-    values = {**values, "tuned_on": "validation", **extra}
-    return write_json(run.root / "threshold.json", values)
-
-
-def read_threshold(run: RunFolder | str | os.PathLike) -> float:
-    """The run's threshold: ``threshold.json`` if written, else the one in ``metrics.json``
-    (tuned on validation by training), else 0.5."""
-    run = _as_run(run)
-    for path in (run.root / "threshold.json", run.metrics):
-        if path.is_file():
-            value = json.loads(path.read_text()).get("threshold")
-            if isinstance(value, (int, float)) and np.isfinite(value):
-                return float(value)
-    return 0.5
-
-
-def submission(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """``id,label`` rows: label 1 (fake) where ``prob >= threshold``."""
-    return pd.DataFrame({"id": frame["id"].astype(str),
-                         "label": (frame["prob"].to_numpy() >= threshold).astype(int)})  # fmt: skip
-
-
-def write_submission(
-    run: RunFolder | str | os.PathLike, threshold: float, out: str | os.PathLike | None = None
-) -> Path:
-    """Threshold the run's test predictions into ``submission.csv`` (in the run folder by
-    default).
-
-    Test images that could not be decoded have no row in ``predictions_test.csv``; they
-    are named here. ``python -m dflib predict`` gives each of them a row (the training
-    share of fakes) when a complete file is required.
-    """
-    run = _as_run(run)
-    out = Path(out) if out is not None else run.root / "submission.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    submission(run.read_predictions("test"), threshold).to_csv(out, index=False)
-    if run.skipped.is_file():
-        skipped = pd.read_csv(run.skipped)
-        skipped = skipped[skipped.get("split", pd.Series(dtype=str)) == "test"]
-        if len(skipped):
-            print(f"{len(skipped)} test file(s) were skipped when the run was trained "
-                  f"(see {run.skipped}) and have no row in {out.name}")  # fmt: skip
-    return out
+    rows, tables = {}, {}
+    for name, (y, prob) in sets.items():
+        for variant, p in (
+            ("raw", np.asarray(prob, dtype=float)),
+            ("scaled", scaler.transform(prob)),
+        ):
+            rows[(name, variant)] = calibration_scores(y, p, n_bins)
+            tables[f"{name}, {variant}"] = reliability_table(y, p, n_bins)
+    report = pd.DataFrame(rows).T
+    report.index.names = ["set", "probabilities"]
+    return report, tables

@@ -43,6 +43,22 @@ class Comparison:
         return str(self.table[column].astype(float).idxmax())
 
 
+def merge(comparisons: dict[str, Comparison]) -> Comparison:
+    """Several comparisons in one (e.g. plain and flip-TTA scores), each method's name
+    suffixed with its comparison's key, so one ``best()`` and one submission cover all."""
+    parts = comparisons.items()
+
+    def tag(frame: pd.DataFrame, suffix: str, axis: int) -> pd.DataFrame:
+        return frame.rename(lambda name: f"{name}{suffix}", axis=axis)
+
+    return Comparison(
+        pd.concat([tag(c.table, s, 0) for s, c in parts]),
+        pd.concat([tag(c.weights, s, 0) for s, c in parts]),
+        pd.concat([tag(c.val, s, 1) for s, c in parts], axis=1),
+        pd.concat([tag(c.test, s, 1) for s, c in parts], axis=1),
+    )
+
+
 def compare_methods(
     val: Aligned,
     test: Aligned | None = None,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dflib.decide.ensemble import Aligned, align
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.train import evaluate, load_run_model
 from dflib.train.batches import eval_loader
@@ -91,3 +92,28 @@ def flip_tta_scores(
             "predictions_val.csv (was the data folder changed since training?)"
         )
     return TTAScores(run.name, frames, val_seen=config.finetune_epochs > 0)
+
+
+def flip_tta_runs(
+    runs: list[RunFolder | str | os.PathLike], device: str = "auto", progress: bool = False
+) -> tuple[pd.DataFrame, dict[str, Aligned]]:
+    """:func:`flip_tta_scores` for several runs.
+
+    Returns:
+        The gain table of every run (two rows each: without and with the flip) and the
+        re-scored predictions aligned by id (``val``, ``val_tta`` and, when the data has
+        a test folder, ``test``, ``test_tta``), ready for
+        :func:`dflib.decide.compare.compare_methods`.
+    """
+    scores = [flip_tta_scores(run, device, progress) for run in runs]
+    names = [s.run for s in scores]
+    if len(set(names)) < len(names):
+        names = [f"{n}#{i + 1}" for i, n in enumerate(names)]
+    gain = pd.concat([s.gain().assign(run=n) for s, n in zip(scores, names, strict=True)])
+    aligned = {
+        key: align(
+            {n: s.frames[key] for s, n in zip(scores, names, strict=True)}, key.split("_")[0]
+        )
+        for key in scores[0].frames
+    }
+    return gain.reset_index(drop=True), aligned

@@ -68,9 +68,10 @@ def bootstrap(frame: pd.DataFrame, threshold: float, f1: float) -> plt.Figure:
     ax1.set(title=f"Threshold over {len(frame)} resamples", xlabel="threshold")
     for column, colour, name in (("f1", "tab:blue", "on its resample (optimistic)"),
                                  ("f1_full", CLASS_COLOURS[1], "on the full set")):  # fmt: skip
-        sns.histplot(frame[column], bins=30, ax=ax2, color=colour, alpha=0.5, label=name)
+        sns.histplot(frame[column], bins=np.linspace(0, 1, 41), ax=ax2, color=colour, alpha=0.5,
+                     label=name)  # fmt: skip
     ax2.axvline(f1, color="black", ls="--", label=f"tuned on all: {f1:.3f}")
-    ax2.set(title="F1 of each resample's threshold", xlabel="F1")
+    ax2.set(title="F1 of each resample's threshold", xlabel="F1", xlim=(0, 1))
     for ax in (ax1, ax2):
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -127,7 +128,7 @@ def comparison_bars(
         .reset_index(names="method")
         .melt("method", var_name="score", value_name="value")
     )
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(table) * max(len(columns), 1) ** 0.5 + 1.5))
+    fig, ax = plt.subplots(figsize=(8, 0.2 * len(table) * max(len(columns), 1) + 1.5))
     sns.barplot(long, y="method", x="value", hue="score", ax=ax, orient="h")
     for container in ax.containers:
         ax.bar_label(container, fmt="%.3f", fontsize=7, padding=2)

@@ -1,0 +1,96 @@
+"""What a run decides: its threshold (``threshold.json``) and its ``submission.csv``.
+
+Training writes a threshold tuned on validation into ``metrics.json``; notebook 10
+re-tunes it (optionally with a recall floor) and records the choice and how it was
+made in ``threshold.json`` beside it, which :func:`read_threshold` prefers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dflib.decide.calibration import TunedThreshold
+from dflib.train.runs import RunFolder, run_folder, write_json
+
+
+def labelled_sets(run: RunFolder | str | os.PathLike) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{"validation": (labels, probs)}``, plus ``"hidden test"`` when every test image
+    of the run has a known label (the embedded benchmark keeps them aside)."""
+    run = _as_run(run)
+    val = run.read_predictions("val")
+    sets = {"validation": (val["label"].to_numpy(), val["prob"].to_numpy())}
+    if run.predictions_test.is_file():
+        test = run.read_predictions("test")
+        if len(test) and (test["label"] >= 0).all():
+            sets["hidden test"] = (test["label"].to_numpy(), test["prob"].to_numpy())
+    return sets
+
+
+def _as_run(run: RunFolder | str | os.PathLike) -> RunFolder:
+    return run if isinstance(run, RunFolder) else run_folder(run)
+
+
+def write_threshold(
+    run: RunFolder | str | os.PathLike,
+    tuned: TunedThreshold | float,
+    **extra: Any,
+) -> Path:
+    """Write ``threshold.json`` into the run folder: the decision threshold a submission
+    of this run should use, with how it was chosen.
+
+    Args:
+        run: the run folder (or its name / path).
+        tuned: the :class:`TunedThreshold` (or a bare threshold).
+        extra: anything else worth keeping beside it (temperature, bootstrap spread, ...).
+    """
+    run = _as_run(run)
+    values = tuned.to_dict() if isinstance(tuned, TunedThreshold) else {"threshold": float(tuned)}
+    values = {**values, "tuned_on": "validation", **extra}
+    return write_json(run.root / "threshold.json", values)
+
+
+def read_threshold(run: RunFolder | str | os.PathLike) -> float:
+    """The run's threshold: ``threshold.json`` if written, else the one in ``metrics.json``
+    (tuned on validation by training), else 0.5."""
+    run = _as_run(run)
+    for path in (run.root / "threshold.json", run.metrics):
+        if path.is_file():
+            value = json.loads(path.read_text()).get("threshold")
+            if isinstance(value, (int, float)) and np.isfinite(value):
+                return float(value)
+    return 0.5
+
+
+def submission(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """``id,label`` rows: label 1 (fake) where ``prob >= threshold``."""
+    return pd.DataFrame({"id": frame["id"].astype(str),
+                         "label": (frame["prob"].to_numpy() >= threshold).astype(int)})  # fmt: skip
+
+
+def write_submission(
+    run: RunFolder | str | os.PathLike, threshold: float, out: str | os.PathLike | None = None
+) -> Path:
+    """Threshold the run's test predictions into ``submission.csv`` (in the run folder by
+    default).
+
+    Test images that could not be decoded have no row in ``predictions_test.csv``; they
+    are named here. ``python -m dflib predict`` gives each of them a row (the training
+    share of fakes) when a complete file is required.
+    """
+    run = _as_run(run)
+    out = Path(out) if out is not None else run.root / "submission.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    submission(run.read_predictions("test"), threshold).to_csv(out, index=False)
+    if run.skipped.is_file():
+        skipped = pd.read_csv(run.skipped)
+        skipped = skipped[skipped.get("split", pd.Series(dtype=str)) == "test"]
+        if len(skipped):
+            print(f"{len(skipped)} test file(s) were skipped when the run was trained "
+                  f"(see {run.skipped}) and have no row in {out.name}")  # fmt: skip
+    return out
