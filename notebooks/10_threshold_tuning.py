@@ -120,7 +120,10 @@ fig_boot = figures.bootstrap(boot, tuned.threshold, tuned.f1)
 # model was over-confident. Scaling keeps the order of the scores (AUC, the ranking and,
 # with the threshold mapped, every decision are unchanged); it only makes the
 # probabilities mean what they say, which pseudo-labelling (notebook 11) and soft
-# voting (notebook 12) rely on. The held-out rows are the fair ones.
+# voting (notebook 12) rely on. The held-out rows are the fair ones. One temperature
+# corrects over- or under-confidence, not a shift: class weights move every logit by
+# about the log of their ratio, and if ECE stays high while NLL falls, that shift is
+# what remains, and it is what the tuned threshold absorbs.
 
 # %%
 scaler = cal.TemperatureScaler().fit(y, prob)

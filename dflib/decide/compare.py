@@ -26,9 +26,9 @@ class Comparison:
     """Single runs and ensembles side by side.
 
     Attributes:
-        table: one row per method: validation AUC, F1 at 0.5, the threshold tuned on
-            validation and its F1, and the same threshold's F1 / the AUC on the test
-            labels when they are known.
+        table: one row per method: validation AUC, F1 at 0.5 (NaN for rank averaging,
+            whose scores are not probabilities), the threshold tuned on validation and its
+            F1, and the same threshold's F1 / the AUC on the test labels when known.
         weights: one row per ensemble method, one column per run.
         val, test: the scores of every method (columns) on validation and test.
     """
@@ -102,6 +102,8 @@ def compare_methods(
         rows[method] = row
     table = pd.DataFrame(rows).T
     table.index.name = "method"
+    # rank scores are not probabilities: 0.5 is the validation median, not a decision
+    table.loc["rank_average", [c for c in table if c.endswith("_at_0.5")]] = np.nan
     return Comparison(table, pd.DataFrame(weights).T, pd.DataFrame(val_scores),
                       pd.DataFrame(test_scores))  # fmt: skip
 
