@@ -7,7 +7,6 @@ made in ``threshold.json`` beside it, which :func:`read_threshold` prefers.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -52,19 +51,13 @@ def write_threshold(
     run = _as_run(run)
     values = tuned.to_dict() if isinstance(tuned, TunedThreshold) else {"threshold": float(tuned)}
     values = {**values, "tuned_on": "validation", **extra}
-    return write_json(run.root / "threshold.json", values)
+    return write_json(run.threshold, values)
 
 
 def read_threshold(run: RunFolder | str | os.PathLike) -> float:
     """The run's threshold: ``threshold.json`` if written, else the one in ``metrics.json``
     (tuned on validation by training), else 0.5."""
-    run = _as_run(run)
-    for path in (run.root / "threshold.json", run.metrics):
-        if path.is_file():
-            value = json.loads(path.read_text()).get("threshold")
-            if isinstance(value, (int, float)) and np.isfinite(value):
-                return float(value)
-    return 0.5
+    return _as_run(run).decision_threshold()
 
 
 def submission(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:

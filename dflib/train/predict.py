@@ -1,7 +1,7 @@
 """Predicting with a finished run: the "only inference" mode of the write-ups.
 
 A run folder says everything needed (``params.json``: architecture, image size, filter;
-``best.pt``: the weights; ``metrics.json``: the tuned threshold), so predicting needs
+``best.pt``: the weights; ``threshold.json`` or ``metrics.json``: the threshold), so predicting needs
 only the run and a folder of images. Every image of the test folder gets exactly one
 row: a file that cannot be decoded is not dropped, it is named and given the training
 prior (the share of fakes), which the caller is told about.
@@ -60,14 +60,6 @@ def load_run_model(run: RunFolder, device: str | torch.device = "auto"):
     return model, config, pipeline, Device(dev_t, amp)
 
 
-def run_threshold(run: RunFolder) -> float:
-    """The run's tuned threshold (0.5 if the run has no metrics yet)."""
-    try:
-        return float(run.read_json("metrics")["threshold"])
-    except (FileNotFoundError, KeyError, TypeError):
-        return 0.5
-
-
 def predict_folder(
     runs: list[str | os.PathLike],
     data_dir: str | os.PathLike,
@@ -121,7 +113,8 @@ def predict_folder(
             f"test ids are not unique (files that differ only in extension?): {duplicated[:5]}; "
             "rename them so that each image has its own id"
         )
-    threshold = float(np.mean([run_threshold(f) for f in folders]))
+    # several runs: the mean of their thresholds (notebook 12 tunes an ensemble's own)
+    threshold = float(np.mean([f.decision_threshold() for f in folders]))
     return Predictions(rows, threshold, unreadable)
 
 

@@ -6,6 +6,7 @@
     environment.json       device, precision, versions, core count
     history.csv            one row per epoch (stage, losses, F1, recall, AUC, lr, seconds, images/s)
     metrics.json           validation metrics at 0.5 and at the tuned threshold; hidden-test metrics
+    threshold.json         (optional) a decision threshold chosen later (notebook 10)
     predictions_val.csv    id,label,prob (validation split, best main-stage weights)
     predictions_test.csv   id,label,prob (test images; label = -1 unless hidden labels are known)
     skipped.csv            the data report: every unusable file and why
@@ -47,6 +48,7 @@ class RunFolder:
     predictions_val = property(lambda self: self.root / "predictions_val.csv")
     predictions_test = property(lambda self: self.root / "predictions_test.csv")
     skipped = property(lambda self: self.root / "skipped.csv")
+    threshold = property(lambda self: self.root / "threshold.json")
     figures = property(lambda self: self.root / "figures")
     last = property(lambda self: self.root / "last.pt")
     best = property(lambda self: self.root / "best.pt")
@@ -64,6 +66,16 @@ class RunFolder:
         if not path.is_file():
             raise FileNotFoundError(_missing(self, path.name))
         return json.loads(path.read_text())
+
+    def decision_threshold(self) -> float:
+        """The threshold a submission uses: ``threshold.json`` if a later stage chose one,
+        else the one training tuned on validation (``metrics.json``), else 0.5."""
+        for path in (self.threshold, self.metrics):
+            if path.is_file():
+                value = json.loads(path.read_text()).get("threshold")
+                if isinstance(value, (int, float)) and math.isfinite(value):
+                    return float(value)
+        return 0.5
 
     def read_history(self) -> pd.DataFrame:
         if not self.history.is_file():
