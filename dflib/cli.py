@@ -93,6 +93,8 @@ def _print_run(run) -> None:
     if row["test_f1"] is not None:
         print(f"hidden test labels: F1 {row['test_f1']:.4f} at 0.5, {row['test_f1_tuned']:.4f} "
               f"at the tuned threshold; AUC {row['test_auc']:.4f}")  # fmt: skip
+    if run.threshold.is_file():
+        print(f"submission threshold {run.decision_threshold():.3f} (threshold.json)")
     for name in ("metrics", "history", "predictions_val", "predictions_test", "best", "figures"):
         print(f"  {name:<17} {getattr(run, name)}")
 
