@@ -21,9 +21,11 @@ from dflib.decide import (
     MissingRunError,
     TemperatureScaler,
     align,
+    before_after,
     bootstrap_threshold,
     calibration_report,
     calibration_scores,
+    compare_frames,
     compare_methods,
     correlation,
     ensure_run,
@@ -35,10 +37,12 @@ from dflib.decide import (
     labelled_sets,
     load_predictions,
     merge,
+    pseudo_run_name,
     rank_average,
     rank_scores,
     read_threshold,
     reliability_table,
+    retrain_with_pseudo,
     select_pseudo,
     soft_vote,
     threshold_curves,
@@ -402,6 +406,61 @@ def test_pseudo_folder_trains_as_a_csv_layout(tiny_run, tmp_path):
     assert set(labelled_sets(tiny_run)) == {"validation", "hidden test"}  # tiny keeps test labels
     with pytest.raises(FileExistsError):
         write_pseudo_folder(tiny_run, pseudo, root)
+
+
+def test_pseudo_folder_leaves_the_excluded_validation_images_out(tiny_run, tmp_path):
+    test = tiny_run.read_predictions("test")
+    pseudo = select_pseudo(test["id"], test["prob"], fake_share=None, min_confidence=0.51)
+    val = tiny_run.read_predictions("val")
+    root = write_pseudo_folder(tiny_run, pseudo, tmp_path / "held", exclude=val)
+    labelled = pd.read_csv(root / "labels.csv")
+    params = tiny_run.read_json("params")
+    assert len(labelled) == params["n_train"] + len(pseudo.kept)
+    assert not set(labelled["id"]) & set(val["id"])
+    assert len(load_split(root, "train")) == len(labelled)
+
+
+def test_compare_frames_tunes_on_validation_and_splits_kept_from_unseen():
+    y, prob = toy_scores(3, n=200)
+    val = pd.DataFrame({"id": [f"v{i}" for i in range(100)], "label": y[:100], "prob": prob[:100]})
+    test = pd.DataFrame({"id": [f"t{i}" for i in range(100)], "label": y[100:], "prob": prob[100:]})
+    kept = test["id"][::2]
+    table = compare_frames({"before": {"val": val, "test": test}}, kept_ids=kept)
+    row = table.loc["before"]
+    threshold, f1 = best_threshold(val["label"], val["prob"])
+    assert row["threshold"] == threshold and row["val_f1_tuned"] == pytest.approx(f1)
+    assert row["test_f1_tuned"] == pytest.approx(f1_score(test["label"], test["prob"] >= threshold))
+    unseen = test[~test["id"].isin(kept)]
+    assert row["test_kept_n"] == 50 and row["test_unseen_n"] == 50
+    assert row["test_unseen_f1_tuned"] == pytest.approx(
+        f1_score(unseen["label"], unseen["prob"] >= threshold)
+    )
+    assert table["val_seen"].dtype == bool and not row["val_seen"]
+
+
+def test_retrain_with_pseudo_scores_both_runs_on_held_out_images(tiny_run, tmp_path, capsys):
+    test = tiny_run.read_predictions("test")
+    pseudo = select_pseudo(test["id"], test["prob"], fake_share=None, min_confidence=0.51)
+    out = tmp_path / pseudo_run_name(tiny_run, pseudo)
+    retrained = retrain_with_pseudo(tiny_run, pseudo, out, epochs=1)
+    params = retrained.read_json("params")
+    assert params["seed"] == tiny_run.read_json("params")["seed"] and params["train_images"] == 0
+    assert params["arch"] == "rgb_fft" and params["epochs"] == 1
+    n_labelled = tiny_run.read_json("params")["n_train"] + len(pseudo.kept)
+    assert params["n_train"] + params["n_val"] == n_labelled  # source validation images left out
+    table = before_after(tiny_run, retrained, pseudo, device="cpu")
+    assert list(table.index) == ["before", "after"] and not table["val_seen"].any()
+    before = tiny_run.read_predictions("val")
+    assert table.loc["before", "val_f1_tuned"] == pytest.approx(
+        best_threshold(before["label"], before["prob"])[1], abs=1e-3
+    )
+    assert retrain_with_pseudo(tiny_run, pseudo, out, epochs=1) == retrained  # found, not retrained
+    assert "already trained" in capsys.readouterr().out
+    other = select_pseudo(test["id"], test["prob"], fake_share=None, min_confidence=0.501)
+    other.frame.loc[0, "pseudo_label"] = 1 - max(other.frame.loc[0, "pseudo_label"], 0)
+    assert pseudo_run_name(tiny_run, other) != pseudo_run_name(tiny_run, pseudo)
+    with pytest.raises(ValueError, match="other pseudo-labels"):
+        retrain_with_pseudo(tiny_run, other, out, epochs=1)
 
 
 # --- figures ----------------------------------------------------------------------------

@@ -13,7 +13,8 @@ thresholds, calibrated probabilities, pseudo-labelled data and submissions.
   side by side and writes the ensemble's submission; :mod:`~dflib.decide.tta`: flip TTA
   measured on validation;
 - :mod:`~dflib.decide.pseudo`: per-class confidence cut-offs, the pseudo-label report and
-  a train + pseudo-labels data folder;
+  a train + pseudo-labels data folder; :mod:`~dflib.decide.retrain`: the source run's
+  recipe retrained on it, both runs scored on the same held-out images;
 - :mod:`~dflib.decide.upstream`: find the runs a notebook reads, or make them.
 """
 
@@ -51,6 +52,13 @@ from dflib.decide.pseudo import (
     versus_writeup,
     write_pseudo_folder,
 )
+from dflib.decide.retrain import (
+    before_after,
+    compare_frames,
+    pseudo_run_name,
+    rescore,
+    retrain_with_pseudo,
+)
 from dflib.decide.submit import (
     labelled_sets,
     read_threshold,
@@ -63,11 +71,12 @@ from dflib.decide.upstream import MissingRunError, available_runs, ensure_run, e
 
 __all__ = [
     "Aligned", "Comparison", "MissingRunError", "PseudoLabels", "Selection", "TTAScores",
-    "TemperatureScaler", "TunedThreshold", "align", "available_runs", "bootstrap_threshold",
-    "calibration_report", "calibration_scores", "compare_methods", "correlation",
-    "ensemble_score", "ensure_run", "ensure_runs", "expected_calibration_error", "fit_weights",
-    "flip_tta_runs", "flip_tta_scores", "greedy_selection", "labelled_sets", "load_predictions",
-    "merge", "rank_average", "rank_scores", "read_threshold", "reliability_table",
+    "TemperatureScaler", "TunedThreshold", "align", "available_runs", "before_after",
+    "bootstrap_threshold", "calibration_report", "calibration_scores", "compare_frames",
+    "compare_methods", "correlation", "ensemble_score", "ensure_run", "ensure_runs",
+    "expected_calibration_error", "fit_weights", "flip_tta_runs", "flip_tta_scores",
+    "greedy_selection", "labelled_sets", "load_predictions", "merge", "pseudo_run_name", "rank_average",
+    "rank_scores", "read_threshold", "reliability_table", "rescore", "retrain_with_pseudo",
     "select_pseudo", "soft_vote", "spread", "submission", "threshold_curves", "threshold_gain",
     "train_fake_share", "tune_threshold", "versus_writeup", "write_ensemble",
     "write_pseudo_folder", "write_submission", "write_threshold",

@@ -146,6 +146,7 @@ def write_pseudo_folder(
     *,
     link: bool = True,
     overwrite: bool = False,
+    exclude: pd.DataFrame | None = None,
 ) -> Path:
     """A data folder in the CSV layout holding the run's training images plus the kept
     pseudo-labelled test images, ready for ``fit(config.replace(data_dir=out, train_images=0))``.
@@ -155,11 +156,16 @@ def write_pseudo_folder(
     test images, so the retrained run predicts them too) and, where the source has it,
     ``test_labels.csv``: the hidden labels are copied only so that the retrained run's
     hidden-test scores can be compared; training never reads them. A run trained on this
-    folder draws its validation split from it, pseudo-labelled images included.
+    folder draws its validation split from it, pseudo-labelled images included, so its
+    own validation scores partly measure agreement with the pseudo-labels: ``exclude``
+    keeps the source run's validation images out, so that both runs can be scored on
+    them (:func:`dflib.decide.retrain.before_after`).
 
     Args:
         link: symlink the images (fast, no space); ``False`` copies them.
         overwrite: replace an existing folder's ``labels.csv`` and links.
+        exclude: ``id,label`` rows of training images to leave out (e.g. the source
+            run's ``predictions_val.csv``); an image is left out when both match.
     """
     run = run if isinstance(run, RunFolder) else run_folder(run)
     config = TrainConfig.from_dict(run.read_json("params"))
@@ -171,6 +177,13 @@ def write_pseudo_folder(
     kw = {"synthetic_size": config.synthetic_size}
     train = load_split(config.data_dir, "train", labels_csv=config.labels_csv or None, **kw)
     train = subsample(train, config.train_images, config.seed).frame
+    if exclude is not None:
+        pairs = set(zip(exclude["id"].astype(str), exclude["label"].astype(int), strict=True))
+        keep = [
+            (i, int(y)) not in pairs
+            for i, y in zip(train["id"].astype(str), train["label"], strict=True)
+        ]
+        train = train[keep].reset_index(drop=True)
     test = load_split(config.data_dir, "test", **kw)
     test_paths = dict(zip(test.frame["id"].astype(str), test.frame["path"], strict=True))
     kept = pseudo.kept

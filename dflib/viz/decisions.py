@@ -167,6 +167,7 @@ def pseudo_cutoffs(prob, cutoff_fake: float, cutoff_real: float, labels=None) ->
             label=f"kept fake >= {cutoff_fake:.3g}",
         )
     ax.set(yscale="log", xlim=(0, 1), xlabel="probability of fake", title="Pseudo-label cut-offs")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # nothing kept and no labels: no legend to draw
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
