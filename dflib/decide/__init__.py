@@ -15,7 +15,10 @@ thresholds, calibrated probabilities, pseudo-labelled data and submissions.
 - :mod:`~dflib.decide.pseudo`: per-class confidence cut-offs, the pseudo-label report and
   a train + pseudo-labels data folder; :mod:`~dflib.decide.retrain`: the source run's
   recipe retrained on it, both runs scored on the same held-out images;
-- :mod:`~dflib.decide.upstream`: find the runs a notebook reads, or make them.
+- :mod:`~dflib.decide.upstream`: find the runs a notebook reads, or make them;
+- :mod:`~dflib.decide.explain` (Grad-CAM through captum, fake-region masks, the CAM-mass
+  ratio, frequency-band occlusion) and :mod:`~dflib.decide.explain_run` (a run's model
+  and validation images, ready to explain): imported on demand, not from here.
 """
 
 from dflib.decide.calibration import (
