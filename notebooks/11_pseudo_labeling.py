@@ -92,11 +92,14 @@ report = pd.Series(reports[chosen_name], name=chosen_name)
 display(report.to_frame().round(4))
 print(f"{chosen_name}: {int(report['n_kept'])} of {int(report['n_test'])} kept ({report['share_kept']:.1%}), "
       f"mean confidence {report['mean_confidence']:.3f}, fake share {report['pseudo_fake_share']:.3f} "
-      f"vs train {train_share:.3f}; true purity {report.get('purity', float('nan')):.2%} "
-      f"(write-up expected > 97%)")
+      f"vs train {train_share:.3f}; "
+      + (f"true purity {report['purity']:.2%} (write-up expected > 97%)" if "purity" in report
+         else "true purity unknown (no hidden test labels)"))
 if not len(pseudo.kept):
-    print("no test image passed the cut-offs, so the retrained run below gets no pseudo-labels: "
-          "lower min_confidence, or train the upstream run longer")
+    print("no test image passed the cut-offs (per-class cut-offs keep nothing when one class has "
+          "no confident image): the retrained run below gets no pseudo-labels and is only a control "
+          "(the same recipe retrained; its difference from the upstream run is run-to-run noise). "
+          "Lower min_confidence, or train the upstream run longer.")
 fig_cutoffs = figures.pseudo_cutoffs(test["prob"], pseudo.cutoff_fake, pseudo.cutoff_real,
                                      test["label"] if hidden is not None else None)  # fmt: skip
 

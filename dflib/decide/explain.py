@@ -72,9 +72,9 @@ def map_layers(model: nn.Module, img_size: int = 64) -> list[LayerInfo]:
     try:
         model.eval()
         with torch.no_grad():
-            model.forward_features(
-                torch.zeros(1, getattr(model, "in_chans", 3), img_size, img_size)
-            )
+            device = next(model.parameters()).device
+            probe = torch.zeros(1, getattr(model, "in_chans", 3), img_size, img_size, device=device)
+            model.forward_features(probe)
     finally:
         model.train(training)
         for handle in handles:
