@@ -12,11 +12,13 @@ Examples:
     python -m dflib train --arch deepfakenet --data /path/to/data --out runs/dfn
     python -m dflib train --out runs/dfn --resume --epochs 30
     python -m dflib predict --run runs/dfn --data /path/to/data --out submission.csv
+    torchrun --nproc_per_node 2 -m dflib train --arch deepfakenet --out runs/dfn2  # 2 GPUs
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -76,6 +78,8 @@ def _train(args: argparse.Namespace) -> int:
         config = get_recipe(args.arch, data_dir=args.data, amp=False if args.no_amp else None,
                             compile=args.compile or None, **overrides)  # fmt: skip
     result = fit(config, out=args.out, resume=args.resume, progress=not args.no_progress)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
+        return 0
     figures.run_figures(result.run, reference(config.arch).f1)
     _print_run(result.run)
     print(f"next: python -m dflib predict --run {result.run.root} --data {config.data_dir}")

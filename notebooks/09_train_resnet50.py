@@ -65,6 +65,10 @@ display(pd.Series(config.to_dict(), name="setting").to_frame())
 # Images are decoded, resized and filtered once into a uint8 cache; batches go to the
 # device as uint8 and are augmented there, per sample. `last.pt` is written after every
 # epoch: if the kernel dies, run the notebook again with `-p out <run folder> -p resume True`.
+#
+# Two GPUs (Kaggle's T4 x2): train from a cell with
+# `!torchrun --nproc_per_node 2 -m dflib train --arch <arch> --out runs/<name>` (PyTorch's
+# DistributedDataParallel), then read the finished run here with `-p out runs/<name> -p resume True`.
 
 # %%
 result = fit(config, out=out or None, resume=resume)
