@@ -1,0 +1,82 @@
+"""What ``last.pt`` holds and how a run continues from it.
+
+A run resumes only with the settings that shaped its data and its steps (architecture,
+data, image size, filter, seed, split, loss, batch): anything else would silently make
+a different run under the same name. Only the number of epochs (and the device) may
+change, so a finished run can be trained further.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from dflib.train.checkpoint import CheckpointError, load_checkpoint, rng_state
+from dflib.train.recipes import TrainConfig
+from dflib.train.runs import RunFolder
+
+FIXED = ("arch", "data_dir", "synthetic_size", "train_images", "img_size", "filter", "tol",
+         "seed", "val_fraction", "loss", "batch_size", "balanced_sampler")  # fmt: skip
+
+
+def previous_state(run: RunFolder, config: TrainConfig) -> dict[str, Any] | None:
+    """``last.pt`` of ``run`` if there is one and it was made by the same settings.
+
+    Raises:
+        CheckpointError: the run was trained with other settings (each one named), or
+            ``last.pt`` is unsafe or unreadable.
+    """
+    if not run.last.is_file():
+        return None
+    state = load_checkpoint(run.last)
+    before = TrainConfig.from_dict(state.get("params", {}))
+    changed = [f"{k}: {getattr(before, k)!r} -> {getattr(config, k)!r}" for k in FIXED
+               if getattr(before, k) != getattr(config, k)]  # fmt: skip
+    if changed:
+        raise CheckpointError(
+            f"cannot resume {run.root}: it was trained with other settings ({'; '.join(changed)}). "
+            "Resume with the run's own settings (only epochs may grow), or start a new run."
+        )
+    return state
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig, finetune: bool):
+    """AdamW and, in the main stage, ReduceLROnPlateau on the validation loss."""
+    lr = config.finetune_lr if finetune else config.lr
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=config.weight_decay)
+    if finetune:
+        return optimizer, None
+    return optimizer, torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience
+    )
+
+
+def last_state(model, optimizer, scheduler, scaler, epoch, history, best, config) -> dict:
+    """Everything ``last.pt`` keeps (tensors and plain values only)."""
+    return {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else {},
+        "scaler": scaler.state_dict() if scaler is not None else {},
+        "epoch": epoch,
+        "history": history,
+        "best": best,
+        "rng": rng_state(),
+        "params": config.to_dict(),
+    }
+
+
+def restore(state, model, config, scaler):
+    """Load ``state`` into a fresh model; returns optimiser, scheduler, epoch, history, best."""
+    model.load_state_dict(state["model"])
+    epoch = int(state["epoch"])
+    # past the main stage the optimiser is the fine-tuning one
+    optimizer, scheduler = make_optimizer(model, config, finetune=epoch > config.epochs)
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler"):
+        scheduler.load_state_dict(state["scheduler"])
+    if scaler is not None and state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
+    return optimizer, scheduler, epoch, list(state["history"]), dict(state["best"])
