@@ -37,19 +37,19 @@
 # `-p out runs/<name>`):
 #
 # ```bash
-# papermill notebooks/10_threshold_tuning.ipynb out.ipynb -p run demo-xception -p min_recall 0.9
+# papermill notebooks/10_threshold_tuning.ipynb out.ipynb -p run demo-freqnet -p min_recall 0.9
 # ```
 
-# %% tags=["parameters"] nbmake={"mock": {"run": "smoke-xception", "make_missing": true, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1, "n_bootstrap": 50}}
-run = "demo-xception"  # upstream run: a name under runs/ or a path (relative to the project root)
+# %% tags=["parameters"] nbmake={"mock": {"run": "smoke-freqnet", "make_missing": true, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1, "n_bootstrap": 50}}
+run = "demo-freqnet"  # upstream run: a name under runs/ or a path (relative to the project root)
 min_recall = 0.0  # recall of fakes the threshold must keep (0: plain highest F1)
 n_bootstrap = 500  # bootstrap resamples of the validation set
 n_bins = 10  # equal-width bins of the reliability diagram and the ECE
 seed = 42  # seed of the bootstrap resamples
 make_missing = False  # train the run now if it is missing, with the settings below
-make_arch = "xception_resnet50"  # architecture of a run made here
+make_arch = "freqnet"  # architecture of a run made here
 make_size = "demo"  # benchmark size of a run made here ("demo": the settings of make demo)
-make_train_images = 3000  # labelled images of a run made here (0: all of them)
+make_train_images = 0  # labelled images of a run made here (0: all of them)
 make_img_size = 64  # image side in px of a run made here
 make_epochs = 3  # epochs of a run made here
 

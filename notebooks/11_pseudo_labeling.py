@@ -33,11 +33,11 @@
 #    before and after.
 #
 # ```bash
-# papermill notebooks/11_pseudo_labeling.ipynb out.ipynb -p run demo-xception -p min_confidence 0.95
+# papermill notebooks/11_pseudo_labeling.ipynb out.ipynb -p run demo-freqnet -p min_confidence 0.95
 # ```
 
-# %% tags=["parameters"] nbmake={"mock": {"run": "smoke-xception", "make_missing": true, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1, "per_class": false, "min_confidence": 0.55, "retrain_epochs": 1}}
-run = "demo-xception"  # upstream run: a name under runs/ or a path (relative to the project root)
+# %% tags=["parameters"] nbmake={"mock": {"run": "smoke-freqnet", "make_missing": true, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1, "per_class": false, "min_confidence": 0.55, "retrain_epochs": 1}}
+run = "demo-freqnet"  # upstream run: a name under runs/ or a path (relative to the project root)
 min_confidence = 0.9  # a test image is a candidate when max(p, 1 - p) reaches this
 per_class = True  # per-class cut-offs keeping train's class ratio (False: one cut-off, the write-up's probe)
 retrain = True  # retrain on train + pseudo-labels, compare before / after (False: report only)
@@ -45,9 +45,9 @@ retrain_epochs = 0  # main epochs of the retrained run (0: the upstream run's ow
 hold_out_val = True  # keep the upstream run's validation images out of the retraining data
 out = ""  # the retrained run's folder under runs/ ("": <run>-pseudo-<hash of the selection>)
 make_missing = False  # train the upstream run now if it is missing, with the settings below
-make_arch = "xception_resnet50"  # architecture of a run made here
+make_arch = "freqnet"  # architecture of a run made here
 make_size = "demo"  # benchmark size of a run made here ("demo": the settings of make demo)
-make_train_images = 3000  # labelled images of a run made here (0: all of them)
+make_train_images = 0  # labelled images of a run made here (0: all of them)
 make_img_size = 64  # image side in px of a run made here
 make_epochs = 3  # epochs of a run made here
 

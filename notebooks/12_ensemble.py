@@ -35,21 +35,21 @@
 # `train_images` and seed).
 #
 # ```bash
-# papermill notebooks/12_ensemble.ipynb out.ipynb -p runs demo-xception,demo-rgb_fft
-# python -m dflib predict --run runs/demo-xception --run runs/demo-rgb_fft --tta --size demo
+# papermill notebooks/12_ensemble.ipynb out.ipynb -p runs demo-freqnet,demo-rgb_fft
+# python -m dflib predict --run runs/demo-freqnet --run runs/demo-rgb_fft --tta --size demo
 # ```
 
-# %% tags=["parameters"] nbmake={"mock": {"runs": "smoke-xception,smoke-rgb_fft", "make_missing": true, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1, "out": "smoke-ensemble"}}
-runs = "demo-xception,demo-rgb_fft"  # upstream runs: comma-separated names under runs/ (or paths)
+# %% tags=["parameters"] nbmake={"mock": {"runs": "smoke-freqnet,smoke-rgb_fft", "make_missing": true, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1, "out": "smoke-ensemble"}}
+runs = "demo-freqnet,demo-rgb_fft"  # upstream runs: comma-separated names under runs/ (or paths)
 selection_metric = "auc"  # greedy selection by validation "auc" or "f1" (at each bag's tuned threshold)
 min_recall = 0.0  # recall of fakes every tuned threshold must keep (0: plain highest F1)
 tta = True  # re-score every run with and without the horizontal flip (one extra pass per image)
 method = "auto"  # what the submission uses: "auto" (highest validation F1), a method or a run name
 out = "ensemble"  # folder under runs/ for submission.csv, predictions_test.csv and ensemble.json
 make_missing = False  # train missing runs now, with the settings below (fine-tuning off)
-make_archs = "xception_resnet50,rgb_fft"  # architectures of runs made here, in the order of `runs`
+make_archs = "freqnet,rgb_fft"  # architectures of runs made here, in the order of `runs`
 make_size = "demo"  # benchmark size of runs made here ("demo": the settings of make demo)
-make_train_images = 3000  # labelled images of runs made here (0: all of them)
+make_train_images = 0  # labelled images of runs made here (0: all of them)
 make_img_size = 64  # image side in px of runs made here
 make_epochs = 3  # epochs of runs made here
 

@@ -34,11 +34,11 @@
 # 4. the **worst errors**, with their maps.
 #
 # ```bash
-# papermill notebooks/13_explain.ipynb out.ipynb -p run demo-xception -p layer stages.2
+# papermill notebooks/13_explain.ipynb out.ipynb -p run demo-freqnet -p layer stages.2
 # ```
 
-# %% tags=["parameters"] nbmake={"mock": {"run": "smoke-xception", "make_missing": true, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1, "n_show": 3}}
-run = "demo-xception"  # upstream run of a convolutional model: a name under runs/ or a path
+# %% tags=["parameters"] nbmake={"mock": {"run": "smoke-freqnet", "make_missing": true, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1, "n_show": 3}}
+run = "demo-freqnet"  # upstream run of a convolutional model: a name under runs/ or a path
 max_images = 500  # validation images explained (a stratified subset; 0: all of them)
 layer = ""  # Grad-CAM layer as a module path such as "stages.2" ("": found automatically)
 min_side = 8  # automatic layer: the deepest map at least this many cells wide (0: the deepest map)
@@ -47,9 +47,9 @@ n_bands = 8  # radial frequency bands of the occlusion, evenly from 0 to Nyquist
 seed = 42  # seed of the subset and of the images shown
 device = "auto"  # "auto", "cpu", "cuda", ...
 make_missing = False  # train the run now if it is missing, with the settings below
-make_arch = "xception_resnet50"  # architecture of a run made here
+make_arch = "freqnet"  # architecture of a run made here
 make_size = "demo"  # benchmark size of a run made here ("demo": the settings of make demo)
-make_train_images = 3000  # labelled images of a run made here (0: all of them)
+make_train_images = 0  # labelled images of a run made here (0: all of them)
 make_img_size = 64  # image side in px of a run made here
 make_epochs = 3  # epochs of a run made here
 

@@ -91,7 +91,7 @@ def ensure_runs(
     """
     names, archs = _split(names), _split(archs)
     if not names:
-        raise ValueError("no run names given (expected e.g. 'demo-xception,demo-rgb_fft')")
+        raise ValueError("no run names given (expected e.g. 'demo-freqnet,demo-rgb_fft')")
     archs = archs or ["xception_resnet50"]
     archs = archs + [archs[-1]] * (len(names) - len(archs))
     if not make_missing:
@@ -121,7 +121,7 @@ def _missing_message(run: RunFolder, name: str, arch: str) -> str:
     return (
         f"run {name!r} {state} (looked at {run.root}).{hint}\n"
         f"Finished runs: {listing}.\n"
-        f"Make it with `make demo` (runs/demo-xception), the training notebook with "
+        f"Make it with `make demo` (runs/demo-freqnet), the training notebook with "
         f"`-p out {run.root}`, or `python -m dflib train --arch {arch} --out {run.root}`; "
         f"or run this notebook with `-p make_missing True` to train a small one now."
     )
