@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dflib.environment import cpu_name
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.models import count_params
 from dflib.train import runs
@@ -30,11 +31,10 @@ from dflib.train.runs import RunFolder
 def environment_info(dev: Device) -> dict[str, Any]:
     """Device, precision and versions, for ``environment.json`` and the leaderboard."""
     device = dev.device
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
-    if device.type == "cpu":
-        from dflib.environment import cpu_name
-
-        name = cpu_name()
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = cpu_name() if device.type == "cpu" else platform.processor()
     return {
         "device": str(device),
         "device_name": name,
