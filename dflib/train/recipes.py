@@ -40,6 +40,9 @@ class TrainConfig:
             ``"bce_focal"`` (0.6 x weighted BCE + 0.4 x Focal); any head size.
         focal_gamma: the focal loss's gamma.
         balanced_sampler: draw both classes equally often (50/50 batches).
+        class_weighting: weight the loss by the class weights ``total / (2 * count)``;
+            ``False`` gives the plain, unweighted loss (the "no class balancing" control
+            of SPEC section 2, with ``balanced_sampler=False``).
         augment: per-sample augmentations on the device, names from ``AUGMENTS``.
         filter: noise filter applied once when the images are cached
             (:func:`dflib.filters.list_filters`, ``"none"`` for raw images).
@@ -71,6 +74,7 @@ class TrainConfig:
     loss: str = "ce"
     focal_gamma: float = 2.0
     balanced_sampler: bool = False
+    class_weighting: bool = True
     augment: tuple[str, ...] = ("hflip",)
     filter: str = "coherent_noise_filter"
     tol: int = 30

@@ -110,7 +110,9 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     cfg = model.default_cfg
     pipeline = DevicePipeline(cfg.mean, cfg.std, config.augment, config.img_size, channels_last)
     pipeline = pipeline.to(device)
-    loss_fn = make_loss(config.loss, data.weights, config.focal_gamma)
+    # class_weighting=False: every class weighs 1 (the unbalanced control)
+    weights = data.weights if config.class_weighting else np.ones_like(data.weights)
+    loss_fn = make_loss(config.loss, weights, config.focal_gamma)
     if world.is_main:
         finish.write_run_header(run, config, cfg, data, dev)
         if world.active:

@@ -1,0 +1,162 @@
+"""The training runs that decide SPEC section 2's findings: the smallest set, as data.
+
+``scripts/claims_runs.py`` trains this plan and :mod:`dflib.decide.claims` reads it back,
+so both agree on what each run is for. Every run is its architecture's recipe
+(:func:`dflib.train.get_recipe`) at one shared size (benchmark preset, images, image size,
+epochs, no fine-tuning) and one seed; a comparison changes exactly one setting:
+
+========= ============================================= ===================================
+group     runs per seed                                  decides
+========= ============================================= ===================================
+arch      every registered architecture, its recipe     the reported F1 of each model, the
+                                                         leaderboard, the threshold gain,
+                                                         the pseudo-label probe, and the
+                                                         baseline arm of the comparisons
+balance   ``claim_arch`` with ``class_weighting=False``  "without balancing: always real";
+          (unweighted), and unweighted +                 oversampling vs the weighted loss
+          ``balanced_sampler`` (oversample)
+median    ``claim_arch`` with ``global_median`` and      global 3x3 median vs the
+          with ``none``                                  CoherentNoiseFilter / raw images
+blur      ``resnet50`` with ``selective_median``         ResNet-50: selective blur vs none
+========= ============================================= ===================================
+
+Run names say what a run is and its seed: ``claims-arch-freqnet-s42``,
+``claims-median-freqnet-global_median-s43``. Seeds are ``42, 43, ...`` (42: the write-ups').
+The plan is ordered seed by seed, so a run cut short by a time limit still holds every
+comparison at the seeds it finished.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+from dflib.train.recipes import TrainConfig, get_recipe, list_recipes
+
+PREFIX = "claims"
+FIRST_SEED = 42
+CLAIM_ARCH = "freqnet"  # learns within a few epochs at 64 px (reports/training.md)
+BLUR_ARCH = "resnet50"  # the write-up's own comparison (0.87 vs about 0.3)
+
+# group -> variant -> the settings that differ from the architecture's recipe
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "balance": {
+        "unweighted": {"class_weighting": False, "balanced_sampler": False},
+        "oversample": {"class_weighting": False, "balanced_sampler": True},
+    },
+    "median": {"global_median": {"filter": "global_median"}, "none": {"filter": "none"}},
+    "blur": {"selective_median": {"filter": "selective_median"}},
+}
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of the plan.
+
+    Attributes:
+        name: the run folder's name.
+        group: ``arch``, ``balance``, ``median`` or ``blur``.
+        arch: registry name.
+        variant: ``recipe`` or the changed setting's name (``unweighted``, ...).
+        seed: the run's seed.
+        changes: the settings that differ from the recipe (besides the shared size).
+        config: the whole :class:`TrainConfig`.
+    """
+
+    name: str
+    group: str
+    arch: str
+    variant: str
+    seed: int
+    changes: dict[str, Any] = field(default_factory=dict)
+    config: TrainConfig | None = None
+
+
+def seeds_for(n: int) -> list[int]:
+    """The ``n`` seeds of the plan: 42, 43, ..."""
+    return [FIRST_SEED + i for i in range(n)]
+
+
+def run_name(group: str, arch: str, variant: str, seed: int, prefix: str = PREFIX) -> str:
+    """``claims-<group>-<arch>[-<variant>]-s<seed>``."""
+    middle = arch if variant == "recipe" else f"{arch}-{variant}"
+    return f"{prefix}-{group}-{middle}-s{seed}"
+
+
+def claims_plan(
+    seeds: int = 3,
+    *,
+    size: str = "demo",
+    img_size: int = 64,
+    epochs: int = 10,
+    train_images: int = 0,
+    batch_size: int = 0,
+    finetune_epochs: int = 0,
+    archs: list[str] | None = None,
+    claim_arch: str = CLAIM_ARCH,
+    prefix: str = PREFIX,
+    only: list[str] | None = None,
+    **train: Any,
+) -> list[PlannedRun]:
+    """Every run the claims need, seed by seed.
+
+    Args:
+        seeds: how many seeds (3 decide a difference larger than the seed spread).
+        size: embedded benchmark preset (``data_dir`` stays ``"synthetic"`` unless
+            ``train`` says otherwise).
+        img_size: px for every model (0: each recipe's own).
+        epochs: main-stage epochs for every run.
+        train_images: labelled images used (0: all of the preset's).
+        batch_size: images per step for every run (0: each recipe's).
+        finetune_epochs: write-up 2's second stage (0: none, so every run is scored the
+            same way on a validation split it never trained on).
+        archs: the architectures of the ``arch`` group (default: every recipe).
+        claim_arch: the architecture of the ``balance`` and ``median`` comparisons.
+        prefix: run names start with it.
+        only: glob patterns (or substrings) of run names to keep.
+        train: further :class:`TrainConfig` settings for every run (``amp``,
+            ``channels_last``, ``compile``, ``device``, ``data_dir``, ...).
+    """
+    archs = list(archs) if archs else list_recipes()
+    shared = {"synthetic_size": size, "epochs": epochs, "train_images": train_images,
+              "finetune_epochs": finetune_epochs, **train}  # fmt: skip
+    if img_size:
+        shared["img_size"] = img_size
+    if batch_size:
+        shared["batch_size"] = batch_size
+    plan = []
+    for seed in seeds_for(seeds):
+        rows = [("arch", a, "recipe", {}) for a in archs]
+        rows += [
+            (g, claim_arch, v, c) for g in ("balance", "median") for v, c in VARIANTS[g].items()
+        ]
+        rows += [("blur", BLUR_ARCH, v, c) for v, c in VARIANTS["blur"].items()]
+        for group, arch, variant, changes in rows:
+            name = run_name(group, arch, variant, seed, prefix)
+            if only and not _matches(name, only):
+                continue
+            config = get_recipe(arch, seed=seed, **shared, **changes)
+            plan.append(PlannedRun(name, group, arch, variant, seed, dict(changes), config))
+    return plan
+
+
+def _matches(name: str, patterns: list[str]) -> bool:
+    for pattern in patterns:
+        glob = any(c in pattern for c in "*?[")
+        if fnmatch.fnmatch(name, pattern) if glob else pattern in name:
+            return True
+    return False
+
+
+def describe(plan: list[PlannedRun]) -> list[dict[str, Any]]:
+    """One plain row per run (for ``--dry-run`` and the notebook)."""
+    return [
+        {"name": r.name, "arch": r.arch, "group": r.group, "seed": r.seed,
+         "changes": ", ".join(f"{k}={v}" for k, v in r.changes.items()) or "recipe",
+         "filter": r.config.filter, "loss": r.config.loss + ("" if r.config.class_weighting
+                                                             else " (unweighted)"),
+         "sampler": "balanced" if r.config.balanced_sampler else "-",
+         "px": r.config.img_size, "batch": r.config.batch_size, "epochs": r.config.total_epochs}
+        for r in plan
+    ]  # fmt: skip

@@ -1,0 +1,147 @@
+"""Train every run that SPEC section 2's claims need (``dflib.decide.claims_plan``).
+
+Each run goes through ``dflib.train.fit`` into ``<out-dir>/<name>`` (``claims-arch-freqnet-s42``,
+``claims-median-freqnet-global_median-s43``, ...). A finished run is skipped and an
+unfinished one resumed from its ``last.pt``, so the script can be started again after a
+time limit. ``--budget-min`` stops starting new runs once that much time has passed;
+``--export DIR`` copies each finished run's json/csv files (no weights) to ``DIR/<name>``
+as soon as it ends, so they come back even when the machine is taken away.
+
+    python scripts/claims_runs.py --dry-run                           # the plan, nothing trained
+    python scripts/claims_runs.py --out-dir runs --seeds 3 --epochs 10
+    python scripts/claims_runs.py --only 'claims-median-*' 'claims-arch-freqnet-*'
+    python scripts/claims_runs.py --budget-min 8 --export "$OUT/runs"  # on a rented GPU
+
+Then notebook 15 (``notebooks/15_leaderboard.ipynb``) reads the folder and writes
+``reports/leaderboard.md`` and ``reports/claims.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from dflib.decide.claims_plan import CLAIM_ARCH, claims_plan, describe
+from dflib.environment import output_dir, resolve_path
+from dflib.train import fit
+from dflib.train.runs import RunFolder
+
+LIGHT = ("*.json", "*.csv")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--size", default="demo", help="embedded benchmark preset (demo: 6,000 at 64 px)"
+    )
+    p.add_argument("--img-size", type=int, default=64, help="px for every run (0: each recipe's)")
+    p.add_argument("--epochs", type=int, default=10, help="main-stage epochs for every run")
+    p.add_argument("--train-images", type=int, default=0, help="labelled images (0: the preset's)")
+    p.add_argument("--batch-size", type=int, default=0, help="batch for every run (0: recipe's)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds 42, 43, ... (3 to decide a claim)")
+    p.add_argument("--claim-arch", default=CLAIM_ARCH, help="model of the balance/median runs")
+    p.add_argument("--archs", nargs="*", help="architectures of the arch group (default: all)")
+    p.add_argument("--only", nargs="*", help="run-name globs or substrings to keep")
+    p.add_argument("--out-dir", default="", help="runs folder (default: runs/ or $DFLIB_RUNS)")
+    p.add_argument("--export", default="", help="copy each finished run's json/csv files here")
+    p.add_argument("--budget-min", type=float, default=0, help="start no run after this (0: off)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
+                   help="mixed precision where supported")  # fmt: skip
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
+                   help="NHWC on CUDA")  # fmt: skip
+    p.add_argument("--compile", action="store_true", help="torch.compile every model")
+    p.add_argument("--progress", action="store_true", help="tqdm bars")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, train nothing")
+    return p.parse_args(argv)
+
+
+def plan_from(args: argparse.Namespace):
+    return claims_plan(
+        args.seeds, size=args.size, img_size=args.img_size, epochs=args.epochs,
+        train_images=args.train_images, batch_size=args.batch_size, archs=args.archs,
+        claim_arch=args.claim_arch, only=args.only, device=args.device, amp=args.amp,
+        channels_last=args.channels_last, compile=args.compile,
+    )  # fmt: skip
+
+
+def print_plan(plan, root: Path) -> None:
+    table = pd.DataFrame(describe(plan))
+    done = [(root / r.name / "metrics.json").is_file() for r in plan]
+    table.insert(1, "state", ["finished" if d else "to train" for d in done])
+    with pd.option_context("display.width", 250, "display.max_rows", 500,
+                           "display.max_colwidth", 60):  # fmt: skip
+        print(table.to_string(index=False))
+    per_arch = Counter(r.arch for r in plan)
+    print(f"\n{len(plan)} runs ({sum(done)} finished) into {root}:")
+    for arch, n in sorted(per_arch.items(), key=lambda kv: -kv[1]):
+        print(f"  {arch:34s} {n:3d} runs")
+    if plan:
+        c = plan[0].config
+        images = c.train_images or "all"
+        print(f"each run: {c.synthetic_size} benchmark, {images} labelled images, "
+              f"{c.img_size} px, {c.total_epochs} epochs")  # fmt: skip
+
+
+def export(run: RunFolder, target: Path) -> None:
+    dest = target / run.name
+    dest.mkdir(parents=True, exist_ok=True)
+    for pattern in LIGHT:
+        for f in run.root.glob(pattern):
+            shutil.copy2(f, dest / f.name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    root = resolve_path(args.out_dir) if args.out_dir else output_dir()
+    plan = plan_from(args)
+    print_plan(plan, root)
+    if args.dry_run:
+        return 0
+    start, failed = time.perf_counter(), []
+    target = resolve_path(args.export) if args.export else None
+    for i, planned in enumerate(plan, 1):
+        run = RunFolder(root / planned.name)
+        tag = f"[{i}/{len(plan)}] {planned.name}"
+        if run.metrics.is_file() and run.predictions_val.is_file():
+            print(f"{tag}: finished, skipped", flush=True)
+            if target:
+                export(run, target)
+            continue
+        spent = (time.perf_counter() - start) / 60
+        if args.budget_min and spent >= args.budget_min:
+            print(f"{tag}: not started (budget of {args.budget_min:g} min spent; "
+                  "run the same command again to continue)", flush=True)  # fmt: skip
+            continue
+        resume = run.last.is_file()
+        t0 = time.perf_counter()
+        try:
+            result = fit(planned.config, out=str(run.root), resume=resume, progress=args.progress)
+        except Exception as error:  # one bad run must not cost the others
+            failed.append(planned.name)
+            print(f"{tag}: FAILED after {time.perf_counter() - t0:.0f} s: "
+                  f"{type(error).__name__}: {error}", flush=True)  # fmt: skip
+            continue
+        m = result.metrics
+        test = (m.get("test") or {}).get("f1")
+        print(f"{tag}: {'resumed, ' if resume else ''}done in {time.perf_counter() - t0:.0f} s "
+              f"(total {(time.perf_counter() - start) / 60:.1f} min): val F1 {m['val']['f1']:.3f}, "
+              f"test F1 {test if test is None else round(test, 3)}, "
+              f"{m['images_per_s']:.0f} img/s", flush=True)  # fmt: skip
+        if target:
+            export(run, target)
+    print(
+        f"all done in {(time.perf_counter() - start) / 60:.1f} min; "
+        f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
