@@ -76,6 +76,35 @@ def subsample(table: ImageTable, n: int, seed: int) -> ImageTable:
     return ImageTable(frame, table.root, table.split, table.report)
 
 
+def select_families(table: ImageTable, families: tuple[str, ...]) -> ImageTable:
+    """Every real image and the fakes of ``families`` (the table itself if none are named).
+
+    Raises:
+        ValueError: the labels have no ``family`` column (a user's data usually has none),
+            or a named family has no fake in them; the message lists what was found.
+    """
+    if not families:
+        return table
+    frame = table.frame
+    if "family" not in frame.columns:
+        raise ValueError(
+            f"fake_families={list(families)} needs the generator family of each fake, but the "
+            f"labels of {table.root} have no 'family' column (columns: {list(frame.columns)}). "
+            "Add a 'family' column to the labels CSV (empty for real images), use the embedded "
+            "benchmark (data_dir='synthetic'), or leave fake_families empty to train on every fake."
+        )
+    fakes = frame["label"] == 1
+    found = sorted(frame.loc[fakes, "family"].dropna().astype(str).unique())
+    unknown = sorted(set(families) - set(found))
+    if unknown:
+        raise ValueError(
+            f"fake_families {unknown} have no fake images in {table.root}; the families "
+            f"found are {found}."
+        )
+    keep = ~fakes | frame["family"].astype(str).isin(families)
+    return ImageTable(frame.loc[keep].reset_index(drop=True), table.root, table.split, table.report)
+
+
 def split_sizes(n: int, val_fraction: float) -> int:
     """Validation images: the fraction, but at least one per class (tiny folders)."""
     return int(min(n - 2, max(2, round(n * val_fraction))))
@@ -87,6 +116,7 @@ def prepare(config: TrainConfig, progress: bool = True) -> TrainingData:
         config.data_dir, "train", synthetic_size=config.synthetic_size,
         labels_csv=config.labels_csv or None,
     )  # fmt: skip
+    table = select_families(table, config.fake_families)
     table = subsample(table, config.train_images, config.seed)
     preprocess = preprocess_for(config)
     cache = build_cache(table, config.img_size, preprocess, progress=progress)

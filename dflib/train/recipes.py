@@ -32,6 +32,10 @@ class TrainConfig:
         synthetic_size: benchmark preset when ``data_dir == "synthetic"``.
         labels_csv: labels CSV name when it is not detected ("" = detect).
         train_images: stratified subsample of the labelled images (0 = all of them).
+        fake_families: train on the fakes of these generator families only (reals are all
+            kept; ``()`` = every fake). Needs a ``family`` column in the labels (the
+            embedded benchmark has one); applied before ``train_images`` subsamples.
+            Validation is drawn from the same reduced set; the test set is untouched.
         img_size: side of the square images the model sees.
         batch_size: images per optimisation step.
         epochs: main-stage epochs.
@@ -66,6 +70,7 @@ class TrainConfig:
     synthetic_size: str = "full"
     labels_csv: str = ""
     train_images: int = 0
+    fake_families: tuple[str, ...] = ()
     img_size: int = 196
     batch_size: int = 32
     epochs: int = 25
@@ -94,6 +99,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", _as_names(self.augment))
+        object.__setattr__(self, "fake_families", _as_names(self.fake_families))
         problems = []
         if self.loss not in LOSSES:
             problems.append(f"loss={self.loss!r} (expected one of {LOSSES})")
@@ -119,6 +125,7 @@ class TrainConfig:
         """Plain JSON (lists for tuples)."""
         out = dataclasses.asdict(self)
         out["augment"] = list(self.augment)
+        out["fake_families"] = list(self.fake_families)
         return out
 
     @classmethod

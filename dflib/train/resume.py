@@ -17,9 +17,9 @@ from dflib.train.checkpoint import CheckpointError, load_checkpoint, rng_state
 from dflib.train.recipes import TrainConfig
 from dflib.train.runs import RunFolder
 
-FIXED = ("arch", "data_dir", "synthetic_size", "train_images", "img_size", "filter", "tol",
-         "seed", "val_fraction", "loss", "batch_size", "balanced_sampler",
-         "class_weighting")  # fmt: skip
+FIXED = ("arch", "data_dir", "synthetic_size", "train_images", "fake_families", "img_size",
+         "filter", "tol", "seed", "val_fraction", "loss", "batch_size",
+         "balanced_sampler", "class_weighting")  # fmt: skip
 
 
 def previous_state(run: RunFolder, config: TrainConfig) -> dict[str, Any] | None:
