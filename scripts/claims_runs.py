@@ -28,22 +28,15 @@ Then notebook 15 (``notebooks/15_leaderboard.ipynb``) reads the folder and write
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tarfile
 import time
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
-from dflib.decide.claims_plan import CLAIM_ARCH, claims_plan, describe
+from dflib.decide.claims_plan import CLAIM_ARCH, claims_plan, describe, train_plan
 from dflib.environment import output_dir, resolve_path
-from dflib.train import fit
-from dflib.train.runs import RunFolder
-
-LIGHT = ("*.json", "*.csv")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -100,26 +93,6 @@ def print_plan(plan, root: Path) -> None:
               f"{c.img_size} px, {c.total_epochs} epochs")  # fmt: skip
 
 
-def export(run: RunFolder, target: Path) -> None:
-    """The run's json/csv files into ``target/<name>``, or every finished run's under the
-    runs folder into the archive ``target`` (``.tar.gz`` / ``.tgz``), written atomically."""
-    if target.name.endswith((".tar.gz", ".tgz")):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        with tarfile.open(tmp, "w:gz") as tar:
-            for folder in sorted(p for p in run.root.parent.iterdir() if p.is_dir()):
-                if (folder / "metrics.json").is_file():
-                    for f in sorted(f for pat in LIGHT for f in folder.glob(pat)):
-                        tar.add(f, arcname=f"{folder.name}/{f.name}")
-        os.replace(tmp, target)
-        return
-    dest = target / run.name
-    dest.mkdir(parents=True, exist_ok=True)
-    for pattern in LIGHT:
-        for f in run.root.glob(pattern):
-            shutil.copy2(f, dest / f.name)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     root = resolve_path(args.out_dir) if args.out_dir else output_dir()
@@ -127,42 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     print_plan(plan, root)
     if args.dry_run:
         return 0
-    start, failed = time.perf_counter(), []
-    target = resolve_path(args.export) if args.export else None
-    for i, planned in enumerate(plan, 1):
-        run = RunFolder(root / planned.name)
-        tag = f"[{i}/{len(plan)}] {planned.name}"
-        if run.metrics.is_file() and run.predictions_val.is_file():
-            print(f"{tag}: finished, skipped", flush=True)
-            if target:
-                export(run, target)
-            continue
-        spent = (time.perf_counter() - start) / 60
-        if args.budget_min and spent >= args.budget_min:
-            print(f"{tag}: not started (budget of {args.budget_min:g} min spent; "
-                  "run the same command again to continue)", flush=True)  # fmt: skip
-            continue
-        resume = run.last.is_file()
-        t0 = time.perf_counter()
-        try:
-            result = fit(planned.config, out=str(run.root), resume=resume, progress=args.progress)
-        except Exception as error:  # one bad run must not cost the others
-            failed.append(planned.name)
-            print(f"{tag}: FAILED after {time.perf_counter() - t0:.0f} s: "
-                  f"{type(error).__name__}: {error}", flush=True)  # fmt: skip
-            continue
-        m = result.metrics
-        test = (m.get("test") or {}).get("f1")
-        print(f"{tag}: {'resumed, ' if resume else ''}done in {time.perf_counter() - t0:.0f} s "
-              f"(total {(time.perf_counter() - start) / 60:.1f} min): val F1 {m['val']['f1']:.3f}, "
-              f"test F1 {test if test is None else round(test, 3)}, "
-              f"{m['images_per_s']:.0f} img/s", flush=True)  # fmt: skip
-        if target:
-            export(run, target)
-    print(
-        f"all done in {(time.perf_counter() - start) / 60:.1f} min; "
-        f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}"
-    )
+    start = time.perf_counter()
+    export = resolve_path(args.export) if args.export else None
+    states = train_plan(plan, root, budget_min=args.budget_min, export=export,
+                        progress=args.progress)  # fmt: skip
+    failed = [s["name"] for s in states if s["state"] == "failed"]
+    left = sum(s["state"] == "not started" for s in states)
+    print(f"all done in {(time.perf_counter() - start) / 60:.1f} min; {left} not started; "
+          f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}")  # fmt: skip
     return 1 if failed else 0
 
 

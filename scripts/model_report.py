@@ -25,21 +25,13 @@ from pathlib import Path
 import torch
 import torchvision
 from torch.nn import functional as F
-from torch.utils.flop_counter import FlopCounterMode
 
 from dflib.environment import cpu_name
 from dflib.models import count_params, create_model, list_models, model_cfg
+from dflib.models.cost import flops
 from dflib.runtime import autocast_dtype, seed_everything
 
 MIB = 2**20
-
-
-def flops(model: torch.nn.Module, size: int) -> int:
-    """FLOPs (multiply and add counted separately) of one 3 x size x size image."""
-    model.eval()
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(torch.rand(1, 3, size, size))
-    return counter.get_total_flops()
 
 
 def saved_activation_bytes(model: torch.nn.Module, size: int) -> int:

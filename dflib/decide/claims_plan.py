@@ -29,10 +29,17 @@ comparison at the seeds it finished.
 from __future__ import annotations
 
 import fnmatch
+import os
+import shutil
+import tarfile
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from dflib.train import fit
 from dflib.train.recipes import TrainConfig, get_recipe, list_recipes
+from dflib.train.runs import RunFolder
 
 PREFIX = "claims"
 FIRST_SEED = 42
@@ -160,3 +167,77 @@ def describe(plan: list[PlannedRun]) -> list[dict[str, Any]]:
          "px": r.config.img_size, "batch": r.config.batch_size, "epochs": r.config.total_epochs}
         for r in plan
     ]  # fmt: skip
+
+
+LIGHT = ("*.json", "*.csv")  # what a run folder holds besides its weights
+
+
+def is_done(run: RunFolder) -> bool:
+    """Training ended: ``metrics.json`` and the validation predictions are written."""
+    return run.metrics.is_file() and run.predictions_val.is_file()
+
+
+def train_plan(
+    plan: list[PlannedRun],
+    root: str | os.PathLike,
+    *,
+    budget_min: float = 0,
+    export: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+    """Train every run of ``plan`` into ``root/<name>`` with :func:`dflib.train.fit`.
+
+    A finished run is skipped, an unfinished one resumed from its ``last.pt``; no run is
+    started after ``budget_min`` minutes (0: no limit); a failing run is reported and the
+    others go on. After each run its json/csv files are copied to ``export/<name>``, or,
+    when ``export`` ends in ``.tar.gz``/``.tgz``, one archive of every finished run's is
+    rewritten. One line per run is printed. Returns ``name``, ``state``, ``seconds`` per run.
+    """
+    root, start, states = Path(root), time.perf_counter(), []
+    for i, planned in enumerate(plan, 1):
+        run, t0 = RunFolder(root / planned.name), time.perf_counter()
+        tag = f"[{i}/{len(plan)}] {planned.name}"
+        if is_done(run):
+            state, line = "finished", "finished, skipped"
+        elif budget_min and (t0 - start) / 60 >= budget_min:
+            state = "not started"
+            line = f"not started (budget of {budget_min:g} min spent; run again to continue)"
+        else:
+            resume = run.last.is_file()
+            try:
+                m = fit(planned.config, out=str(run.root), resume=resume, progress=progress).metrics
+            except Exception as error:  # one bad run must not cost the others
+                state, line = "failed", f"FAILED: {type(error).__name__}: {error}"
+            else:
+                test = (m.get("test") or {}).get("f1")
+                state = "trained"
+                line = (f"{'resumed, ' if resume else ''}done in {time.perf_counter() - t0:.0f} s "
+                        f"(total {(time.perf_counter() - start) / 60:.1f} min): val F1 "
+                        f"{m['val']['f1']:.3f}, test F1 {'-' if test is None else f'{test:.3f}'}, "
+                        f"{m['images_per_s']:.0f} img/s")  # fmt: skip
+        print(f"{tag}: {line}", flush=True)
+        if export and is_done(run):
+            export_run(run, Path(export))
+        states.append({"name": planned.name, "state": state,
+                       "seconds": round(time.perf_counter() - t0, 1)})  # fmt: skip
+    return states
+
+
+def export_run(run: RunFolder, target: Path) -> None:
+    """The run's json/csv files into ``target/<name>``, or every finished run's under the
+    same runs folder into the archive ``target`` (``.tar.gz``/``.tgz``), written atomically."""
+    if target.name.endswith((".tar.gz", ".tgz")):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        with tarfile.open(tmp, "w:gz") as tar:
+            for folder in sorted(p for p in run.root.parent.iterdir() if p.is_dir()):
+                if is_done(RunFolder(folder)):
+                    for f in sorted(f for pat in LIGHT for f in folder.glob(pat)):
+                        tar.add(f, arcname=f"{folder.name}/{f.name}")
+        os.replace(tmp, target)
+        return
+    dest = target / run.name
+    dest.mkdir(parents=True, exist_ok=True)
+    for pattern in LIGHT:
+        for f in run.root.glob(pattern):
+            shutil.copy2(f, dest / f.name)
