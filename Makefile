@@ -43,7 +43,7 @@ demo: install
 # Lint, the import layers, unit tests, notebook hygiene tests, then every notebook at smoke
 # size under nbmake.
 test: install
-	$(PYTHON) -m ruff check dflib tests scripts notebooks/*.py
+	$(PYTHON) -m ruff check dflib tests scripts bench notebooks/*.py
 	$(LINT_IMPORTS)
 	$(PYTHON) -m pytest tests notebooks --nbmake --nbmake-timeout=1800
 
@@ -51,8 +51,8 @@ unit: install
 	$(PYTHON) -m pytest tests
 
 lint:
-	$(PYTHON) -m ruff check dflib tests scripts notebooks/*.py
-	$(PYTHON) -m ruff format --check dflib tests scripts
+	$(PYTHON) -m ruff check dflib tests scripts bench notebooks/*.py
+	$(PYTHON) -m ruff format --check dflib tests scripts bench
 	$(LINT_IMPORTS)
 
 # Rebuild each .ipynb from its reviewed .py twin (outputs are never committed).

@@ -1,0 +1,127 @@
+"""``reports/benchmarks.md`` from the saved results of every device measured.
+
+The targets come from the issue that asked for the benchmarks; each is marked met, not
+met, or open (when the device it needs was not measured), with the numbers beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+TITLES = {
+    "arch": ("Per architecture: data pipeline alone, model step alone, end to end",
+             "At each recipe's image size, batch size, precision and memory format. *Data* = "
+             "cache -> device-ready augmented batch; *model* = one optimisation step on a batch "
+             "already on the device; *end-to-end* = the engine's `train_one_epoch` on cache "
+             "batches. *Waiting on data* = 1 - end-to-end / model."),
+    "precision": ("Precision, memory format and torch.compile (GPU, model step alone)", ""),
+    "seed": ("The cache pipeline against the seed-style pipeline",
+             "Seed-style = PIL decode + Resize + per-image scipy coherent filter + flip + "
+             "ToTensor + Normalize in DataLoader workers, every epoch. Same model, images, batch "
+             "and machine."),
+    "predict": ("Prediction throughput (test set, with and without flip TTA)",
+                "The trainer's eval loader and `evaluate`, untrained weights (speed does not "
+                "depend on them)."),
+    "cost": ("Cost curves: cache build, epoch and resident memory against data size",
+             "Each size in a fresh process; the cache is built from the PNGs into an empty "
+             "folder. *Peak anonymous* is what the process allocates; *peak RSS incl. mapped "
+             "cache* also counts the memory-mapped cache's pages, which are the kernel's page "
+             "cache (dropped under memory pressure, not held by the process)."),
+}  # fmt: skip
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+def render(paths: list[Path]) -> str:
+    results = [json.loads(p.read_text()) for p in paths]
+    lines = ["# Benchmarks", ""]
+    if not results:
+        return "\n".join([*lines, "No results yet: run `python bench/run.py`."])
+    lines += ["Produced by `python bench/run.py` on each device below (`--render-only` rebuilds "
+              "this page from `reports/benchmarks/*.json`).", "",
+              "| device | torch | cores | threads | benchmark | measured | command |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results:
+        e = r["environment"]
+        lines.append(f"| {e['device']} | {e['torch']} | {e['cores']} | {e['torch_threads']} | "
+                     f"{e['benchmark']} | {e['date']} | `{r.get('command', '')}` |")  # fmt: skip
+    lines += ["", "## Targets", "", *targets(results), ""]
+    for key, (title, note) in TITLES.items():
+        frames = [pd.DataFrame(r["sections"][key]).assign(device=r["environment"]["device"])
+                  for r in results if r["sections"].get(key)]  # fmt: skip
+        lines += [f"## {title}", ""]
+        if note:
+            lines += [note, ""]
+        if not frames:
+            lines += ["Not measured (needs a GPU)." if key == "precision" else "Not measured.", ""]
+            continue
+        frame = pd.concat(frames, ignore_index=True)
+        frame = frame[["device", *[c for c in frame.columns if c != "device"]]]
+        lines += [frame.to_markdown(index=False, floatfmt=".3g"), ""]
+    return "\n".join(lines)
+
+
+def _rows(results: list[dict], section: str, device_type: str) -> list[tuple[str, dict]]:
+    return [(r["environment"]["device"], row) for r in results
+            if r["environment"]["device_type"] == device_type
+            for row in r["sections"].get(section, [])]  # fmt: skip
+
+
+def targets(results: list[dict]) -> list[str]:
+    out = ["| target | measured | verdict |", "|---|---|---|"]
+    # 1. cache >= 5x seed-style on a CPU
+    seed = {(row["pipeline"].split(" ")[0], row["measured"]): row["img/s"]
+            for _, row in _rows(results, "seed", "cpu")}  # fmt: skip
+    if ("dflib", "data alone") in seed and ("seed-style", "data alone") in seed:
+        ratio = seed[("dflib", "data alone")] / seed[("seed-style", "data alone")]
+        e2e = seed.get(("dflib", "end-to-end"), 0) / max(
+            seed.get(("seed-style", "end-to-end"), 0), 1e-9
+        )
+        out.append(f"| cache pipeline >= 5x the seed-style pipeline's images/s (CPU) | data "
+                   f"alone {ratio:.1f}x ({seed[('dflib', 'data alone')]:.0f} vs "
+                   f"{seed[('seed-style', 'data alone')]:.0f} img/s); end to end with the model "
+                   f"{e2e:.1f}x | {'met' if ratio >= 5 else 'not met'} |")  # fmt: skip
+    else:
+        out.append("| cache pipeline >= 5x the seed-style pipeline's images/s (CPU) | - | open |")
+    # 2. GPU end-to-end within 10% of model-only
+    rows = _rows(results, "arch", "cuda")
+    if rows:
+        slow = [f"{row['arch']} {row['end-to-end img/s'] / row['model img/s']:.2f}" for _, row in rows
+                if row["end-to-end img/s"] < row["model img/s"] / 1.10]  # fmt: skip
+        worst = min(row["end-to-end img/s"] / row["model img/s"] for _, row in rows)
+        out.append(f"| GPU end-to-end epoch within 10% of the model-only time, every architecture "
+                   f"| end-to-end / model from {worst:.2f} ({len(rows)} archs){'; below 0.91: ' + ', '.join(slow) if slow else ''} "
+                   f"| {'met' if not slow else 'not met'} |")  # fmt: skip
+    else:
+        out.append(
+            "| GPU end-to-end epoch within 10% of the model-only time | no GPU measured | open |"
+        )
+    # 3. XceptionResNet50 epoch over 50,000 images at 196 px < 30 s on an H100-class GPU
+    epochs = [(dev, row) for dev, row in _rows(results, "cost", "cuda")
+              if row["arch"] == "xception_resnet50" and row["images"] >= 50_000]  # fmt: skip
+    if epochs:
+        dev, row = epochs[0]
+        out.append(f"| XceptionResNet50 epoch, 50,000 images at {row['px']} px, < 30 s (H100-class) "
+                   f"| {row['epoch s']:.1f} s on {dev} | {'met' if row['epoch s'] < 30 else 'not met'} |")  # fmt: skip
+    else:
+        out.append(
+            "| XceptionResNet50 epoch, 50,000 images at 196 px, < 30 s (H100-class) | no GPU measured | open |"
+        )
+    # 4. resident memory flat in data size
+    for r in results:
+        cost = r["sections"].get("cost") or []
+        if len(cost) >= 2:
+            small, large = cost[0], cost[-1]
+            growth = large["peak anonymous MiB"] / small["peak anonymous MiB"]
+            data = large["images"] / small["images"]
+            out.append(f"| resident memory flat in data size ({r['environment']['device']}) | peak "
+                       f"anonymous {small['peak anonymous MiB']:.0f} MiB at {small['images']:,} images, "
+                       f"{large['peak anonymous MiB']:.0f} MiB at {large['images']:,} ({growth:.2f}x for "
+                       f"{data:.0f}x the data) | {'met' if growth <= 1.25 else 'not met'} |")  # fmt: skip
+    return out

@@ -1,0 +1,174 @@
+"""dflib's speed benchmarks: one command, one table per question, ratios measured side
+by side in the same run.
+
+    python bench/run.py                     # measure on this machine, then write the report
+    python bench/run.py --quick             # a smoke run of every table (minutes)
+    python bench/run.py --render-only       # rebuild reports/benchmarks.md from saved results
+
+Each run saves its numbers to ``reports/benchmarks/<device>.json``; the report puts the
+results of every device measured (the CPU, a GPU) side by side and marks the targets
+met or not met. Run it alone: other jobs on the same cores change every number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from dflib.environment import cpu_name
+from dflib.models import list_models
+from dflib.runtime import resolve_device
+
+import cost
+import report
+import tables as T
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "reports" / "benchmarks"
+DEFAULT_OUT = str(ROOT / "reports" / "benchmarks.md")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 (default auto)")
+    p.add_argument("--size", default="full", help="benchmark preset whose PNGs are read (full)")
+    p.add_argument("--archs", default="", help="comma-separated (default: every architecture)")
+    p.add_argument("--seconds", type=float, default=0, help="time per measurement (CPU 6, GPU 4)")
+    p.add_argument("--images", type=int, default=2048, help="cached images per measurement")
+    p.add_argument("--batch-size", type=int, default=0, help="0: each recipe's batch size")
+    p.add_argument("--workers", type=int, default=-1, help="cache loader workers (-1: trainer's)")
+    p.add_argument("--seed-workers", type=int, default=2, help="seed-style DataLoader workers")
+    p.add_argument("--seed-arch", default="freqnet", help="model of the pipeline comparison")
+    p.add_argument("--predict-archs", default="xception_resnet50,freqnet")
+    p.add_argument("--predict-images", type=int, default=0, help="0: 10,000 on GPU, 1,000 on CPU")
+    p.add_argument("--compile-archs", default="xception_resnet50", help="torch.compile on GPU")
+    p.add_argument("--cost-arch", default="xception_resnet50")
+    p.add_argument("--cost-sizes", default="1000,5000,20000,50000")
+    p.add_argument("--sections", default="arch,precision,seed,predict,cost")
+    p.add_argument("--quick", action="store_true", help="2 archs, short timings, small curves")
+    p.add_argument("--tag", default="", help="results file name (default: cpu or the GPU)")
+    p.add_argument("--out", default=DEFAULT_OUT)
+    p.add_argument("--render-only", action="store_true")
+    p.add_argument("--cost-child", type=int, default=0, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.archs = args.archs or "freqnet,rgb_fft"
+        args.seconds = args.seconds or 1.5
+        args.images = min(args.images, 256)
+        args.predict_images = args.predict_images or 256
+        args.predict_archs = "freqnet"
+        args.cost_sizes = "200,800"
+        args.size = "smoke" if args.size == "full" else args.size
+    return args
+
+
+def bench_from(args: argparse.Namespace) -> T.Bench:
+    device = resolve_device(args.device)
+    seconds = args.seconds or (4.0 if device.type == "cuda" else 6.0)
+    return T.Bench(device, args.size, seconds, args.images, args.batch_size, args.workers)
+
+
+def environment(b: T.Bench) -> dict:
+    gpu = torch.cuda.get_device_name(b.device) if b.cuda else None
+    return {
+        "device": gpu or f"CPU ({cpu_name()})", "device_type": b.device.type,
+        "torch": torch.__version__, "cores": len(os.sched_getaffinity(0)),
+        "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "benchmark": b.synthetic_size, "seconds_per_measurement": b.seconds,
+    }  # fmt: skip
+
+
+def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
+    """Every table asked for; ``save(results)`` after each, so a run stopped by a time
+    limit keeps the tables it finished."""
+    archs = [a for a in args.archs.split(",") if a] or list_models()
+    sections = set(args.sections.split(","))
+    results: dict = {"environment": environment(b), "sections": {}}
+    say = lambda text: print(text, flush=True)  # noqa: E731
+
+    def done(key: str, rows: list[dict]) -> None:
+        results["sections"][key] = rows
+        save(results)
+
+    if "arch" in sections:
+        say("per architecture: data alone, model alone, end to end")
+        done("arch", [_logged(T.arch_row(b, a), say) for a in archs])
+    if "seed" in sections:
+        say("cache pipeline against the seed-style pipeline")
+        done("seed", _logged_all(T.seed_vs_cache_rows(b, args.seed_arch, args.seed_workers), say))
+    if "predict" in sections:
+        n = args.predict_images or (10_000 if b.cuda else 1_000)
+        say(f"prediction over {n} test images")
+        archs_p = [a for a in args.predict_archs.split(",") if a]
+        done("predict", [r for a in archs_p for r in _logged_all(T.predict_rows(b, a, n), say)])
+    if "cost" in sections:
+        say("cost curves")
+        sizes = [int(s) for s in args.cost_sizes.split(",")]
+        base = ["--device", str(b.device), "--size", b.synthetic_size, "--cost-arch", args.cost_arch,
+                "--workers", str(args.workers), "--batch-size", str(args.batch_size)]  # fmt: skip
+        rows = []
+        for n in sizes:
+            rows += cost.cost_rows(base, [n], timeout=3600)
+            done("cost", rows)
+    if "precision" in sections and b.cuda:
+        say("precision and memory format (model step alone)")
+        compiled = set(args.compile_archs.split(","))
+        rows = []
+        for a in archs:
+            rows += _logged_all(T.precision_rows(b, a, a in compiled), say)
+            done("precision", rows)
+    return results
+
+
+def _logged(row: dict, say) -> dict:
+    say(
+        "  "
+        + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
+    )
+    return row
+
+
+def _logged_all(rows: list[dict], say) -> list[dict]:
+    return [_logged(r, say) for r in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    warnings.filterwarnings("ignore", message=".*TF32.*")
+    if args.cost_child:
+        print(json.dumps(cost.cost_row(bench_from(args), args.cost_arch, args.cost_child)))
+        return 0
+    # a quick run checks that every table runs; its numbers stay out of the report
+    folder = RESULTS / "quick" if args.quick else RESULTS
+    if args.quick and args.out == DEFAULT_OUT:
+        args.out = ""
+    if not args.render_only:
+        b = bench_from(args)
+        command = "python bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+        tag = args.tag or ("cpu" if not b.cuda else torch.cuda.get_device_name(b.device))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{report.slug(tag)}.json"
+
+        def save(results: dict) -> None:
+            path.write_text(json.dumps({**results, "command": command}, indent=1))
+
+        measure_all(args, b, save)
+        print(f"results: {path}")
+    text = report.render(sorted(folder.glob("*.json")))
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"report: {args.out}")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

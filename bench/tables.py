@@ -1,0 +1,255 @@
+"""One function per benchmark question; each returns rows (dicts) for one table.
+
+Every model is built and trained exactly as :func:`dflib.train.fit` builds it (recipe,
+loss, optimiser, device pipeline, memory format, autocast), and timed on batches from
+the benchmark's own image cache, so the numbers are what a training run sees.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import torch
+
+from dflib.data import ImageTable, load_split
+from dflib.data.cache import ImageCache, build_cache
+from dflib.models import create_model
+from dflib.runtime import autocast_dtype
+from dflib.train import get_recipe
+from dflib.train.augment import DevicePipeline
+from dflib.train.batches import eval_loader
+from dflib.train.dataset import preprocess_for, subsample
+from dflib.train.engine import Device, evaluate, train_one_epoch
+from dflib.train.losses import make_loss
+from dflib.train.recipes import TrainConfig
+
+import measure
+import pipelines as P
+
+
+@dataclass
+class Bench:
+    """What every table shares: the device, the data, the time budget per measurement."""
+
+    device: torch.device
+    synthetic_size: str = "full"
+    seconds: float = 4.0
+    images: int = 2048
+    batch_size: int = 0  # 0: each recipe's own
+    workers: int = -1  # -1: what the trainer picks (0 on CPU, 2 on CUDA)
+    progress: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def recipe(self, arch: str, **overrides) -> TrainConfig:
+        config = get_recipe(arch, synthetic_size=self.synthetic_size, device=str(self.device))
+        if self.batch_size:
+            overrides.setdefault("batch_size", self.batch_size)
+        return config.replace(**overrides) if overrides else config
+
+    def loader_workers(self) -> int:
+        # the trainer's rule (dflib.train.trainer): a memmap read is cheap, so on a CPU
+        # the cores go to the model
+        return self.workers if self.workers >= 0 else (2 if self.cuda else 0)
+
+    def cache(self, config: TrainConfig, n: int, split: str = "train") -> ImageCache:
+        return _cache(self.synthetic_size, split, config.img_size, config.filter, config.tol, n)
+
+
+@cache
+def _cache(synthetic_size: str, split: str, size: int, filter_name: str, tol: int, n: int):
+    table = load_split("synthetic", split, synthetic_size=synthetic_size)
+    if split == "train":
+        table = subsample(table, n, seed=0)
+    else:
+        table = ImageTable(table.frame.iloc[:n].reset_index(drop=True), table.root, table.split,
+                           table.report)  # fmt: skip
+    config = TrainConfig(filter=filter_name, tol=tol)
+    return build_cache(table, size, preprocess_for(config), progress=False)
+
+
+@dataclass
+class Setup:
+    """A model ready to train the way ``fit`` trains it."""
+
+    model: torch.nn.Module
+    step_model: torch.nn.Module
+    pipeline: DevicePipeline
+    dev: Device
+    loss_fn: object
+    optimizer: torch.optim.Optimizer
+
+
+def setup(b: Bench, config: TrainConfig, amp: bool, channels_last: bool, compile: bool = False):
+    torch.manual_seed(0)
+    channels_last = channels_last and b.cuda
+    model = create_model(config.arch).to(b.device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    cfg = model.default_cfg
+    pipeline = DevicePipeline(cfg.mean, cfg.std, config.augment, config.img_size, channels_last)
+    dtype = autocast_dtype(b.device) if amp else None
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    step_model = torch.compile(model) if compile else model
+    loss_fn = make_loss(config.loss, [0.6024, 2.9412], config.focal_gamma)
+    return Setup(model, step_model, pipeline.to(b.device), Device(b.device, dtype, scaler),
+                 loss_fn, optimizer)  # fmt: skip
+
+
+def train_step(s: Setup, x: torch.Tensor, y: torch.Tensor) -> int:
+    """One optimisation step as the engine runs it (the loss is read back every step)."""
+    with s.dev.autocast():
+        loss = s.loss_fn(s.step_model(x), y)
+    float(loss.detach())
+    s.optimizer.zero_grad(set_to_none=True)
+    if s.dev.scaler is not None:
+        s.dev.scaler.scale(loss).backward()
+        s.dev.scaler.step(s.optimizer)
+        s.dev.scaler.update()
+    else:
+        loss.backward()
+        s.optimizer.step()
+    return len(y)
+
+
+def device_batch(b: Bench, s: Setup, cache: ImageCache, batch_size: int):
+    positions = np.arange(min(batch_size, len(cache)))
+    images = torch.from_numpy(np.ascontiguousarray(cache[positions])).to(b.device)
+    labels = torch.from_numpy(cache.labels[positions]).to(b.device)
+    return s.pipeline(images, train=True), labels
+
+
+def model_only(b: Bench, s: Setup, cache: ImageCache, batch_size: int) -> float:
+    x, y = device_batch(b, s, cache, batch_size)
+    return measure.timed_steps(lambda: train_step(s, x, y), b.device, b.seconds)
+
+
+def arch_row(b: Bench, arch: str) -> dict:
+    """Data pipeline alone, model step alone and the engine's end-to-end, at the recipe's
+    image size, batch size, precision and memory format."""
+    config = b.recipe(arch)
+    bs, workers = config.batch_size, b.loader_workers()
+    cache = b.cache(config, b.images)
+    s = setup(b, config, config.amp, config.channels_last)
+    model_ips = model_only(b, s, cache, bs)
+    batches = int(min(400, max(8, math.ceil(b.seconds * model_ips / bs)))) + 2
+    loader = P.cache_batches(cache, P.epoch_batches(len(cache), bs, batches), workers, b.device)
+    data_ips, _, _ = measure.timed_iter(loader, P.cache_consumer(s.pipeline, b.device), b.device)
+    marks: dict[int, tuple[int, float]] = {}
+
+    def mark(index: int, seen: int, elapsed: float) -> None:
+        marks[index] = (seen, elapsed)
+
+    loader = P.cache_batches(cache, P.epoch_batches(len(cache), bs, batches, 1), workers, b.device)
+    train_one_epoch(s.model, loader, s.pipeline, s.loss_fn, s.optimizer, s.dev, epoch=0,
+                    progress=False, hooks=(mark,))  # fmt: skip
+    (seen0, t0), (seen1, t1) = marks[1], marks[max(marks)]
+    e2e_ips = (seen1 - seen0) / (t1 - t0)
+    return {
+        "arch": arch, "px": config.img_size, "batch": bs, "amp": str(s.dev.amp_dtype or "fp32"),
+        "channels_last": config.channels_last and b.cuda, "workers": workers,
+        "data img/s": data_ips, "model img/s": model_ips, "end-to-end img/s": e2e_ips,
+        "waiting on data": max(0.0, 1 - e2e_ips / model_ips),
+        "epoch 50k s (end-to-end)": 50_000 / e2e_ips,
+    }  # fmt: skip
+
+
+def precision_rows(b: Bench, arch: str, compile: bool) -> list[dict]:
+    """Model step alone: fp32, autocast, autocast + channels_last (+ torch.compile)."""
+    config = b.recipe(arch)
+    cache = b.cache(config, b.images)
+    variants = [("fp32", False, False, False), ("amp", True, False, False),
+                ("amp + channels_last", True, True, False)]  # fmt: skip
+    if compile:
+        variants.append(("amp + channels_last + compile", True, True, True))
+    rows = []
+    for name, amp, cl, comp in variants:
+        s = setup(b, config, amp, cl, comp)
+        try:
+            ips = model_only(b, s, cache, config.batch_size)
+        except Exception as error:  # a compiler missing on this machine: say so, go on
+            print(f"  {arch} {name} failed: {type(error).__name__}: {str(error)[:300]}")
+            continue
+        rows.append({"arch": arch, "px": config.img_size, "batch": config.batch_size,
+                     "variant": name, "model img/s": ips})  # fmt: skip
+    base = rows[0]["model img/s"]
+    for row in rows:
+        row["speed-up vs fp32"] = row["model img/s"] / base
+        row["epoch 50k s (model)"] = 50_000 / row["model img/s"]
+    return rows
+
+
+def seed_vs_cache_rows(b: Bench, arch: str, seed_workers: int) -> list[dict]:
+    """Same model, same images, same machine: the two pipelines alone and end to end."""
+    config = b.recipe(arch, augment=("hflip",))
+    bs = config.batch_size
+    cache = b.cache(config, b.images)
+    s = setup(b, config, config.amp, config.channels_last)
+    cfg = s.model.default_cfg
+    paths = [str(p) for p in cache.frame["path"]]
+    seed = P.SeedStyleDataset(paths, cache.labels, config.img_size, cfg.mean, cfg.std,
+                              filtered=config.filter not in ("", "none"))  # fmt: skip
+
+    def seed_loader():
+        return P.seed_style_loader(seed, bs, seed_workers, b.device)
+
+    def cache_loader():
+        order = P.epoch_batches(len(cache), bs, len(cache) // bs)
+        return P.cache_batches(cache, order, b.loader_workers(), b.device)
+
+    def seed_step(batch) -> int:
+        x, y = (t.to(b.device, non_blocking=True) for t in batch)
+        if s.pipeline.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return train_step(s, x, y)
+
+    def cache_step(batch) -> int:
+        images, y, _ = P.to_device(batch, b.device)
+        return train_step(s, s.pipeline(images, train=True), y)
+
+    runs = [
+        ("seed-style (PIL + per-image filter, workers)", "data alone", seed_loader,
+         P.seed_style_consumer(b.device)),
+        ("dflib cache (memmap + device augment)", "data alone", cache_loader,
+         P.cache_consumer(s.pipeline, b.device)),
+        ("seed-style (PIL + per-image filter, workers)", "end-to-end", seed_loader, seed_step),
+        ("dflib cache (memmap + device augment)", "end-to-end", cache_loader, cache_step),
+    ]  # fmt: skip
+    rows = []
+    for name, what, loader, consume in runs:
+        ips, images, seconds = measure.timed_iter(loader(), consume, b.device, budget=b.seconds)
+        workers = seed_workers if name.startswith("seed") else b.loader_workers()
+        rows.append({"pipeline": name, "measured": what, "arch": arch, "px": config.img_size,
+                     "batch": bs, "workers": workers, "img/s": ips, "images timed": images})  # fmt: skip
+    return rows
+
+
+def predict_rows(b: Bench, arch: str, images: int) -> list[dict]:
+    """Scoring a test set (the trainer's eval loader and ``evaluate``), with and without
+    the flip test-time augmentation."""
+    config = b.recipe(arch)
+    cache = b.cache(config, images, split="test")
+    s = setup(b, config, config.amp, config.channels_last)
+    rows = []
+    for tta in (False, True):
+        loader = eval_loader(cache, cache.labels, np.arange(len(cache)), config.batch_size * 2,
+                             b.loader_workers(), b.device)  # fmt: skip
+        evaluate(s.model, P.limited(loader, 2), s.pipeline, s.dev, tta=tta)  # warm-up
+        measure.sync(b.device)
+        with measure.Stopwatch() as watch:
+            evaluate(s.model, loader, s.pipeline, s.dev, tta=tta)
+            measure.sync(b.device)
+        ips = len(cache) / watch.seconds
+        rows.append({"arch": arch, "px": config.img_size, "batch": config.batch_size * 2,
+                     "TTA": "flip" if tta else "none", "images scored": len(cache),
+                     "seconds": watch.seconds, "img/s": ips, "10,000 images s": 10_000 / ips})  # fmt: skip
+    return rows
