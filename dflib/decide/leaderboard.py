@@ -1,0 +1,164 @@
+"""The leaderboard: every finished run of a runs folder in one table, seeds aggregated.
+
+Reads only the small files of each run folder (``params.json``, ``metrics.json``; no
+weights), so runs trained elsewhere and copied back without their ``.pt`` files work.
+FLOPs are counted once per architecture and image size (:func:`dflib.models.cost.arch_flops`).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dflib.environment import output_dir, resolve_path
+from dflib.models.cost import arch_flops
+from dflib.train.runs import RunFolder
+from dflib.train.summary import run_row
+
+# the settings that make runs "the same configuration" (seeds of one experiment)
+CONFIG_KEYS = ["arch", "data", "train_images", "img_size", "epochs", "filter", "loss",
+               "class_weighting", "sampler"]  # fmt: skip
+SCORES = ["val_f1", "val_f1_tuned", "val_recall", "val_auc", "test_f1", "test_f1_tuned"]
+COLUMNS = {
+    "arch": "architecture", "params": "params", "gflops": "GFLOPs", "img_size": "px",
+    "epochs": "epochs", "filter": "filter", "loss": "loss", "n": "seeds",
+    "val_f1": "val F1", "val_recall": "val recall", "val_auc": "val AUC",
+    "test_f1": "test F1", "test_f1_tuned": "test F1 tuned", "train_minutes": "train min",
+    "images_per_s": "img/s", "device": "device", "reported_f1": "write-up F1",
+}  # fmt: skip
+
+
+def runs_root(runs_dir: str | os.PathLike | None = None) -> Path:
+    """``runs_dir`` resolved against the project root, or ``runs/`` (``$DFLIB_RUNS``)."""
+    return resolve_path(runs_dir) if runs_dir else output_dir()
+
+
+def finished_runs(runs_dir: str | os.PathLike | None = None, prefix: str = "") -> list[RunFolder]:
+    """Run folders under ``runs_dir`` whose training ended, names starting with ``prefix``."""
+    root = runs_root(runs_dir)
+    if not root.is_dir():
+        return []
+    found = [RunFolder(p) for p in sorted(root.iterdir()) if p.is_dir()]
+    return [r for r in found if r.name.startswith(prefix) and r.metrics.is_file()
+            and r.params.is_file()]  # fmt: skip
+
+
+def leaderboard(
+    runs_dir: str | os.PathLike | None = None, prefix: str = "", flops: bool = True
+) -> pd.DataFrame:
+    """One row per finished run: :func:`dflib.train.summary.run_row` plus seed, class
+    weighting, sampler, data and GFLOPs of one image at the run's size."""
+    rows = []
+    for run in finished_runs(runs_dir, prefix):
+        params = run.read_json("params")
+        row = run_row(run)
+        row.update({
+            "seed": params.get("seed"),
+            "subsample": int(params.get("train_images", 0)),
+            "test_recall": (run.read_json("metrics").get("test") or {}).get("recall"),
+            "class_weighting": bool(params.get("class_weighting", True)),
+            "sampler": "balanced" if params.get("balanced_sampler") else "-",
+            "data": (params.get("synthetic_size") if params.get("data_dir") == "synthetic"
+                     else params.get("data_dir")),
+            "gflops": arch_flops(row["arch"], int(row["img_size"])) / 1e9 if flops else np.nan,
+        })  # fmt: skip
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def by_config(table: pd.DataFrame) -> pd.DataFrame:
+    """Seeds of the same configuration in one row: mean and standard deviation (ddof 1)
+    of every score, ``n`` seeds, mean cost; sorted by hidden-test F1 (else val F1)."""
+    if table.empty:
+        return table
+    frame = table.copy()
+    frame["device"] = frame["device"].fillna("?")
+    grouped = frame.groupby(CONFIG_KEYS, dropna=False, sort=False)
+    out = grouped.agg(
+        n=("run", "size"), runs=("run", lambda s: ", ".join(s)), params=("params", "first"),
+        gflops=("gflops", "first"), train_minutes=("train_minutes", "mean"),
+        images_per_s=("images_per_s", "mean"), device=("device", lambda s: ", ".join(sorted(set(s)))),
+        reported_f1=("reported_f1", "first"),
+        **{k: (k, "mean") for k in SCORES}, **{f"{k}_std": (k, "std") for k in SCORES},
+    ).reset_index()  # fmt: skip
+    key = "test_f1" if out["test_f1"].notna().any() else "val_f1"
+    return out.sort_values(key, ascending=False, na_position="last").reset_index(drop=True)
+
+
+def _cell(mean, std, n) -> str:
+    if mean is None or pd.isna(mean):
+        return "-"
+    return f"{mean:.3f}" if n < 2 or pd.isna(std) else f"{mean:.3f} ± {std:.3f}"
+
+
+def leaderboard_markdown(agg: pd.DataFrame) -> str:
+    """The aggregated table as markdown (``mean ± sd`` over seeds)."""
+    if agg.empty:
+        return "_No finished runs._"
+    rows = []
+    for _, r in agg.iterrows():
+        cells = {}
+        for key, title in COLUMNS.items():
+            if key in SCORES:
+                cells[title] = _cell(r[key], r[f"{key}_std"], r["n"])
+            elif key == "params":
+                cells[title] = f"{int(r[key]):,}"
+            elif key in ("gflops", "reported_f1", "train_minutes"):
+                cells[title] = (
+                    "-" if pd.isna(r[key]) else f"{r[key]:.{2 if key != 'gflops' else 3}f}"
+                )
+            elif key == "images_per_s":
+                cells[title] = f"{r[key]:.0f}"
+            elif key == "loss":
+                extra = "" if r["class_weighting"] else " unweighted"
+                cells[title] = (
+                    r[key] + extra + (" + balanced sampler" if r["sampler"] != "-" else "")
+                )
+            else:
+                cells[title] = str(r[key])
+        rows.append(cells)
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def provenance(table: pd.DataFrame, runs_dir, command: str) -> list[str]:
+    """Markdown lines: the command, the runs folder, data sizes, devices, date."""
+    settings = "none" if table.empty else "; ".join(sorted({
+        f"{r.data} benchmark, {r.train_images:,} labelled images, {r.img_size} px, {r.epochs} epochs"
+        for r in table.itertuples()}))  # fmt: skip
+    devices = "none" if table.empty else ", ".join(sorted(set(table["device"].fillna("?"))))
+    return [
+        "Made by:", "", "```bash", command, "```", "",
+        f"- Runs folder: `{runs_root(runs_dir)}` ({len(table)} finished runs).",
+        f"- Settings: {settings}.",
+        f"- Trained on: {devices}; tables written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} "
+        f"UTC on {platform.node() or 'this machine'}.",
+    ]  # fmt: skip
+
+
+def write_leaderboard(path, table: pd.DataFrame, runs_dir, command: str) -> Path:
+    """``leaderboard.md``: provenance, the seed-aggregated table and the per-run table."""
+    agg = by_config(table)
+    per_run = "_No finished runs._"
+    if not table.empty:
+        cols = ["run", "arch", "seed", "filter", "val_f1", "val_f1_tuned", "test_f1",
+                "test_f1_tuned", "train_minutes", "images_per_s", "device"]  # fmt: skip
+        per_run = table[cols].to_markdown(index=False, floatfmt=".3f")
+    text = "\n".join([
+        "# Leaderboard", "", *provenance(table, runs_dir, command), "",
+        "F1 of the fake class at threshold 0.5; *test* = the benchmark's hidden test labels "
+        "(never trained on), *tuned* = at the threshold with the best validation F1. "
+        "`mean ± sd` over the seeds of one configuration (sd with ddof 1). GFLOPs of one "
+        "image at the run's size (`dflib.models.cost`); *write-up F1* = what the write-up "
+        "reported for the model (SPEC §2), on its own data and recipe length.", "",
+        "## By configuration", "", leaderboard_markdown(agg), "",
+        "## Every run", "", per_run, "",
+    ])  # fmt: skip
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

@@ -1,0 +1,133 @@
+"""The leaderboard, the claims table and its verdict rule, the claims plan, FLOPs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from dflib.decide import claims as claims_mod
+from dflib.decide.claims import claims, decide_at_least, decide_difference, decide_level
+from dflib.decide.claims_plan import claims_plan, run_name, train_plan
+from dflib.decide.leaderboard import by_config, leaderboard, write_leaderboard
+from dflib.models.cost import arch_flops, flops
+from dflib.train import get_recipe
+from dflib.train import runs as rf
+from dflib.train.runs import RunFolder
+
+
+def test_difference_rule():
+    assert decide_difference([], "lower")[0] == "not measured"
+    assert decide_difference([-0.3], "lower") == ("inconclusive", "one seed")
+    assert decide_difference([-0.2, -0.18, -0.22], "lower")[0] == "reproduced"
+    assert decide_difference([0.2, 0.21, 0.19], "lower")[0] == "refuted"
+    # the mean difference is smaller than the seed spread: nothing decided
+    assert decide_difference([0.1, -0.1, 0.05], "lower")[0] == "inconclusive"
+    assert decide_difference([0.05, 0.06], "higher")[0] == "reproduced"
+
+
+def test_level_rules():
+    assert decide_level([0.86, 0.88, 0.87], 0.87)[0] == "reproduced"
+    assert decide_level([0.50, 0.52, 0.51], 0.87)[0] == "refuted"
+    assert decide_level([0.70, 0.20, 0.95], 0.87)[0] == "inconclusive"  # gap within the spread
+    assert decide_level([0.9], 0.87)[0] == "inconclusive"
+    assert decide_at_least([0.99, 0.98], 0.97)[0] == "reproduced"
+    assert decide_at_least([0.90, 0.91, 0.89], 0.97)[0] == "refuted"
+    assert decide_at_least([0.99, 0.80], 0.97)[0] == "inconclusive"
+
+
+def _fake_run(root, name, arch, seed, f1, **changes) -> RunFolder:
+    """A finished run folder written with the run folder's own writers (no weights)."""
+    run = RunFolder(root / name)
+    config = get_recipe(arch, seed=seed, synthetic_size="demo", img_size=64, epochs=2, **changes)
+    rf.write_json(run.params, {**config.to_dict(), "n_train": 528, "n_val": 72, "n_test": 120,
+                               "class_weights": [0.6, 2.9]})  # fmt: skip
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(120) % 6 == 0).astype(int)
+    prob = np.clip(labels * 0.9 + rng.uniform(0, 0.1, 120), 0, 1)
+    rf.write_predictions(run.predictions_val, range(72), labels[:72], prob[:72])
+    rf.write_predictions(run.predictions_test, range(120), labels, prob)
+    rf.write_history(run, [{"epoch": e, "val_f1": f1} for e in range(2)])
+    scores = {"f1": f1, "recall": 0.5, "auc": 0.8}
+    rf.write_json(run.metrics, {
+        "arch": arch, "params": 1000, "threshold": 0.4, "epochs_run": 2,
+        "val": scores, "val_tuned": {**scores, "f1": f1 + 0.02},
+        "test": scores, "test_tuned": {**scores, "f1": f1 + 0.05},
+        "train_seconds": 60.0, "images_per_s": 100.0,
+        "environment": {"device": "cpu", "device_name": "test CPU"},
+    })  # fmt: skip
+    return run
+
+
+@pytest.fixture()
+def fake_runs(tmp_path):
+    for seed, jitter in zip((42, 43, 44), (0.0, 0.01, -0.01), strict=True):
+        _fake_run(tmp_path, run_name("arch", "freqnet", "recipe", seed), "freqnet", seed,
+                  0.7 + jitter)  # fmt: skip
+        _fake_run(tmp_path, run_name("median", "freqnet", "global_median", seed), "freqnet",
+                  seed, 0.5 - jitter, filter="global_median")  # fmt: skip
+    _fake_run(tmp_path, "other-run", "rgb_fft", 42, 0.3)
+    (tmp_path / "unfinished").mkdir()
+    return tmp_path
+
+
+def test_leaderboard_table(fake_runs, tmp_path):
+    table = leaderboard(fake_runs)
+    assert len(table) == 7  # the unfinished folder is left out
+    assert {"gflops", "seed", "class_weighting", "test_recall"} <= set(table.columns)
+    assert (table["gflops"] > 0).all()
+    agg = by_config(table)
+    assert len(agg) == 3
+    best = agg.iloc[0]
+    assert best["arch"] == "freqnet" and best["filter"] == "coherent_noise_filter"
+    assert best["n"] == 3 and best["test_f1"] == pytest.approx(0.7)
+    assert best["test_f1_std"] == pytest.approx(0.01)
+    text = write_leaderboard(tmp_path / "lb.md", table, fake_runs, "python make_it.py").read_text()
+    assert "python make_it.py" in text and str(fake_runs) in text and "test CPU" in text
+
+
+def test_claims_table(fake_runs, tmp_path):
+    frame = claims(fake_runs)
+    assert set(frame["verdict"]) <= {"reproduced", "refuted", "inconclusive", "not measured"}
+    row = frame[frame["finding"].str.contains("CoherentNoiseFilter")].iloc[0]
+    assert row["verdict"] == "reproduced" and "-0.200" in row["measured"]
+    assert "claims-median-freqnet-*" in row["command"] and "--img-size 64" in row["command"]
+    assert frame[frame["finding"].str.startswith("ResNet-50")].iloc[0]["verdict"] == "not measured"
+    weights = frame[frame["finding"].str.startswith("class weights")].iloc[0]
+    assert weights["verdict"] == "reproduced"
+    threshold = frame[frame["finding"].str.contains("threshold")].iloc[0]
+    assert "+0.050" in threshold["measured"]  # test_tuned - test in every fake run
+    pseudo = frame[frame["finding"].str.contains("pseudo")].iloc[0]
+    assert pseudo["verdict"] == "reproduced"  # the fake probabilities are all confident and right
+    text = claims_mod.write_claims(tmp_path / "c.md", frame, fake_runs, "make claims").read_text()
+    assert "make claims" in text and "not measured" in text
+
+
+def test_claims_without_runs(tmp_path):
+    frame = claims(tmp_path / "empty")
+    assert len(frame) >= 12
+    assert (frame["verdict"].drop(frame.index[frame["finding"].str.startswith("class weights")])
+            == "not measured").all()  # fmt: skip
+
+
+def test_plan_and_skipping(fake_runs, capsys):
+    plan = claims_plan(3, size="tiny", img_size=32, epochs=1)
+    names = [r.name for r in plan]
+    assert len(names) == len(set(names)) == 3 * 13
+    assert plan[0].seed == 42 and plan[-1].seed == 44
+    unweighted = [r for r in plan if r.variant == "unweighted"]
+    assert len(unweighted) == 3 and not unweighted[0].config.class_weighting
+    only = claims_plan(1, only=["claims-median-*"])
+    assert [r.variant for r in only] == ["global_median", "none"]
+    assert {r.config.filter for r in only} == {"global_median", "none"}
+    done = [r for r in plan if r.group == "arch" and r.arch == "freqnet"][:1]
+    states = train_plan(done + only[1:], fake_runs, budget_min=1e-9)
+    assert [s["state"] for s in states] == ["finished", "not started"]
+
+
+def test_flops_positive():
+    tiny = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(2))
+    tiny(torch.zeros(1, 3, 8, 8))
+    assert flops(tiny, 8) == 2 * (3 * 9 * 4 * 36) + 2 * (4 * 36 * 2)
+    assert arch_flops("rgb_fft", 64) > 0
