@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from dflib.decide import claims as claims_mod
+from dflib.decide import reports
 from dflib.decide.claims import claims, decide_at_least, decide_difference, decide_level
 from dflib.decide.claims_plan import claims_plan, run_name, train_plan
 from dflib.decide.leaderboard import by_config, leaderboard, write_leaderboard
@@ -100,7 +100,7 @@ def test_claims_table(fake_runs, tmp_path):
     assert "+0.050" in threshold["measured"]  # test_tuned - test in every fake run
     pseudo = frame[frame["finding"].str.contains("pseudo")].iloc[0]
     assert pseudo["verdict"] == "reproduced"  # the fake probabilities are all confident and right
-    text = claims_mod.write_claims(tmp_path / "c.md", frame, fake_runs, "make claims").read_text()
+    text = reports.write_claims(tmp_path / "c.md", frame, fake_runs, "make claims").read_text()
     assert "make claims" in text and "not measured" in text
 
 

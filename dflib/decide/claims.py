@@ -126,7 +126,8 @@ def _paired(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> np.ndarray:
     return (both[f"{metric}_a"] - both[f"{metric}_b"]).to_numpy(dtype=float)
 
 
-def _command(setting: dict, runs_dir, *only: str) -> str:
+def plan_command(setting: dict, runs_dir, *only: str) -> str:
+    """The ``scripts/claims_runs.py`` command for ``setting`` (from :func:`claim_runs`)."""
     args = ["python", "scripts/claims_runs.py"]
     if setting:
         args += ["--size", str(setting["data"]), "--img-size", str(setting["img_size"]),
@@ -150,7 +151,7 @@ def claims(runs_dir: str | os.PathLike | None = None, prefix: str = PREFIX) -> p
         rows.append({"finding": finding, "reported": reported, "measured": measured,
                      "verdict": decided[0], "why": decided[1], "command": command})  # fmt: skip
 
-    cmd = lambda *only: _command(setting, runs_dir, *only)  # noqa: E731
+    cmd = lambda *only: plan_command(setting, runs_dir, *only)  # noqa: E731
     arch_of = {g: t[t["group"] == g]["arch"] for g in ("balance", "median")}
     arch_of = {g: (a.iloc[0] if len(a) else CLAIM_ARCH) for g, a in arch_of.items()}
     ca = arch_of["balance"]
@@ -263,30 +264,3 @@ def _pseudo_claim(t: pd.DataFrame, metric: str, runs_dir, cmd):
                 f"fake share {_fmt(*_stats(r['pseudo_fake_share']))}, purity {_fmt(*_stats(r['purity']))}")  # fmt: skip
     return (finding, reported, measured, decided,
             cmd(f"claims-arch-{best}-*"))  # fmt: skip
-
-
-def write_claims(path, frame: pd.DataFrame, runs_dir, command: str) -> os.PathLike:
-    """``claims.md``: provenance, the verdict rule, and one row per finding."""
-    from pathlib import Path
-
-    from dflib.decide.leaderboard import provenance
-
-    table, _ = claim_runs(runs_dir)
-    counts = frame["verdict"].value_counts().to_dict()
-    text = "\n".join([
-        "# SPEC §2 findings: reproduced, refuted or inconclusive", "",
-        *provenance(table, runs_dir, command), "",
-        "Rule: one seed decides nothing (*inconclusive*); a comparison pairs each seed's runs "
-        "and must differ by more than the seed spread (sd of the per-seed differences); a "
-        f"reported level is met within {LEVEL_TOL}. Scores are F1 of the fake class at 0.5. "
-        "The runs use the embedded benchmark at the size above, not the write-ups' data or "
-        "epochs, so a level measured here says how this benchmark responds, not what the "
-        "write-ups' models scored.", "",
-        "Verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".", "",
-        frame.assign(command=frame["command"].map(lambda c: f"`{c}`")).to_markdown(index=False),
-        "",
-    ])  # fmt: skip
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path

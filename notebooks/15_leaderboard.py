@@ -1,0 +1,137 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,nbmake,-all
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 15 · Leaderboard and claims: every run in one table, every finding with a verdict
+#
+# Two questions, answered from finished run folders only (their json/csv files: runs
+# trained on a rented GPU and copied back without their weights work):
+#
+# 1. **Leaderboard**: every run in `runs_dir` with its architecture, parameters, FLOPs,
+#    image size, epochs, filter, validation F1 / recall / AUC, F1 on the hidden test
+#    labels, training time, images/s and device, beside the F1 the write-up reported for
+#    the same model; seeds of one configuration are aggregated (mean ± sd). Plots: F1
+#    against parameters and against training time.
+# 2. **Claims**: each finding of SPEC.md section 2 (and section 3's global median) as one
+#    row: what the write-up reported, what the runs of `scripts/claims_runs.py` measured,
+#    and a verdict: *reproduced*, *refuted* or *inconclusive*. One seed decides nothing; a
+#    difference smaller than the seed spread decides nothing.
+#
+# The claims runs are made by one script (3 seeds of every recipe, plus the unweighted,
+# oversampled, global-median, unfiltered and selectively blurred controls; `--dry-run`
+# prints the plan), best on a GPU; this notebook can also train missing ones
+# (`-p make_missing True`):
+#
+# ```bash
+# python scripts/claims_runs.py --dry-run
+# python scripts/claims_runs.py --size demo --img-size 64 --epochs 10 --seeds 3 --out-dir runs
+# papermill notebooks/15_leaderboard.ipynb reports/15_leaderboard.ipynb -p reports_dir reports
+# ```
+
+# %% tags=["parameters"] nbmake={"mock": {"runs_dir": "runs/smoke-claims", "make_missing": true, "make_only": "claims-arch-freqnet-*,claims-median-freqnet-global_median-*", "make_seeds": 2, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1}}
+runs_dir = "runs"  # folder of run folders, relative to the project root
+prefix = "claims"  # the claims runs are named <prefix>-<group>-<arch>[-<variant>]-s<seed>
+reports_dir = ""  # where leaderboard.md and claims.md go, e.g. "reports" ("": nowhere, shown only)
+score = "test_f1"  # the score of the plots: "test_f1" (hidden test labels, at 0.5) or "val_f1"
+make_missing = False  # train the missing runs of the claims plan now, with the settings below
+make_only = ""  # comma-separated run-name globs of the plan to train ("": the whole plan)
+make_seeds = 3  # seeds 42, 43, ... of runs made here
+make_size = "demo"  # benchmark size of runs made here
+make_train_images = 0  # labelled images of runs made here (0: all of them)
+make_img_size = 64  # image side in px of runs made here
+make_epochs = 10  # epochs of runs made here
+budget_min = 0  # start no new run after this many minutes (0: no limit)
+
+# %%
+import pandas as pd
+from IPython.display import Markdown, display
+
+from dflib.decide import claims_plan as plan_mod
+from dflib.decide import leaderboard as lb
+from dflib.decide import reports
+from dflib.decide.claims import claims
+from dflib.viz.leaderboard import score_vs_cost
+
+root = lb.runs_root(runs_dir)
+plan = plan_mod.claims_plan(
+    make_seeds, size=make_size, img_size=make_img_size, epochs=make_epochs,
+    train_images=make_train_images, prefix=prefix,
+    only=[p.strip() for p in make_only.split(",") if p.strip()] or None,
+)  # fmt: skip
+missing = [r.name for r in plan if not plan_mod.is_done(plan_mod.RunFolder(root / r.name))]
+print(f"claims plan: {len(plan)} runs, {len(missing)} missing in {root}")
+states = plan_mod.train_plan(plan, root, budget_min=budget_min) if make_missing else []
+if missing and not make_missing:
+    print("not trained here (make_missing is False); the claims they decide read "
+          "'not measured'. Make them with:\n  python scripts/claims_runs.py --out-dir "
+          f"{runs_dir} --seeds {make_seeds}   (or -p make_missing True)")  # fmt: skip
+
+# %% [markdown]
+# ## Leaderboard
+#
+# One row per configuration (architecture, data size, image size, epochs, filter, loss,
+# sampler), seeds aggregated: `mean ± sd` over them. F1 is the fake class's at 0.5;
+# *test* is the benchmark's hidden test labels (never trained on), *tuned* the threshold
+# with the best validation F1. The write-up's F1 was measured on its own data after 20-30
+# epochs at 196-256 px: a gap to it says as much about the setting as about the model.
+
+# %%
+table = lb.leaderboard(runs_dir)
+board = lb.by_config(table)
+print(f"{len(table)} finished runs in {root}, {len(board)} configurations")
+display(Markdown(lb.leaderboard_markdown(board)))
+
+# %% [markdown]
+# ## F1 against cost
+#
+# Each point is one configuration (bars: one sd over seeds); hollow diamonds mark what the
+# write-up reported for the same architecture. A model above and to the left of another
+# buys its score with fewer parameters or less training time.
+
+# %%
+fig_params = score_vs_cost(board, "params", score)
+
+# %%
+fig_time = score_vs_cost(board, "train_minutes", score)
+
+# %% [markdown]
+# ## The findings of SPEC §2, one row each
+#
+# *measured* is `mean ± sd (n seeds)`; for a comparison it is the mean of the per-seed
+# differences. *why* says which part of the rule decided the verdict; *command* makes
+# the runs behind the row.
+
+# %%
+findings = claims(runs_dir, prefix)
+with pd.option_context("display.max_colwidth", 160):
+    display(findings[["finding", "reported", "measured", "verdict", "why"]])
+print(findings["verdict"].value_counts().to_string())
+
+# %% [markdown]
+# ## The reports
+#
+# With `reports_dir` set, `leaderboard.md` and `claims.md` are written there, each headed
+# by the commands that made it (this notebook's and the runs'), the runs folder, the data
+# size and the devices.
+
+# %%
+command = "\n".join([
+    reports.notebook_command("notebooks/15_leaderboard.ipynb", "out.ipynb", runs_dir=runs_dir,
+                             prefix=prefix, reports_dir=reports_dir or "reports"),
+    "# the runs: " + reports.training_command(runs_dir, prefix),
+])  # fmt: skip
+written = reports.write_reports(reports_dir, table, findings, runs_dir, command, prefix)
+print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing written")
