@@ -6,7 +6,7 @@ STAMP := .make-installed
 # The import-linter console script (`python -m importlinter.cli` runs nothing: no __main__).
 LINT_IMPORTS ?= lint-imports
 
-.PHONY: install demo test unit lint sync reports training clean
+.PHONY: install demo test unit lint sync reports training bench clean
 
 install: $(STAMP)
 
@@ -72,3 +72,8 @@ training: install
 
 clean:
 	rm -rf $(STAMP) .pytest_cache .ruff_cache
+
+# Speed: every benchmark table on this machine (run it alone), then reports/benchmarks.md
+# from the results of every device measured (reports/benchmarks/*.json).
+bench: install
+	$(PYTHON) bench/run.py

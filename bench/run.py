@@ -57,6 +57,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tag", default="", help="results file name (default: cpu or the GPU)")
     p.add_argument("--out", default=DEFAULT_OUT)
     p.add_argument("--render-only", action="store_true")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the measured architectures' rows in the saved results "
+        "(re-measure one row that other work disturbed)",
+    )
     p.add_argument("--cost-child", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -140,6 +146,24 @@ def _logged_all(rows: list[dict], say) -> list[dict]:
     return [_logged(r, say) for r in rows]
 
 
+def merged(previous: dict, new: dict, command: str) -> dict:
+    """``previous`` with each new row put in place of the row of the same architecture
+    (the cost curve, one architecture, is replaced whole); the commands are kept."""
+    sections = dict(previous["sections"])
+    for key, rows in new["sections"].items():
+        redone = {r.get("arch") for r in rows}
+        old = sections.get(key, [])
+        kept = [r for r in old if key != "cost" and r.get("arch") not in redone]
+        by_arch = [r.get("arch") for r in old]
+        sections[key] = sorted(kept + rows, key=lambda r: _position(by_arch, r.get("arch")))
+    commands = previous.get("command", "")
+    return {**previous, "sections": sections, "command": f"{commands}; {command}"}
+
+
+def _position(order: list, arch) -> int:
+    return order.index(arch) if arch in order else len(order)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     warnings.filterwarnings("ignore", message=".*TF32.*")
@@ -152,13 +176,19 @@ def main(argv: list[str] | None = None) -> int:
         args.out = ""
     if not args.render_only:
         b = bench_from(args)
-        command = "python bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+        command = (
+            "python bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+        ).strip()
         tag = args.tag or ("cpu" if not b.cuda else torch.cuda.get_device_name(b.device))
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{report.slug(tag)}.json"
 
+        previous = json.loads(path.read_text()) if args.merge and path.is_file() else None
+
         def save(results: dict) -> None:
-            path.write_text(json.dumps({**results, "command": command}, indent=1))
+            if previous is not None:
+                results = merged(previous, results, command)
+            path.write_text(json.dumps({"command": command, **results}, indent=1))
 
         measure_all(args, b, save)
         print(f"results: {path}")
