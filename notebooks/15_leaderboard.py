@@ -43,6 +43,7 @@
 
 # %% tags=["parameters"] nbmake={"mock": {"runs_dir": "runs/smoke-claims", "make_missing": true, "make_only": "claims-arch-freqnet-*,claims-median-freqnet-global_median-*", "make_seeds": 2, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1}}
 runs_dir = "runs"  # folder of run folders, relative to the project root
+include = ""  # comma-separated run-name globs of the leaderboard, e.g. "claims-*,table-*" ("": all)
 prefix = "claims"  # the claims runs are named <prefix>-<group>-<arch>[-<variant>]-s<seed>
 reports_dir = ""  # where leaderboard.md and claims.md go, e.g. "reports" ("": nowhere, shown only)
 score = "test_f1"  # the score of the plots: "test_f1" (hidden test labels, at 0.5) or "val_f1"
@@ -89,7 +90,7 @@ if missing and not make_missing:
 # epochs at 196-256 px: a gap to it says as much about the setting as about the model.
 
 # %%
-table = lb.leaderboard(runs_dir)
+table = lb.leaderboard(runs_dir, include=include)
 board = lb.by_config(table)
 print(f"{len(table)} finished runs in {root}, {len(board)} configurations")
 display(Markdown(lb.leaderboard_markdown(board)))
@@ -130,8 +131,10 @@ print(findings["verdict"].value_counts().to_string())
 # %%
 command = "\n".join([
     reports.notebook_command("notebooks/15_leaderboard.ipynb", "out.ipynb", runs_dir=runs_dir,
-                             prefix=prefix, reports_dir=reports_dir or "reports"),
+                             include=include, prefix=prefix, reports_dir=reports_dir or "reports"),
     "# the runs: " + reports.training_command(runs_dir, prefix),
+    *(["# the table-* runs: python scripts/train_table.py (one per architecture, seed 42)"]
+      if table["run"].str.startswith("table-").any() else []),
 ])  # fmt: skip
 written = reports.write_reports(reports_dir, table, findings, runs_dir, command, prefix)
 print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing written")

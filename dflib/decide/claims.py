@@ -93,10 +93,10 @@ def decide_at_least(values, bound: float) -> tuple[str, str]:
     if n == 1:
         return "inconclusive", "one seed"
     if mean >= bound:
-        return "reproduced", f"mean {mean:.3f} >= {bound}"
+        return "reproduced", f"mean {mean:.3f} >= {bound:.3g}"
     if bound - mean <= sd:
-        return "inconclusive", f"{mean:.3f} below {bound} by less than the seed spread {sd:.3f}"
-    return "refuted", f"{mean:.3f} < {bound} (sd {sd:.3f})"
+        return "inconclusive", f"{mean:.3f} below {bound:.3g} by less than the seed spread {sd:.3f}"
+    return "refuted", f"{mean:.3f} < {bound:.3g} (sd {sd:.3f})"
 
 
 def claim_runs(runs_dir=None, prefix: str = PREFIX) -> tuple[pd.DataFrame, dict]:
@@ -209,7 +209,8 @@ def claims(runs_dir: str | os.PathLike | None = None, prefix: str = PREFIX) -> p
     add("tuning the decision threshold on validation gives a significant gain", "—",
         f"every run, {label.split(' @')[0]} at the val-tuned threshold - at 0.5: "
         f"{_fmt(*_stats(gain), True)} over runs", decide_difference(gain, "higher"), cmd())  # fmt: skip
-    add(*_pseudo_claim(t, metric, runs_dir, cmd))
+    for row in _pseudo_claims(t, metric, runs_dir, cmd):
+        add(*row)
 
     over = _arm(t, "balance", ca, "oversample")
     d = _paired(over, weighted, metric)
@@ -236,19 +237,18 @@ def _epochs_claim(runs: pd.DataFrame, runs_dir, command: str):
             f"{_fmt(*_stats(late), True) if late else 'not run'}", decide_difference(d, "higher"), command)  # fmt: skip
 
 
-def _pseudo_claim(t: pd.DataFrame, metric: str, runs_dir, cmd):
-    finding = "pseudo-label probe on the test images (one confidence cut-off)"
-    reported = (f"{WRITEUP['share_kept']:.1%} kept, confidence {WRITEUP['mean_confidence']}, "
-                f"classes 85:15, purity > {WRITEUP['purity']:.0%}")  # fmt: skip
+def _pseudo_claims(t: pd.DataFrame, metric: str, runs_dir, cmd) -> list[tuple]:
+    """Two rows: the share kept at the confidence cut-off, and the purity of what is kept
+    (the write-up reports both; one can hold while the other does not)."""
+    finding = "pseudo-label probe on the test images (one confidence cut-off): "
+    share = (f"{WRITEUP['share_kept']:.1%} kept (9,553 of 10,000), mean confidence "
+             f"{WRITEUP['mean_confidence']}, classes 85:15")  # fmt: skip
+    purity = f"expected purity > {WRITEUP['purity']:.0%}"
     arch_runs = t[t["group"] == "arch"]
     if arch_runs.empty or metric != "test_f1":
-        return (
-            finding,
-            reported,
-            "no run with hidden test labels",
-            ("not measured", "no runs"),
-            cmd(),
-        )
+        missing = ("not measured", "no run with hidden test labels")
+        return [(finding + "share kept", share, "no runs", missing, cmd()),
+                (finding + "purity", purity, "no runs", missing, cmd())]  # fmt: skip
     best = arch_runs.groupby("arch")[metric].mean().idxmax()
     reports = []
     for name in arch_runs[arch_runs["arch"] == best]["run"]:
@@ -256,11 +256,15 @@ def _pseudo_claim(t: pd.DataFrame, metric: str, runs_dir, cmd):
         probe = select_pseudo(pred["id"], pred["prob"], None, PSEUDO_CONFIDENCE)
         reports.append(probe.report(hidden=pred[["id", "label"]]))
     r = pd.DataFrame(reports)
-    decided = decide_at_least(r["purity"], WRITEUP["purity"])
+    pure = decide_at_least(r["purity"], WRITEUP["purity"])
     if r["n_kept"].eq(0).all():
-        decided = ("inconclusive", f"no test image reaches confidence {PSEUDO_CONFIDENCE}")
-    measured = (f"{best} (best {metric}), cut-off {PSEUDO_CONFIDENCE}: kept "
-                f"{_fmt(*_stats(r['share_kept']))}, confidence {_fmt(*_stats(r['mean_confidence']))}, "
-                f"fake share {_fmt(*_stats(r['pseudo_fake_share']))}, purity {_fmt(*_stats(r['purity']))}")  # fmt: skip
-    return (finding, reported, measured, decided,
-            cmd(f"claims-arch-{best}-*"))  # fmt: skip
+        pure = ("inconclusive", f"no test image reaches confidence {PSEUDO_CONFIDENCE}")
+    source = f"{best} (best {metric}), cut-off {PSEUDO_CONFIDENCE}: "
+    kept = (f"{source}kept {_fmt(*_stats(r['share_kept']))}, confidence "
+            f"{_fmt(*_stats(r['mean_confidence']))}, fake share {_fmt(*_stats(r['pseudo_fake_share']))}")  # fmt: skip
+    command = cmd(f"claims-arch-{best}-*")
+    return [
+        (finding + "share kept", share, kept,
+         decide_at_least(r["share_kept"], WRITEUP["share_kept"] - LEVEL_TOL), command),
+        (finding + "purity", purity, f"{source}purity {_fmt(*_stats(r['purity']))}", pure, command),
+    ]  # fmt: skip

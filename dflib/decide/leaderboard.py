@@ -7,6 +7,7 @@ FLOPs are counted once per architecture and image size (:func:`dflib.models.cost
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import platform
 from datetime import datetime, timezone
@@ -21,8 +22,9 @@ from dflib.train.runs import RunFolder
 from dflib.train.summary import run_row
 
 # the settings that make runs "the same configuration" (seeds of one experiment)
+# (and the device: a GPU run trains in mixed precision, a CPU run in float32)
 CONFIG_KEYS = ["arch", "data", "train_images", "img_size", "epochs", "filter", "loss",
-               "class_weighting", "sampler"]  # fmt: skip
+               "class_weighting", "sampler", "device"]  # fmt: skip
 SCORES = ["val_f1", "val_f1_tuned", "val_recall", "val_auc", "test_f1", "test_f1_tuned"]
 COLUMNS = {
     "arch": "architecture", "params": "params", "gflops": "GFLOPs", "img_size": "px",
@@ -38,23 +40,30 @@ def runs_root(runs_dir: str | os.PathLike | None = None) -> Path:
     return resolve_path(runs_dir) if runs_dir else output_dir()
 
 
-def finished_runs(runs_dir: str | os.PathLike | None = None, prefix: str = "") -> list[RunFolder]:
-    """Run folders under ``runs_dir`` whose training ended, names starting with ``prefix``."""
+def finished_runs(
+    runs_dir: str | os.PathLike | None = None, prefix: str = "", include: str = ""
+) -> list[RunFolder]:
+    """Run folders under ``runs_dir`` whose training ended, names starting with ``prefix``
+    and matching one of the comma-separated globs of ``include`` ("" = any name)."""
     root = runs_root(runs_dir)
     if not root.is_dir():
         return []
+    globs = [g.strip() for g in include.split(",") if g.strip()] or ["*"]
     found = [RunFolder(p) for p in sorted(root.iterdir()) if p.is_dir()]
     return [r for r in found if r.name.startswith(prefix) and r.metrics.is_file()
-            and r.params.is_file()]  # fmt: skip
+            and r.params.is_file() and any(fnmatch.fnmatch(r.name, g) for g in globs)]  # fmt: skip
 
 
 def leaderboard(
-    runs_dir: str | os.PathLike | None = None, prefix: str = "", flops: bool = True
+    runs_dir: str | os.PathLike | None = None,
+    prefix: str = "",
+    flops: bool = True,
+    include: str = "",
 ) -> pd.DataFrame:
     """One row per finished run: :func:`dflib.train.summary.run_row` plus seed, class
     weighting, sampler, data and GFLOPs of one image at the run's size."""
     rows = []
-    for run in finished_runs(runs_dir, prefix):
+    for run in finished_runs(runs_dir, prefix, include):
         params = run.read_json("params")
         row = run_row(run)
         row.update({
@@ -82,8 +91,7 @@ def by_config(table: pd.DataFrame) -> pd.DataFrame:
     out = grouped.agg(
         n=("run", "size"), runs=("run", lambda s: ", ".join(s)), params=("params", "first"),
         gflops=("gflops", "first"), train_minutes=("train_minutes", "mean"),
-        images_per_s=("images_per_s", "mean"), device=("device", lambda s: ", ".join(sorted(set(s)))),
-        reported_f1=("reported_f1", "first"),
+        images_per_s=("images_per_s", "mean"), reported_f1=("reported_f1", "first"),
         **{k: (k, "mean") for k in SCORES}, **{f"{k}_std": (k, "std") for k in SCORES},
     ).reset_index()  # fmt: skip
     key = "test_f1" if out["test_f1"].notna().any() else "val_f1"
