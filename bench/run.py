@@ -56,6 +56,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="2 archs, short timings, small curves")
     p.add_argument("--tag", default="", help="results file name (default: cpu or the GPU)")
     p.add_argument("--out", default=DEFAULT_OUT)
+    p.add_argument("--results", default=str(RESULTS), help="folder of the saved results")
     p.add_argument("--render-only", action="store_true")
     p.add_argument(
         "--merge",
@@ -65,14 +66,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--cost-child", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.quick:
-        args.archs = args.archs or "freqnet,rgb_fft"
-        args.seconds = args.seconds or 1.5
-        args.images = min(args.images, 256)
-        args.predict_images = args.predict_images or 256
-        args.predict_archs = "freqnet"
-        args.cost_sizes = "200,800"
-        args.size = "smoke" if args.size == "full" else args.size
+    if args.quick:  # defaults of a smoke run; explicit options win
+        given = {a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv)}
+        quick = {"--archs": ("archs", "freqnet,rgb_fft"), "--seconds": ("seconds", 1.5),
+                 "--images": ("images", 256), "--predict-images": ("predict_images", 256),
+                 "--predict-archs": ("predict_archs", "freqnet"),
+                 "--cost-sizes": ("cost_sizes", "200,800"), "--size": ("size", "smoke")}  # fmt: skip
+        for option, (name, value) in quick.items():
+            if option not in given:
+                setattr(args, name, value)
     return args
 
 
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(cost.cost_row(bench_from(args), args.cost_arch, args.cost_child)))
         return 0
     # a quick run checks that every table runs; its numbers stay out of the report
-    folder = RESULTS / "quick" if args.quick else RESULTS
+    folder = Path(args.results) / "quick" if args.quick else Path(args.results)
     if args.quick and args.out == DEFAULT_OUT:
         args.out = ""
     if not args.render_only:

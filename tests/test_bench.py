@@ -1,0 +1,87 @@
+"""The benchmark script: it runs end to end at a tiny size, and its report marks each
+target from the numbers (no timing is asserted: speed lives in reports/benchmarks.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench_modules():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import run
+
+        import report
+
+        yield run, report
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def _results(device_type: str, **sections) -> dict:
+    name = "CPU (test)" if device_type == "cpu" else "GPU (test)"
+    env = {"device": name, "device_type": device_type, "torch": "x", "cores": 2,
+           "torch_threads": 2, "date": "today", "benchmark": "tiny"}  # fmt: skip
+    return {"environment": env, "sections": sections, "command": "python bench/run.py"}
+
+
+def _seed_rows(seed_ips: float, cache_ips: float) -> list[dict]:
+    return [
+        {"pipeline": "seed-style (PIL)", "measured": "data alone", "img/s": seed_ips},
+        {"pipeline": "dflib cache", "measured": "data alone", "img/s": cache_ips},
+        {"pipeline": "seed-style (PIL)", "measured": "end-to-end", "img/s": 1.0},
+        {"pipeline": "dflib cache", "measured": "end-to-end", "img/s": 2.0},
+    ]
+
+
+def _cost(anon: list[float]) -> list[dict]:
+    return [{"arch": "xception_resnet50", "px": 196, "images": n, "epoch s": 20.0 + i,
+             "peak anonymous MiB": a} for i, (n, a) in enumerate(zip([1000, 50000], anon, strict=True))]  # fmt: skip
+
+
+def test_targets_are_marked_from_the_numbers(bench_modules):
+    _, report = bench_modules
+    met = report.targets([_results("cpu", seed=_seed_rows(100, 600), cost=_cost([700, 720]))])
+    assert "| met |" in met[2] and "6.0x" in met[2]
+    assert "open" in met[3] and "open" in met[4]  # no GPU measured
+    assert met[5].endswith("| met |")
+    slow = report.targets([_results("cpu", seed=_seed_rows(100, 300), cost=_cost([700, 1400]))])
+    assert slow[2].endswith("| not met |") and slow[5].endswith("| not met |")
+    gpu = _results("cuda", arch=[{"arch": "a", "model img/s": 100.0, "end-to-end img/s": 95.0},
+                                 {"arch": "b", "model img/s": 100.0, "end-to-end img/s": 80.0}],
+                   cost=_cost([900, 900]))  # fmt: skip
+    lines = report.targets([gpu])
+    assert "b 0.80" in lines[3] and lines[3].endswith("| not met |")
+    assert "21.0 s" in lines[4] and lines[4].endswith("| met |")  # 50,000 images in 21 s
+
+
+def test_merge_replaces_only_the_measured_architectures(bench_modules):
+    run, _ = bench_modules
+    old = _results("cpu", arch=[{"arch": "a", "v": 1}, {"arch": "b", "v": 1}], cost=_cost([1, 1]))
+    new = {"environment": old["environment"], "sections": {"arch": [{"arch": "b", "v": 2}]}}
+    merged = run.merged(old, new, "python bench/run.py --merge")
+    assert merged["sections"]["arch"] == [{"arch": "a", "v": 1}, {"arch": "b", "v": 2}]
+    assert merged["sections"]["cost"] == old["sections"]["cost"]
+    assert merged["command"].endswith("; python bench/run.py --merge")
+
+
+def test_bench_runs_every_cpu_table_at_a_tiny_size(bench_modules, tmp_path):
+    run, _ = bench_modules
+    args = ["--quick", "--size", "tiny", "--archs", "freqnet", "--batch-size", "4",
+            "--seconds", "0.05", "--images", "24", "--predict-images", "8",
+            "--cost-sizes", "24,48", "--results", str(tmp_path), "--out", str(tmp_path / "b.md")]  # fmt: skip
+    assert run.main(args) == 0
+    saved = json.loads((tmp_path / "quick" / "cpu.json").read_text())
+    assert set(saved["sections"]) == {"arch", "seed", "predict", "cost"}
+    arch = saved["sections"]["arch"][0]
+    assert arch["arch"] == "freqnet" and arch["model img/s"] > 0 and arch["data img/s"] > 0
+    assert [r["images"] for r in saved["sections"]["cost"]] == [24, 48]
+    text = (tmp_path / "b.md").read_text()
+    assert "## Targets" in text and "cache pipeline >= 5x" in text
