@@ -23,17 +23,12 @@ import papermill
 from dflib.environment import output_dir, project_root
 from dflib.train import reference
 from dflib.train.recipes import list_recipes
-from dflib.train.summary import runs_table
+from dflib.train.summary import runs_table, titles
 
 ROOT = project_root()
-COLUMNS = {
-    "arch": "architecture", "params": "params", "train_images": "images", "img_size": "px",
-    "epochs": "epochs", "filter": "filter", "loss": "loss", "val_f1": "val F1",
-    "val_f1_tuned": "val F1 tuned", "val_recall": "val recall", "val_auc": "val AUC",
-    "test_f1": "test F1", "test_f1_tuned": "test F1 tuned", "test_auc": "test AUC",
-    "train_minutes": "train min", "images_per_s": "img/s", "device": "device",
-    "reported_f1": "write-up F1",
-}  # fmt: skip
+COLUMNS = titles("arch", "params", "train_images", "img_size", "epochs", "filter", "loss",
+                 "val_f1", "val_f1_tuned", "val_recall", "val_auc", "test_f1", "test_f1_tuned",
+                 "test_auc", "train_minutes", "images_per_s", "device", "reported_f1")  # fmt: skip
 
 
 def notebook_for(arch: str) -> Path:

@@ -19,20 +19,16 @@ import pandas as pd
 from dflib.environment import output_dir, resolve_path
 from dflib.models.cost import arch_flops
 from dflib.train.runs import RunFolder
-from dflib.train.summary import run_row
+from dflib.train.summary import run_row, titles
 
 # the settings that make runs "the same configuration" (seeds of one experiment)
 # (and the device: a GPU run trains in mixed precision, a CPU run in float32)
 CONFIG_KEYS = ["arch", "data", "train_images", "img_size", "epochs", "filter", "loss",
                "class_weighting", "sampler", "device"]  # fmt: skip
 SCORES = ["val_f1", "val_f1_tuned", "val_recall", "val_auc", "test_f1", "test_f1_tuned"]
-COLUMNS = {
-    "arch": "architecture", "params": "params", "gflops": "GFLOPs", "img_size": "px",
-    "epochs": "epochs", "filter": "filter", "loss": "loss", "n": "seeds",
-    "val_f1": "val F1", "val_recall": "val recall", "val_auc": "val AUC",
-    "test_f1": "test F1", "test_f1_tuned": "test F1 tuned", "train_minutes": "train min",
-    "images_per_s": "img/s", "device": "device", "reported_f1": "write-up F1",
-}  # fmt: skip
+COLUMNS = titles("arch", "params", "gflops", "img_size", "epochs", "filter", "loss", "n",
+                 "val_f1", "val_recall", "val_auc", "test_f1", "test_f1_tuned", "train_minutes",
+                 "images_per_s", "device", "reported_f1")  # fmt: skip
 
 
 def runs_root(runs_dir: str | os.PathLike | None = None) -> Path:

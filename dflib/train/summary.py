@@ -10,6 +10,21 @@ import pandas as pd
 from dflib.train.recipes import reference
 from dflib.train.runs import RunFolder, run_folder
 
+# how every table names the columns of :func:`run_row` (and of the leaderboard's extras)
+TITLES = {
+    "run": "run", "arch": "architecture", "params": "params", "gflops": "GFLOPs",
+    "train_images": "images", "img_size": "px", "epochs": "epochs", "filter": "filter",
+    "loss": "loss", "n": "seeds", "val_f1": "val F1", "val_f1_tuned": "val F1 tuned",
+    "val_recall": "val recall", "val_auc": "val AUC", "test_f1": "test F1",
+    "test_f1_tuned": "test F1 tuned", "test_auc": "test AUC", "train_minutes": "train min",
+    "images_per_s": "img/s", "device": "device", "reported_f1": "write-up F1",
+}  # fmt: skip
+
+
+def titles(*keys: str) -> dict[str, str]:
+    """``{key: title}`` for the given columns, in that order."""
+    return {key: TITLES[key] for key in keys}
+
 
 def run_row(run: RunFolder | str | os.PathLike) -> dict[str, Any]:
     """The numbers of one run: settings, validation and hidden-test scores, cost."""
