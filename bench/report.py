@@ -63,8 +63,26 @@ def render(paths: list[Path]) -> str:
             continue
         frame = pd.concat(frames, ignore_index=True)
         frame = frame[["device", *[c for c in frame.columns if c != "device"]]]
-        lines += [frame.to_markdown(index=False, floatfmt=".3g"), ""]
+        lines += [frame.to_markdown(index=False, floatfmt=".3g"), "", *_gaps(results, key)]
     return "\n".join(lines)
+
+
+def _gaps(results: list[dict], key: str) -> list[str]:
+    """Architectures a device measured in the first table but not in this one (a run
+    stopped by its time limit keeps the tables it finished)."""
+    if key not in ("precision",):
+        return []
+    out = []
+    for r in results:
+        if r["environment"]["device_type"] != "cuda":
+            continue
+        every = [row["arch"] for row in r["sections"].get("arch", [])]
+        done = {row["arch"] for row in r["sections"].get(key, [])}
+        missing = [a for a in every if a not in done]
+        if missing:
+            out += [f"Not measured on {r['environment']['device']}: {', '.join(missing)} (the run "
+                    "ended before them).", ""]  # fmt: skip
+    return out
 
 
 def _rows(results: list[dict], section: str, device_type: str) -> list[tuple[str, dict]]:
