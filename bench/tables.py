@@ -16,7 +16,6 @@ import torch
 
 from dflib.data import ImageTable, load_split
 from dflib.data.cache import ImageCache, build_cache
-from dflib.models import create_model
 from dflib.runtime import autocast_dtype
 from dflib.train import get_recipe
 from dflib.train.augment import DevicePipeline
@@ -25,6 +24,7 @@ from dflib.train.dataset import preprocess_for, subsample
 from dflib.train.engine import Device, evaluate, train_one_epoch
 from dflib.train.losses import make_loss
 from dflib.train.recipes import TrainConfig
+from dflib.train.trainer import loader_workers, model_and_pipeline
 
 import measure
 import pipelines as P
@@ -54,9 +54,7 @@ class Bench:
         return config.replace(**overrides) if overrides else config
 
     def loader_workers(self) -> int:
-        # the trainer's rule (dflib.train.trainer): a memmap read is cheap, so on a CPU
-        # the cores go to the model
-        return self.workers if self.workers >= 0 else (2 if self.cuda else 0)
+        return loader_workers(TrainConfig(workers=self.workers), self.device)
 
     def cache(self, config: TrainConfig, n: int, split: str = "train") -> ImageCache:
         return _cache(self.synthetic_size, split, config.img_size, config.filter, config.tol, n)
@@ -88,12 +86,7 @@ class Setup:
 
 def setup(b: Bench, config: TrainConfig, amp: bool, channels_last: bool, compile: bool = False):
     torch.manual_seed(0)
-    channels_last = channels_last and b.cuda
-    model = create_model(config.arch).to(b.device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    cfg = model.default_cfg
-    pipeline = DevicePipeline(cfg.mean, cfg.std, config.augment, config.img_size, channels_last)
+    model, pipeline = model_and_pipeline(config.replace(channels_last=channels_last), b.device)
     dtype = autocast_dtype(b.device) if amp else None
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     optimizer = torch.optim.AdamW(
@@ -101,7 +94,7 @@ def setup(b: Bench, config: TrainConfig, amp: bool, channels_last: bool, compile
     )
     step_model = torch.compile(model) if compile else model
     loss_fn = make_loss(config.loss, [0.6024, 2.9412], config.focal_gamma)
-    return Setup(model, step_model, pipeline.to(b.device), Device(b.device, dtype, scaler),
+    return Setup(model, step_model, pipeline, Device(b.device, dtype, scaler),
                  loss_fn, optimizer)  # fmt: skip
 
 

@@ -103,18 +103,12 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     if device.type == "cuda" and not config.deterministic:
         torch.backends.cudnn.benchmark = True
     data = ddp.main_first(world, lambda: prepare(config, progress))  # one process builds caches
-    model = create_model(config.arch).to(device)
-    channels_last = config.channels_last and device.type == "cuda"
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    cfg = model.default_cfg
-    pipeline = DevicePipeline(cfg.mean, cfg.std, config.augment, config.img_size, channels_last)
-    pipeline = pipeline.to(device)
+    model, pipeline = model_and_pipeline(config, device)
     # class_weighting=False: every class weighs 1 (the unbalanced control)
     weights = data.weights if config.class_weighting else np.ones_like(data.weights)
     loss_fn = make_loss(config.loss, weights, config.focal_gamma)
     if world.is_main:
-        finish.write_run_header(run, config, cfg, data, dev)
+        finish.write_run_header(run, config, model.default_cfg, data, dev)
         if world.active:
             print(ddp.describe(world, config.batch_size, config.lr))
 
@@ -125,7 +119,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
         if world.is_main:
             print(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
     step_model = _wrap(model, config, world, device)
-    workers = _workers(config, device)
+    workers = loader_workers(config, device)
     if world.is_main:
         hooks = (*hooks, duration_estimate(config, device, len(data.train)))
 
@@ -205,7 +199,19 @@ def _validate(model, data, pipeline, dev, loss_fn, config, workers, world) -> di
     return {**ddp.gather_arrays(world, val), "loss": loss}
 
 
-def _workers(config: TrainConfig, device: torch.device) -> int:
+def model_and_pipeline(config: TrainConfig, device: torch.device):
+    """The model (NHWC on CUDA when the recipe asks) and its device pipeline, on ``device``."""
+    model = create_model(config.arch).to(device)
+    channels_last = config.channels_last and device.type == "cuda"
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    cfg = model.default_cfg
+    pipeline = DevicePipeline(cfg.mean, cfg.std, config.augment, config.img_size, channels_last)
+    return model, pipeline.to(device)
+
+
+def loader_workers(config: TrainConfig, device: torch.device) -> int:
+    """Batch-reading processes: the recipe's, else 0 on a CPU and 2 on a GPU."""
     if config.workers >= 0:
         return config.workers
     # reading a memmap is cheap: on a CPU the cores are better spent on the model
