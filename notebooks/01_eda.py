@@ -55,7 +55,7 @@ train = data.verify_images(train)  # decode every file: a PNG signature is not a
 test = data.load_test_if_present(data_dir, synthetic_size=synthetic_size)
 print(f"data folder: {train.root}")
 print(f"training images: {len(train):,}; test images: {len(test) if test is not None else 'no test folder'}")
-print(train.report.summary())
+print(train.report.summary(full_list="train.report.to_frame() (or .save('skipped.csv'))"))
 
 # %% [markdown]
 # ## 1. The imbalance

@@ -60,12 +60,19 @@ class DataReport:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.skipped, columns=["file", "reason"])
 
-    def summary(self) -> str:
+    def summary(self, limit: int = 20, full_list: str | os.PathLike | None = None) -> str:
+        """Counts per reason, then the first ``limit`` skipped files by name with their
+        reason, and where the whole list is (``full_list``, or how to get it)."""
         if not self.skipped:
             return f"{self.root}: every file usable"
         counts = self.to_frame()["reason"].str.split(":").str[0].value_counts()
         lines = [f"{self.root}: {len(self.skipped)} file(s) skipped"]
         lines += [f"  {count:>6}  {reason}" for reason, count in counts.items()]
+        shown = self.skipped[:limit]
+        lines.append(f"  first {len(shown)}:" if len(self.skipped) > len(shown) else "  files:")
+        lines += [f"    {_relative(item, self.root)}: {reason}" for item, reason in shown]
+        where = full_list or "pass --report FILE (or call report.save(FILE)) to write them all"
+        lines.append(f"  full list: {where}")
         return "\n".join(lines)
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -73,6 +80,14 @@ class DataReport:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.to_frame().to_csv(path, index=False)
         return path
+
+
+def _relative(item: str, root: Path) -> str:
+    """A skipped file's path relative to the data folder when it is inside it."""
+    try:
+        return str(Path(item).relative_to(root))
+    except ValueError:
+        return item
 
 
 def find_labelled(root, labels_csv, id_column, label_column, image_dir, report) -> pd.DataFrame:
