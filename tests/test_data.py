@@ -118,7 +118,7 @@ def test_empty_folder_names_expected_layouts(tmp_path):
     (tmp_path / "readme.txt").write_text("hi")
     with pytest.raises(DataError, match=r"No labelled training data.*readme.txt"):
         data.load_split(tmp_path)
-    with pytest.raises(DataError, match="No test folder"):
+    with pytest.raises(DataError, match="No test split"):
         data.load_split(tmp_path, "test")
 
 

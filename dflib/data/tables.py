@@ -1,12 +1,14 @@
 """Finding a user's images and labels, whatever the layout: the image tables.
 
-Accepted layouts (see ``data/README.md``):
+Accepted layouts (see ``data/README.md``; every name in any case):
 
+* given splits: ``train/``, ``valid/`` (or ``val``, ``validation``, ``dev``) and
+  ``test/`` folders, each with class sub-folders (``real/`` + ``fake/``) or a CSV beside
+  it (``train.csv``, ``valid.csv``, ``test.csv``), or one CSV with a ``split`` column;
 * a labels CSV (``train.csv``, ``labels.csv``, ...) with an id/path column and a label
   column beside an image folder (``train/``, ``images/`` or the data folder itself);
-* class sub-folders: ``train/real`` + ``train/fake`` (or ``0``/``1``), with or without
-  the ``train/`` level;
-* an unlabeled ``test/`` folder for predictions.
+* class sub-folders ``real/`` + ``fake/`` (or ``0``/``1``) without the ``train/`` level;
+* any of these one level down (Kaggle's ``/kaggle/input/<name>/<folder>/``).
 
 ``data_dir="synthetic"`` means the embedded benchmark (:mod:`dflib.synthetic`), written
 to disk in the CSV layout, so both go through the same code. Files that cannot be used
@@ -22,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dflib.data.layouts import CLASS_NAMES, DataError, DataReport, find_labelled, find_test
+from dflib.data.layouts import CLASS_NAMES, DataError, DataReport, find_layout_root
+from dflib.data.sources import find_test, find_train, find_val
 from dflib.environment import kaggle_input_dirs, resolve_path
 
 SYNTHETIC = "synthetic"
@@ -75,7 +78,7 @@ def resolve_data_dir(data_dir: str | os.PathLike = SYNTHETIC, synthetic_size: st
             "folder holding your images (absolute, or relative to the project root), or "
             f"'synthetic' for the embedded benchmark.{hint}"
         )
-    return root
+    return find_layout_root(root)
 
 
 def load_split(
@@ -88,43 +91,56 @@ def load_split(
     label_column: str | None = None,
     image_dir: str | os.PathLike | None = None,
 ) -> ImageTable:
-    """Find the images (and labels) of ``split`` ("train" or "test") in ``data_dir``.
+    """Find the images (and labels) of ``split`` in ``data_dir``.
 
     Args:
         data_dir: a folder in one of the accepted layouts, or "synthetic".
-        split: "train" (labelled) or "test" (unlabeled; labels are -1).
+        split: "train" (labelled), "val" (a given validation split, labelled) or "test"
+            (labels -1 unless the test split carries them).
         synthetic_size: benchmark size when ``data_dir == "synthetic"``.
         labels_csv: the labels CSV, if its name is not one of the usual ones.
         id_column, label_column: CSV column names, if detection picks the wrong ones.
-        image_dir: the folder the CSV's ids refer to, if not ``train/`` or ``images/``.
+        image_dir: the folder the CSV's ids refer to, if not ``train/`` or ``images/``
+            (for "test": the folder of the images to predict).
 
     Raises:
-        DataError: nothing usable was found, a single class, unknown label values or
-            columns; the message names what was found and what was expected.
+        DataError: nothing usable was found (or no such split), a single class, unknown
+            label values or columns; the message names what was found and what was expected.
     """
     root = resolve_data_dir(data_dir, synthetic_size)
     report = DataReport(root)
     if split == "test":
-        frame = find_test(root, image_dir, report)
+        frame = find_test(root, image_dir, report, id_column)
     elif split == "train":
-        frame = find_labelled(root, labels_csv, id_column, label_column, image_dir, report)
+        frame = find_train(root, labels_csv, id_column, label_column, image_dir, report)
+    elif split == "val":
+        frame = find_val(root, labels_csv, id_column, label_column, report)
+        if frame is None:
+            raise DataError(
+                f"No validation split in {root}: expected a valid/ (val/, validation/, dev/) "
+                "folder, a valid.csv, or a 'split' column in the labels CSV."
+            )
     else:
-        raise DataError(f"split must be 'train' or 'test', got {split!r}")
+        raise DataError(f"split must be 'train', 'val' or 'test', got {split!r}")
     table = ImageTable(frame.reset_index(drop=True), root, split, report)
-    if split == "train":
+    if split in ("train", "val"):
         _check_classes(table)
     return table
 
 
 def _check_classes(table: ImageTable) -> None:
     if len(table) == 0:
-        raise DataError(f"No usable training images in {table.root}.\n{table.report.summary()}")
+        raise DataError(
+            f"No usable {table.split} images in {table.root}.\n{table.report.summary()}"
+        )
     present = sorted(set(table.labels.tolist()))
     if present != [0, 1]:
         name = CLASS_NAMES[present[0]]
+        need = ("a detector needs both real (0) and fake (1) examples" if table.split == "train"
+                else "its F1, AUC and tuned threshold need both real (0) and fake (1) images")  # fmt: skip
         raise DataError(
-            f"Training data in {table.root} holds only class {present[0]} ({name}, {len(table)} images): "
-            "a detector needs both real (0) and fake (1) examples."
+            f"The {table.split} split of {table.root} holds only class {present[0]} ({name}, "
+            f"{len(table)} images): {need}."
         )
 
 
@@ -153,14 +169,24 @@ def sample_images(
 
 
 def load_test_if_present(data_dir: str | os.PathLike, **kwargs) -> ImageTable | None:
-    """The unlabeled test split, or ``None`` when the data folder has no test folder."""
+    """The test split, or ``None`` when the data folder has none."""
     try:
         return load_split(data_dir, "test", **kwargs)
     except DataError:
         return None
 
 
+def load_val_if_present(data_dir: str | os.PathLike, **kwargs) -> ImageTable | None:
+    """The given validation split, or ``None`` when the data folder has none (a malformed
+    one still raises)."""
+    kwargs.pop("image_dir", None)
+    root = resolve_data_dir(data_dir, kwargs.pop("synthetic_size", "full"))
+    if find_val(root, kwargs.get("labels_csv"), None, None, DataReport(root)) is None:
+        return None
+    return load_split(root, "val", **kwargs)
+
+
 def load_hidden_test_labels(root: Path) -> pd.DataFrame | None:
     """The benchmark's held-back test labels (``test_labels.csv``), ``None`` for real data."""
     path = Path(root) / "test_labels.csv"
-    return pd.read_csv(path) if path.is_file() else None
+    return pd.read_csv(path, dtype={"id": str}) if path.is_file() else None
