@@ -7,7 +7,7 @@ epoch budget, and the result is a handful of metrics.
 
 Both probes avoid early pooling and blur, because the evidence they must find (up-sampling
 traces, seams) is a few pixels wide; down-sampling happens in strided convolutions, which
-can learn to keep it (SPEC.md section 4, the HRNet hypothesis).
+can learn to keep it (`docs/writeups.md#architectures`, the HRNet hypothesis).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@
 # measures each filter against the benchmark's clean copies, then tests that claim by
 # training the same small probe on each filter's output.
 #
-# Filters (`dflib.filters`, SPEC section 3): `none`, `global_median`, `selective_median`,
+# Filters (`dflib.filters`, `docs/writeups.md#noise-filters`): `none`, `global_median`, `selective_median`,
 # `coherent_noise_filter`, `adaptive_median` (median of the unflagged neighbours only),
 # `fft_wiener` (the proposed frequency-aware filter, never built in the write-ups).
 

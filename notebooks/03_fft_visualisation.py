@@ -27,7 +27,7 @@
 # 2. **Generator families** (when the metadata names them): each family's fingerprint
 #    against real images, at the frequencies where up-sampling puts its peaks.
 # 3. **Filters**: the spectrum after each noise filter, and how much of the fake signal
-#    each one leaves, the question behind SPEC §2's "a global median erases the traces".
+#    each one leaves, the question behind the finding "a global median erases the traces" (`docs/writeups.md#findings`).
 # 4. **Residual images**: FFT high-pass and NPR (neighbouring-pixel) residuals of real and
 #    fake crops, the inputs frequency-aware detectors learn from.
 # 5. **A linear probe** on the 1-D profile: how far a Durall-style detector gets.

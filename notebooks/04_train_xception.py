@@ -17,7 +17,7 @@
 # %% [markdown]
 # # 04 · Train XceptionResNet50 with the CoherentNoiseFilter (write-up 1's final model)
 #
-# The recipe of SPEC.md section 4: 196 px, batch 32, AdamW (lr 1e-3, weight decay 1e-3),
+# Write-up 1's recipe (`docs/writeups.md#recipes`): 196 px, batch 32, AdamW (lr 1e-3, weight decay 1e-3),
 # ReduceLROnPlateau (factor 0.5, patience 2), class-weighted cross-entropy, 25 epochs,
 # the CoherentNoiseFilter (tol 30) applied once when the images are cached, random
 # horizontal flips. The write-up reports F1 0.87 / 0.91 / 0.91 after 20 / 25 / 40+ epochs.

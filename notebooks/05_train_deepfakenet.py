@@ -17,7 +17,7 @@
 # %% [markdown]
 # # 05 · Train DeepFakeNet (write-up 2's final model): balanced batches, BCE + Focal, two stages
 #
-# The recipe of SPEC.md section 4: 256 px, batch 16, AdamW (lr 1e-4, weight decay 1e-4),
+# Write-up 2's recipe (`docs/writeups.md#recipes`): 256 px, batch 16, AdamW (lr 1e-4, weight decay 1e-4),
 # ReduceLROnPlateau, a balanced sampler (50/50 batches), loss 0.6 x class-weighted BCE +
 # 0.4 x Focal (gamma 2), 20 epochs on an 88/12 stratified split, then fine-tuning on 100%
 # of the labelled data at lr 5e-5 for 5 epochs. Augmentation on the device, per sample:

@@ -17,7 +17,7 @@
 # %% [markdown]
 # # 06 · Train the Artifact-Sensitive HRNet (and write-up 2's comparison models)
 #
-# The hypothesis of SPEC.md section 4: generator traces are a few pixels wide and early
+# Write-up 2's hypothesis (`docs/writeups.md#architectures`): generator traces are a few pixels wide and early
 # pooling destroys them, so this network has a no-pooling stem and keeps a
 # high-resolution branch through its whole depth; it augments with RandomAdjustSharpness
 # instead of blur. Write-up 2 reports val F1 about 0.80 for it, about 0.65 for a custom

@@ -18,7 +18,7 @@
 # # 10 · Threshold tuning and calibration: is the "significant gain" real?
 #
 # The second write-up tuned the decision threshold on validation and reports that it
-# "gives a significant gain" over 0.5 (SPEC.md sections 2 and 5: highest F1, ties to the
+# "gives a significant gain" over 0.5 (`docs/writeups.md#findings` and `#decisions`: highest F1, ties to the
 # higher recall). A class-weighted model is not calibrated to the 5:1 prior, so 0.5 is
 # an arbitrary cut. This notebook measures the claim on a finished run:
 #

@@ -18,7 +18,7 @@
 # # 11 · Pseudo-labelling: how pure are the confident test predictions, and do they help?
 #
 # The first write-up probed pseudo-labelling on its 10,000 unlabeled test images
-# (SPEC.md sections 2 and 5): 95.5% of them (9,553) passed its confidence cut-off, with
+# (`docs/writeups.md#findings`, `#decisions`): 95.5% of them (9,553) passed its confidence cut-off, with
 # mean confidence 0.987 and classes 85:15 like train, and it *expected* a label purity
 # above 97%. It never trained on them. This notebook does both steps on a finished run
 # and measures what the write-up could only expect:

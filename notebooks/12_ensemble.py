@@ -17,7 +17,7 @@
 # %% [markdown]
 # # 12 · Ensembles: soft voting, weights, rank averaging, flip TTA, greedy selection
 #
-# SPEC.md section 5 proposes soft voting: averaging the probabilities of models with
+# The write-ups propose soft voting (`docs/writeups.md#decisions`): averaging the probabilities of models with
 # different architectures. An average helps only where the models err differently, so
 # this notebook measures every variant against the single runs on the same images:
 #

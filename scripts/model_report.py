@@ -3,7 +3,7 @@
 Per model: parameters, float32 size, FLOPs at 196 px (``torch.utils.flop_counter``),
 FLOPs relative to ResNet-50, activation memory saved for backward, and CPU inference /
 training throughput at 196 px, all measured in one run (on a CUDA GPU too when one is
-present). Then it checks SPEC §4's claims for XceptionResNet50 against the numbers.
+present). Then it checks the claims of docs/writeups.md#xceptionresnet50 against the numbers.
 
 Usage::
 
@@ -226,7 +226,7 @@ def render(rows: list[dict], args: argparse.Namespace, command: str, elapsed: fl
             "",
             table,
             "",
-            "## SPEC §4 claims for XceptionResNet50",
+            "## Write-up 1's claims for XceptionResNet50 (docs/writeups.md#xceptionresnet50)",
             "",
             *claims,
             "",

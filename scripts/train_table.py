@@ -58,7 +58,7 @@ def train_all(args: argparse.Namespace) -> list[Path]:
     return folders
 
 
-# the write-ups' rankings (SPEC section 2), best first
+# the write-ups' rankings (docs/writeups.md#findings), best first
 REPORTED_ORDER = {
     "write-up 1": ["xception_resnet50", "resnet50", "hybrid_xception_freq_transformer", "freqnet"],
     "write-up 2": ["hrnet_artifact", "custom_resnet", "rgb_fft"],

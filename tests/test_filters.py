@@ -18,7 +18,7 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
 
 
 def noisy(n: int, h: int, w: int, density: float = 0.1, seed: int = 0) -> np.ndarray:
-    """Mid-grey random images with salt-and-pepper near 0 and 255 (SPEC: ~5 and ~250),
+    """Mid-grey random images with salt-and-pepper near 0 and 255 (~5 and ~250: docs/writeups.md#task-and-data),
     some of it in a single channel only, and exact 0/255 and tolerance-edge values."""
     rng = np.random.default_rng(seed)
     x = rng.integers(20, 236, size=(n, h, w, 3), dtype=np.uint8)

@@ -22,7 +22,7 @@ MODELS = list_models()
 BATCH = 2
 SIZE = 64
 
-# Pinned: the first two are SPEC §4's numbers, the others the sizes we designed.
+# Pinned: the first two are the write-ups' numbers (docs/writeups.md#architectures), the others the sizes we designed.
 EXPECTED_PARAMS = {
     "xception_resnet50": 13_679_746,
     "resnet50": 23_512_130,
@@ -64,7 +64,7 @@ def test_param_count_is_pinned(name):
 
 
 def test_spec_sizes_in_megabytes():
-    # SPEC §4: 13,679,746 parameters "= 52.18 MB float32" (MiB of 4-byte floats).
+    # docs/writeups.md#xceptionresnet50: 13,679,746 parameters "= 52.18 MB float32" (MiB of 4-byte floats).
     assert round(EXPECTED_PARAMS["xception_resnet50"] * 4 / 2**20, 2) == 52.18
 
 
@@ -158,7 +158,7 @@ def test_default_cfg_and_docstring(name):
     assert cfg.loss == ("bce" if cfg.num_classes == 1 else "ce")
     assert cfg.input_size[0] == 3 and min(cfg.input_size[1:]) >= cfg.min_input_size[1]
     assert len(cfg.mean) == len(cfg.std) == 3 and all(s > 0 for s in cfg.std)
-    assert "SPEC.md" in cfg.source
+    assert "docs/writeups.md#" in cfg.source
     json.dumps(cfg.to_dict())
     doc = sys.modules[type(model).__module__].__doc__ or ""
     assert "Idea" in doc and "Source" in doc and "Input contract" in doc

@@ -1,4 +1,4 @@
-"""Notebook hygiene (DESIGN.md rules) and a papermill run of each notebook with overrides.
+"""Notebook hygiene (parameters cell first, thin and paired twins) and a papermill run of each notebook with overrides.
 
 ``pytest --nbmake notebooks/`` runs every notebook at its declared smoke size; these
 tests check the rules that keep notebooks thin, paired and parameterisable.

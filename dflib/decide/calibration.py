@@ -2,7 +2,7 @@
 probabilities are.
 
 The second write-up reports that tuning the threshold on validation "gives a significant
-gain" over 0.5; a class-weighted model (SPEC section 2: weights ``[0.6024, 2.9412]``)
+gain" over 0.5; a class-weighted model (`docs/writeups.md#findings`: weights ``[0.6024, 2.9412]``)
 over-predicts fakes at 0.5 because its probabilities are not calibrated to the 5:1
 prior. This module measures that claim instead of assuming it: the gain on validation,
 how much of it survives on another labelled set (the embedded benchmark's hidden test

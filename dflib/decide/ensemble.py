@@ -1,6 +1,6 @@
 """Ensembles of finished runs: soft voting, fitted weights, rank averaging, greedy selection.
 
-SPEC section 5 proposes soft voting, averaging the probabilities of models with
+The write-ups propose soft voting (`docs/writeups.md#decisions`), averaging the probabilities of models with
 different architectures. Whether it helps depends on how differently the models err,
 so the correlation of their predictions is shown beside every combination. Weights
 and the greedy selection are fitted on validation, so validation flatters them; the

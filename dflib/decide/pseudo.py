@@ -1,6 +1,6 @@
 """Pseudo-labels: confident test predictions kept as extra training data.
 
-The first write-up probed it on the 10,000 test images (SPEC section 2): 95.5% kept
+The first write-up probed it on the 10,000 test images (`docs/writeups.md#findings`): 95.5% kept
 (9,553), mean confidence 0.987, pseudo-label classes 85:15 like train, "expected label
 purity > 97%". A single confidence cut-off keeps the majority class more easily (a
 5:1 model is surer of reals), so the kept set drifts from the training ratio and a
@@ -25,7 +25,7 @@ from dflib.train.dataset import subsample
 from dflib.train.recipes import TrainConfig
 from dflib.train.runs import RunFolder, run_folder
 
-# what the first write-up reported for its probe (SPEC section 2)
+# what the first write-up reported for its probe (docs/writeups.md#findings)
 WRITEUP = {"share_kept": 0.955, "n_kept": 9553, "mean_confidence": 0.987,
            "pseudo_fake_share": 0.15, "purity": 0.97}  # fmt: skip
 
@@ -62,7 +62,7 @@ class PseudoLabels:
         return self.frame[self.frame["pseudo_label"] >= 0]
 
     def report(self, train_share: float | None = None, hidden=None) -> dict[str, Any]:
-        """What SPEC section 2 reports: share kept, count, mean confidence, class ratio of
+        """What write-up 1 reports (``docs/writeups.md#findings``): share kept, count, mean confidence, class ratio of
         the pseudo-labels beside train's, and the true purity where ``hidden`` labels
         (a Series id -> label, or a frame with id,label) are known."""
         kept = self.kept
@@ -135,7 +135,7 @@ def versus_writeup(reports: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """The write-up's probe beside one or more :meth:`PseudoLabels.report` results."""
     columns = ["n_kept", "share_kept", "mean_confidence", "pseudo_fake_share",
                "train_fake_share", "purity"]  # fmt: skip
-    table = pd.DataFrame({"write-up (SPEC §2)": WRITEUP, **reports}).T
+    table = pd.DataFrame({"write-up 1": WRITEUP, **reports}).T
     return table.reindex(columns=[c for c in columns if c in table.columns])
 
 

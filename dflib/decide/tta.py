@@ -7,7 +7,7 @@ the flip, through the training engine's own evaluation (:func:`dflib.train.evalu
 so the comparison differs in the flip alone.
 
 With a fine-tuning stage the final weights have trained on the validation images
-(SPEC section 4, write-up 2), so their validation scores are not held out:
+(`docs/writeups.md#write-up-2`), so their validation scores are not held out:
 :attr:`TTAScores.val_seen` says so, and the hidden test labels become the judge.
 """
 

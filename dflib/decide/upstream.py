@@ -1,6 +1,6 @@
 """Finding the upstream runs a decision notebook reads, or making them at smoke size.
 
-Notebooks talk to each other only through run folders (DESIGN.md): notebook 10 tunes
+Notebooks talk to each other only through run folders (:mod:`dflib.train.runs`): notebook 10 tunes
 the threshold of a run that notebook 04 (or ``make demo``) trained. When the named run
 is missing, a notebook must say which run and how to make it, or, when asked to (the
 CI smoke size does), train it with a small recipe, never fail with a bare traceback.

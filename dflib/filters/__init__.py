@@ -1,4 +1,4 @@
-"""What is done to the images first: the impulse-noise filters (SPEC section 3), the FFT
+"""What is done to the images first: the impulse-noise filters (``docs/writeups.md#noise-filters``), the FFT
 high-pass residual, and the measurements that compare filters.
 
 - :mod:`~dflib.filters.named`: the filters as functions (NumPy, torch CPU/GPU, PIL in;

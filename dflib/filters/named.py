@@ -1,4 +1,4 @@
-"""Impulse-noise filters of SPEC section 3: functions, transforms and cache callables.
+"""Impulse-noise filters (``docs/writeups.md#noise-filters``): functions, transforms and cache callables.
 
 Filters (``uint8`` in, ``uint8`` out, deterministic):
 
@@ -189,5 +189,5 @@ FILTER_FUNCTIONS = {
 
 
 def list_filters() -> list[str]:
-    """Names accepted by :func:`get_filter`, in the order of SPEC section 3."""
+    """Names accepted by :func:`get_filter`, in the order of ``docs/writeups.md#noise-filters``."""
     return list(FILTER_FUNCTIONS)

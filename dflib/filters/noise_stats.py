@@ -18,7 +18,7 @@ import pandas as pd
 
 
 def flag_values(images: np.ndarray, tol: int) -> np.ndarray:
-    """Per-channel flags ``v <= tol or v >= 255 - tol`` (SPEC section 3), same shape as ``images``."""
+    """Per-channel flags ``v <= tol or v >= 255 - tol`` (``docs/writeups.md#noise-filters``), same shape as ``images``."""
     images = np.asarray(images)
     return (images <= tol) | (images >= 255 - tol)
 

@@ -1,4 +1,4 @@
-"""Architecture zoo: every model of SPEC.md §4, one file each, behind a registry.
+"""Architecture zoo: every model of ``docs/writeups.md#architectures``, one file each, behind a registry.
 
 >>> from dflib.models import create_model, list_models
 >>> model = create_model("xception_resnet50")       # 2 logits, random weights
@@ -7,7 +7,7 @@
 
 Every model exposes ``forward_features``, ``forward_head`` and ``forward`` and carries a
 :class:`ModelCfg` as ``default_cfg`` (input size, normalisation, outputs, recipe hints).
-Nothing is downloaded: there are no pretrained weights (SPEC §1).
+Nothing is downloaded: there are no pretrained weights (``docs/writeups.md#task-and-data``).
 """
 
 from torch import nn

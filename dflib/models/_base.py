@@ -38,7 +38,7 @@ class ModelCfg:
         mean: per-channel normalisation mean (after ``ToTensor``, pixels in [0, 1]).
         std: per-channel normalisation std.
         min_input_size: smallest ``(channels, height, width)`` the model accepts.
-        source: where the architecture comes from (SPEC.md section / write-up).
+        source: where the architecture comes from (write-up and ``docs/writeups.md`` anchor).
         recipe: training hints from the spec (optimiser, lr, epochs, loss, transforms).
     """
 

@@ -65,7 +65,7 @@ def create_model(name: str, num_classes: int | None = None, **kwargs: Any) -> nn
     _check_name(name)
     if kwargs.pop("pretrained", False):
         raise ValueError(
-            "dflib models are trained from scratch (SPEC §1); there are no pretrained "
+            "dflib models are trained from scratch (docs/writeups.md#task-and-data); there are no pretrained "
             "weights. Drop pretrained=True and load a checkpoint with load_state_dict."
         )
     cfg = _CFGS[name]

@@ -6,7 +6,7 @@ block, which is exactly what the artifact hypothesis of write-up 2 says destroys
 generator's high-frequency traces; it is kept as the reference point for
 ``hrnet_artifact`` (no pooling) and ``rgb_fft`` (same body, spectrum channels added).
 
-Source: SPEC.md §4, write-up 2's table ("custom ResNet", val F1 ~0.65). Widths and
+Source: write-up 2's table ("custom ResNet", val F1 ~0.65; ``docs/writeups.md#write-up-2``). Widths and
 depths are ours (ResNet-18 layout at half width): 2,799,137 parameters with 1 output.
 
 Input contract: RGB ``(N, 3, H, W)``, ImageNet normalisation, any H, W >= 64; trained at
@@ -72,7 +72,7 @@ class CustomResNet(ClassifierBase):
         input_size=(3, 256, 256),
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
-        source="SPEC.md §4, write-up 2 table: custom ResNet with early pooling",
+        source="write-up 2 table: custom ResNet with early pooling (docs/writeups.md#write-up-2)",
         recipe=dict(WRITEUP2_RECIPE),
     )
 )

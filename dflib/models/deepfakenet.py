@@ -8,7 +8,7 @@ counts the same) and adaptive context pooling, a learned attention over position
 the features are averaged with them) so that a small blended or up-sampled region can
 dominate. Dropout, then a linear layer to one logit.
 
-Source: SPEC.md §4 "DeepFakeNet" (write-up 2). Depths and the head are ours:
+Source: write-up 2's final model (``docs/writeups.md#architectures``). Depths and the head are ours:
 2,805,089 parameters with 1 output.
 
 Input contract: RGB ``(N, 3, H, W)``, ImageNet normalisation, any H, W >= 64; trained
@@ -92,7 +92,7 @@ class DeepFakeNet(ClassifierBase):
         input_size=(3, 256, 256),
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
-        source="SPEC.md §4 DeepFakeNet (write-up 2, final model)",
+        source="write-up 2, final model (docs/writeups.md#architectures)",
         recipe={
             **WRITEUP2_RECIPE,
             "fine_tune": "then 100% of the data, lr 5e-5, 5 epochs",

@@ -8,7 +8,7 @@ term always) and returns with ``irfft2``, followed by a learned 1x1 conv. The ne
 therefore learns from fine detail only. The stem keeps full resolution (stride 1) so
 that the first high-pass sees the pixels.
 
-Source: SPEC.md §4 "FreqNet" (write-up 1; F1 0.48 there). Layer sizes are ours: the
+Source: write-up 1's FreqNet (``docs/writeups.md#architectures``; F1 0.48 there). Layer sizes are ours: the
 write-up gives only "~2M parameters"; this build has 1,998,754 with 2 outputs.
 
 Input contract: RGB ``(N, 3, H, W)``, pixels in [0, 1], any H, W >= 64; trained at
@@ -72,7 +72,7 @@ class FreqNet(ClassifierBase):
         name="freqnet",
         num_classes=2,
         input_size=(3, 196, 196),
-        source="SPEC.md §4 FreqNet (write-up 1)",
+        source="write-up 1, FreqNet (docs/writeups.md#architectures)",
         recipe={
             "loss": "weighted CrossEntropy",
             "note": "recipe not stated; the write-up 1 defaults (AdamW 1e-3, batch 32) apply",

@@ -9,7 +9,7 @@ branches (up-sampled with 1x1 conv + nearest, or down-sampled with strided 3x3 c
 i.e. repeated multi-scale fusion. The head pools every branch globally and
 concatenates them, so the full-resolution features reach the classifier directly.
 
-Source: SPEC.md §4 "Artifact-Sensitive HRNet" (write-up 2, val F1 ~0.80, less
+Source: write-up 2's artifact-sensitive HRNet (``docs/writeups.md#architectures``; val F1 ~0.80, less
 stable). Widths, module counts and the head are ours: 2,243,905 parameters with
 1 output. The recipe swaps GaussianBlur for RandomAdjustSharpness.
 
@@ -132,7 +132,7 @@ class HRNetArtifact(ClassifierBase):
         input_size=(3, 256, 256),
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
-        source="SPEC.md §4 Artifact-Sensitive HRNet (write-up 2, experimental)",
+        source="write-up 2, artifact-sensitive HRNet, experimental (docs/writeups.md#architectures)",
         recipe={
             **WRITEUP2_RECIPE,
             "train_transforms": "RandomResizedCrop(256, scale=(0.8, 1.0)), "

@@ -10,7 +10,7 @@ they are concatenated with the CNN map before the patch embedding. Every cell of
 stride-16 map is a patch, and the patches become the Transformer's tokens, with a
 learned position embedding resized to the grid, so any input size works.
 
-Source: SPEC.md §4 "Hybrid Xception + FreqNet + Transformer" (write-up 1, F1 about
+Source: write-up 1's hybrid Xception + FreqNet + Transformer (``docs/writeups.md#architectures``; F1 about
 0.75). Sizes are ours: 4,855,042 parameters with 2 outputs.
 
 Input contract: RGB ``(N, 3, H, W)``, pixels in [0, 1], any H, W >= 64; trained at
@@ -147,7 +147,7 @@ class HybridXceptionFreqTransformer(ClassifierBase):
         name="hybrid_xception_freq_transformer",
         num_classes=2,
         input_size=(3, 196, 196),
-        source="SPEC.md §4 Hybrid Xception + FreqNet + Transformer (write-up 1)",
+        source="write-up 1, hybrid Xception + FreqNet + Transformer (docs/writeups.md#architectures)",
         recipe={
             "loss": "weighted CrossEntropy",
             "note": "recipe not stated; the write-up 1 defaults (AdamW 1e-3, batch 32) apply",

@@ -3,7 +3,7 @@
 Idea: the standard reference network; write-up 1 trained it from scratch with no
 preprocessing for 30 epochs (F1 0.87) and with a selective masked blur (F1 about 0.3).
 
-Source: SPEC.md §4 "ResNet-50 baseline" and §2. The class subclasses
+Source: write-up 1's ResNet-50 baseline (``docs/writeups.md#architectures``, ``#findings``). The class subclasses
 ``torchvision.models.ResNet`` with ``Bottleneck`` blocks ``[3, 4, 6, 3]`` (what
 ``resnet50(weights=None, num_classes=2)`` builds), so state-dict keys match
 torchvision's; 23,512,130 parameters with 2 outputs.
@@ -51,7 +51,7 @@ class ResNet50(ClassifierBase, ResNet):
         name="resnet50",
         num_classes=2,
         input_size=(3, 196, 196),
-        source="SPEC.md §4 ResNet-50 baseline (write-up 1); torchvision resnet50",
+        source="write-up 1, ResNet-50 baseline (docs/writeups.md#architectures); torchvision resnet50",
         recipe={
             "epochs": 30,
             "loss": "weighted CrossEntropy",

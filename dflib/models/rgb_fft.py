@@ -6,7 +6,7 @@ model computes, per colour channel, the centred log-magnitude spectrum
 |F_B|]`` to the same small ResNet as ``custom_resnet``, so the two rows of the
 comparison differ only by the spectrum channels.
 
-Source: SPEC.md §4, write-up 2's table ("RGB + FFT" input model, val F1 ~0.60). The body
+Source: write-up 2's table ("RGB + FFT" input model, ``docs/writeups.md#write-up-2``; val F1 ~0.60). The body
 is ours (``CustomResNet`` with a 6-channel stem): 2,803,841 parameters with 1 output.
 
 Input contract: RGB ``(N, 3, H, W)``, ImageNet normalisation, any H, W >= 64; trained
@@ -48,7 +48,7 @@ class RgbFFTNet(CustomResNet):
         input_size=(3, 256, 256),
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
-        source="SPEC.md §4, write-up 2 table: RGB + FFT input model",
+        source="write-up 2 table: RGB + FFT input model (docs/writeups.md#write-up-2)",
         recipe=dict(WRITEUP2_RECIPE),
     )
 )

@@ -4,7 +4,7 @@ Idea: keep ResNet-50's stages (3/4/6/3 bottleneck blocks, 256 -> 2048 channels) 
 residual shortcuts, but build every block from Xception's depthwise-separable convs,
 which cuts parameters from 23.5M to 13.7M.
 
-Source: SPEC.md §4, final model of write-up 1 (F1 0.91 with CoherentNoiseFilter, 25
+Source: final model of write-up 1 (``docs/writeups.md#xceptionresnet50``; F1 0.91 with CoherentNoiseFilter, 25
 epochs). Built exactly as specified: 13,679,746 parameters with 2 outputs (52.18 MB in
 float32).
 
@@ -99,7 +99,7 @@ class XceptionResNet50(ClassifierBase):
         name="xception_resnet50",
         num_classes=2,
         input_size=(3, 196, 196),
-        source="SPEC.md §4 XceptionResNet50 (write-up 1, final model)",
+        source="write-up 1, final model (docs/writeups.md#xceptionresnet50)",
         recipe={
             "batch_size": 32,
             "optimizer": "AdamW",
@@ -115,5 +115,5 @@ class XceptionResNet50(ClassifierBase):
     )
 )
 def xception_resnet50(num_classes: int = 2, **kwargs) -> XceptionResNet50:
-    """XceptionResNet50 exactly as SPEC §4 (13,679,746 parameters with 2 outputs)."""
+    """XceptionResNet50 exactly as ``docs/writeups.md#xceptionresnet50`` (13,679,746 parameters with 2 outputs)."""
     return XceptionResNet50(num_classes=num_classes, **kwargs)

@@ -97,7 +97,7 @@ def _pipeline(c: float, seed: int):
     from sklearn.preprocessing import StandardScaler
 
     # class_weight="balanced": user data keeps its natural imbalance, and an unweighted
-    # model would drift to "always real" (SPEC section 2).
+    # model would drift to "always real" (docs/writeups.md#findings).
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000, random_state=seed)
     return make_pipeline(StandardScaler(), model)
 

@@ -1,7 +1,7 @@
 """Embedded synthetic benchmark: a deterministic stand-in for the competition data.
 
 The competition images are not public, so dflib renders a data set with the same
-statistics (SPEC.md section 1): 50,000 training images at a 41,500 / 8,500 real / fake
+statistics (`docs/writeups.md#task-and-data`): 50,000 training images at a 41,500 / 8,500 real / fake
 ratio, a 10,000-image test set with the same share, 256x256 RGB, salt-and-pepper noise
 near (not at) 0 and 255 that hits channels independently. Everything is offline:
 

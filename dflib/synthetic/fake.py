@@ -115,7 +115,7 @@ def add_noise(
 
     Per image: a density from ``config.noise_density`` and a salt / pepper level from
     ``config.salt`` / ``config.pepper``; per hit a jitter of +-2 levels, clipped to those
-    ranges, so values cluster near 250 and 5 but never reach 255 or 0 (SPEC.md section 1).
+    ranges, so values cluster near 250 and 5 but never reach 255 or 0 (`docs/writeups.md#task-and-data`).
     """
     density = float(rng.uniform(*config.noise_density))
     u = rng.random(clean.shape, dtype=np.float32)

@@ -1,4 +1,4 @@
-"""Every architecture's training recipe (SPEC.md section 4) as data, in one place.
+"""Every architecture's training recipe as data, in one place (described in ``docs/writeups.md#recipes``).
 
 The notebooks' parameters (``None`` = "the recipe's value"), the command line's defaults
 and the leaderboard all read :func:`get_recipe`, so no number is copied anywhere else.
@@ -46,11 +46,11 @@ class TrainConfig:
         balanced_sampler: draw both classes equally often (50/50 batches).
         class_weighting: weight the loss by the class weights ``total / (2 * count)``;
             ``False`` gives the plain, unweighted loss (the "no class balancing" control
-            of SPEC section 2, with ``balanced_sampler=False``).
+            of ``docs/writeups.md#findings``, with ``balanced_sampler=False``).
         augment: per-sample augmentations on the device, names from ``AUGMENTS``.
         filter: noise filter applied once when the images are cached
             (:func:`dflib.filters.list_filters`, ``"none"`` for raw images).
-        tol: the filter's tolerance (SPEC section 3: 30).
+        tol: the filter's tolerance (30: ``docs/writeups.md#noise-filters``).
         val_fraction: stratified validation share (write-up 2: 12%).
         plateau_factor, plateau_patience: ReduceLROnPlateau on the validation loss.
         early_stopping: stop after this many epochs without a better validation F1 (0 = off).
@@ -164,7 +164,7 @@ WRITEUP2 = TrainConfig(
 
 @dataclass(frozen=True)
 class Reference:
-    """What the write-ups reported for an architecture (SPEC.md section 2)."""
+    """What the write-ups reported for an architecture (``docs/writeups.md#findings``)."""
 
     f1: float | None
     note: str
