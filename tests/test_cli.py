@@ -57,3 +57,76 @@ def test_train_then_predict_from_the_command_line(messy_csv_folder, tmp_path, ca
     assert "resume" in capsys.readouterr().err
     assert main(["train", "--arch", "xception_resnet", *common]) == 2
     assert "Did you mean 'xception_resnet50'" in capsys.readouterr().err
+
+
+def _train_args(*argv):
+    from dflib.cli import build_parser
+
+    return build_parser().parse_args(["train", *argv])
+
+
+def test_train_flags_come_from_every_trainconfig_field():
+    import dataclasses
+
+    from dflib.cli import _flag
+    from dflib.train.recipes import TrainConfig, field_docs
+
+    args = _train_args()
+    docs = field_docs()
+    for f in dataclasses.fields(TrainConfig):
+        assert getattr(args, f.name) is None, f.name  # left out: the recipe's value
+        assert docs[f.name], f"TrainConfig.{f.name} has no docstring entry"
+        assert _flag(f.name).startswith("--")
+
+
+def test_train_flags_keep_their_names_and_types():
+    from dflib.cli import train_config
+
+    args = _train_args("--arch", "rgb_fft", "--data", "some/folder", "--size", "demo",
+                       "--labels-csv", "y.csv", "--img-size", "64", "--lr", "3e-4", "--no-amp",
+                       "--compile", "--augment", "hflip,sharpness", "--no-class-weighting",
+                       "--fake-families", "none")  # fmt: skip
+    config = train_config(args)
+    settings = (config.arch, config.data_dir, config.synthetic_size, config.labels_csv)
+    assert settings == ("rgb_fft", "some/folder", "demo", "y.csv")
+    assert (config.img_size, config.lr, config.amp, config.compile) == (64, 3e-4, False, True)
+    assert config.augment == ("hflip", "sharpness") and config.fake_families == ()
+    assert config.class_weighting is False
+    # the rest is rgb_fft's recipe, not the write-up 1 defaults
+    assert (config.loss, config.batch_size) == ("bce_focal", 16)
+    assert train_config(_train_args("--data-dir", "x", "--synthetic-size", "tiny")).data_dir == "x"
+
+
+def test_train_config_replays_a_params_json_then_explicit_flags(tmp_path):
+    import json
+
+    from dflib.cli import train_config
+    from dflib.train import get_recipe
+
+    saved = get_recipe("freqnet", img_size=64, epochs=3, seed=7, augment=("hflip",), tol=25)
+    # a run's params.json holds more than the settings (sizes of the split, ...)
+    (tmp_path / "params.json").write_text(json.dumps({**saved.to_dict(), "n_train": 10}))
+    assert train_config(_train_args("--config", str(tmp_path / "params.json"))) == saved
+    replayed = train_config(_train_args("--config", str(tmp_path), "--epochs", "5", "--amp"))
+    assert replayed == saved.replace(epochs=5, amp=True)
+
+
+def test_train_config_file_errors_are_clear(tmp_path, capsys):
+    assert main(["train", "--config", str(tmp_path / "nope.json")]) == 2
+    assert "params.json" in capsys.readouterr().err
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert main(["train", "--config", str(tmp_path / "list.json")]) == 2
+    assert "JSON object" in capsys.readouterr().err
+
+
+def test_resume_keeps_the_runs_settings_and_says_what_it_ignores(tmp_path, capsys):
+    import json
+
+    from dflib.cli import train_config
+    from dflib.train import get_recipe
+
+    saved = get_recipe("rgb_fft", img_size=64, epochs=1)
+    (tmp_path / "params.json").write_text(json.dumps(saved.to_dict()))
+    args = _train_args("--out", str(tmp_path), "--resume", "--epochs", "4", "--lr", "0.1")
+    assert train_config(args) == saved.replace(epochs=4)
+    assert "ignoring --lr" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,8 @@ class TrainConfig:
         img_size: side of the square images the model sees.
         batch_size: images per optimisation step.
         epochs: main-stage epochs.
-        lr, weight_decay: AdamW settings.
+        lr: AdamW's learning rate in the main stage.
+        weight_decay: AdamW's weight decay.
         loss: ``"ce"`` (class-weighted cross-entropy), ``"bce"`` (class-weighted BCE) or
             ``"bce_focal"`` (0.6 x weighted BCE + 0.4 x Focal); any head size.
         focal_gamma: the focal loss's gamma.
@@ -52,7 +54,8 @@ class TrainConfig:
             (:func:`dflib.filters.list_filters`, ``"none"`` for raw images).
         tol: the filter's tolerance (30: ``docs/writeups.md#noise-filters``).
         val_fraction: stratified validation share (write-up 2: 12%).
-        plateau_factor, plateau_patience: ReduceLROnPlateau on the validation loss.
+        plateau_factor: ReduceLROnPlateau's factor on the validation loss.
+        plateau_patience: ReduceLROnPlateau's patience in epochs.
         early_stopping: stop after this many epochs without a better validation F1 (0 = off).
         finetune_epochs: second stage on 100% of the labelled data (0 = none).
         finetune_lr: the second stage's learning rate.
@@ -137,6 +140,26 @@ class TrainConfig:
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some settings changed (``None`` values are ignored)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def field_docs() -> dict[str, str]:
+    """Each :class:`TrainConfig` setting's description, read from its ``Attributes:``
+    docstring (the one place they are written; the command line's help comes from here).
+
+    An entry is ``name: text`` on one line, indented once, with its continuation lines
+    indented deeper (Google style); ``tests/test_config_fields.py`` checks every field has one.
+    """
+    lines = inspect.cleandoc(TrainConfig.__doc__ or "").splitlines()
+    start = lines.index("Attributes:") + 1
+    docs: dict[str, str] = {}
+    name = ""
+    for line in lines[start:]:
+        head, sep, text = line.strip().partition(": ")
+        if line.startswith("    ") and not line.startswith("     ") and sep:
+            name, docs[head] = head, text
+        elif name and line.strip():
+            docs[name] += " " + line.strip()
+    return docs
 
 
 def _as_names(value: Any) -> tuple[str, ...]:
