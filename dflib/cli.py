@@ -36,26 +36,31 @@ def _inspect(args: argparse.Namespace) -> int:
 
     from dflib import data
 
-    train = data.load_split(
-        args.data_dir, "train", synthetic_size=args.size, labels_csv=args.labels_csv
-    )
+    kw = {"synthetic_size": args.size}
+    train = data.load_split(args.data_dir, "train", labels_csv=args.labels_csv, **kw)
     counts = data.class_counts(train.labels)
     print(f"{train.root}: {len(train):,} training images, real {counts[0]:,} / fake {counts[1]:,}")
     print(
         "class weights total / (2 * count):", np.round(data.class_weights(train.labels), 4).tolist()
     )
-    train = data.verify_images(train)
-    test = data.load_test_if_present(args.data_dir, synthetic_size=args.size)
-    if test is not None:
-        test = data.verify_images(test)
-    print(f"decodable: {len(train):,} training images")
-    print(f"test images: {len(test):,}" if test is not None else "test images: no test folder")
-    print(train.report.summary())
-    if test is not None and test.report.skipped:
-        print(test.report.summary())
-        train.report.skipped += test.report.skipped
+    tables = [data.verify_images(train)]
+    val = data.load_val_if_present(args.data_dir, labels_csv=args.labels_csv, **kw)
+    test = data.load_test_if_present(args.data_dir, **kw)
+    for table in (val, test):
+        if table is not None:
+            tables.append(data.verify_images(table))
+    print(f"decodable: {len(tables[0]):,} training images")
+    for table in tables[1:]:
+        labelled = "labelled" if table.is_labeled else "unlabeled"
+        print(f"{table.split}: {len(table):,} decodable images ({labelled})")
+    if val is None:
+        print("validation: none given (training holds out a stratified random share)")
+    if test is None:
+        print("test images: no test split")
+    report = data.DataReport(train.root, [item for t in tables for item in t.report.skipped])
+    print(report.summary(full_list=args.report))
     if args.report:
-        print("skip report written to", train.report.save(args.report))
+        print("skip report written to", report.save(args.report))
     return 0
 
 
@@ -144,14 +149,26 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from dflib.data.template import find_template, read_template
     from dflib.train import predict_folder, write_submission
 
     predictions = predict_folder(args.run, args.data, synthetic_size=args.size,
                                  image_dir=args.image_dir, tta=args.tta, device=args.device,
                                  progress=not args.no_progress)  # fmt: skip
-    out = write_submission(predictions, args.out, proba=args.proba)
-    what = "probabilities" if args.proba else f"labels at threshold {predictions.threshold:.3f}"
-    print(f"{out}: {len(predictions.frame):,} rows, {what}")
+    path = args.template or (find_template(predictions.root) if predictions.root else None)
+    template = read_template(path) if path and path != "none" else None
+    out = write_submission(predictions, args.out, proba=args.proba, template=template)
+    if template is not None:
+        print(f"{out}: {template.describe()}")
+        if args.proba and template.kind != "prob":
+            print("  (--proba ignored: the template holds labels)")
+    else:
+        what = "probabilities" if args.proba else f"labels at threshold {predictions.threshold:.3f}"
+        print(f"{out}: {len(predictions.frame):,} rows, {what} (id,{'prob' if args.proba else 'label'})")
+    scores = predictions.scores()
+    if scores is not None:
+        print(f"scored against the images' labels: F1 {scores['f1']:.4f}, recall "
+              f"{scores['recall']:.4f}, AUC {scores['auc']:.4f} at threshold {predictions.threshold:.3f}")  # fmt: skip
     return 0
 
 
@@ -265,9 +282,12 @@ def _add_predict(commands) -> None:
     )  # fmt: skip
     add = predict.add_argument
     add("--run", action="append", required=True, help="run folder (repeat for an ensemble)")
-    add("--data", default="synthetic", help="data folder holding test/, or 'synthetic'")
+    add("--data", default="synthetic", help="a data folder (its test split), a folder of "
+        "images (recursive), one image, a glob ('shots/*.jpg'), or 'synthetic'")
     add("--size", default="full", help="benchmark size when --data synthetic")
-    add("--image-dir", default=None, help="the test images' folder if not test/ ('.': --data)")
+    add("--image-dir", default=None, help="the test images' folder inside --data if not test/")
+    add("--template", default=None, help="a sample_submission.csv to follow (default: the one "
+        "beside the data, if any; 'none': plain id,label)")
     add("--out", default="submission.csv", help="the CSV to write (default submission.csv)")
     add("--proba", action="store_true", help="write probabilities of fake instead of labels")
     add("--tta", action="store_true", help="average with horizontally flipped images")

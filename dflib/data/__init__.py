@@ -20,6 +20,7 @@ from dflib.data.splits import balanced_sampler, class_counts, class_weights, str
 from dflib.data.tables import (
     ImageTable,
     load_hidden_test_labels,
+    load_prediction_images,
     load_split,
     load_test_if_present,
     load_val_if_present,
@@ -30,7 +31,7 @@ from dflib.data.verify import verify_images
 
 __all__ = [
     "DataError", "DataReport", "ImageTable", "balanced_sampler", "class_counts", "class_weights",
-    "load_hidden_test_labels", "load_split", "load_test_if_present", "load_val_if_present",
+    "load_hidden_test_labels", "load_prediction_images", "load_split", "load_test_if_present", "load_val_if_present",
     "parse_labels",
     "resolve_data_dir", "sample_images", "stratified_split", "verify_images",
 ]  # fmt: skip

@@ -24,7 +24,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dflib.data.layouts import CLASS_NAMES, DataError, DataReport, find_layout_root
+from dflib.data.folders import GLOB_CHARS, collect_images
+from dflib.data.layouts import (
+    CLASS_NAMES,
+    SPLIT_NAMES,
+    DataError,
+    DataReport,
+    find_layout_root,
+    split_folder,
+)
 from dflib.data.sources import find_test, find_train, find_val
 from dflib.environment import kaggle_input_dirs, resolve_path
 
@@ -174,6 +182,46 @@ def load_test_if_present(data_dir: str | os.PathLike, **kwargs) -> ImageTable | 
         return load_split(data_dir, "test", **kwargs)
     except DataError:
         return None
+
+
+def load_prediction_images(
+    source: str | os.PathLike, *, synthetic_size: str = "full", image_dir=None
+) -> ImageTable:
+    """What ``predict --data`` scores: a data folder's test split, a folder of images
+    (searched recursively; class sub-folders give labels to score against), one image
+    file, or a glob (``shots/**/*.jpg``; relative to the project root).
+
+    Raises:
+        DataError: nothing to predict; the message names the ``--data`` forms accepted.
+    """
+    text = str(source)
+    if text == SYNTHETIC or image_dir is not None:
+        return load_split(source, "test", synthetic_size=synthetic_size, image_dir=image_dir)
+    path = resolve_path(text)
+    if path.is_dir() and not GLOB_CHARS & set(text):
+        root = find_layout_root(path)
+        if split_folder(root, "test") is not None or _has_test_rows(root):
+            return load_split(root, "test")
+        given = [split_folder(root, s).name for s in ("train", "val") if split_folder(root, s)]
+        if given:
+            raise DataError(
+                f"--data {text} holds {' and '.join(given)} but no test split ({'/'.join(SPLIT_NAMES['test'])}). "
+                f"Pass the folder to score, e.g. --data {root / given[-1]}, or add a test/ folder."
+            )
+    elif not path.exists() and not GLOB_CHARS & set(text):
+        raise DataError(
+            f"--data {text!r} resolved to {path}, which does not exist. Give a data folder "
+            "(with test/), a folder of images, one image file, or a glob such as 'shots/*.jpg'."
+        )
+    report = DataReport(path if path.is_dir() else path.parent)
+    return ImageTable(collect_images(str(path), report), report.root, "test", report)
+
+
+def _has_test_rows(root: Path) -> bool:
+    try:
+        return load_split(root, "test") is not None
+    except DataError:
+        return False
 
 
 def load_val_if_present(data_dir: str | os.PathLike, **kwargs) -> ImageTable | None:

@@ -2,23 +2,28 @@
 
 Images are decoded, resized and filtered once into the uint8 cache
 (:mod:`dflib.data.cache`); a file that cannot be used lands in the data report with its
-reason and is never seen by an epoch. The validation split is stratified and seeded; the
-class weights come from the training side of it.
+reason and is never seen by an epoch. The validation split is the data's own when it
+gives one (``valid/``, ``valid.csv``, a ``split`` column), else stratified and seeded; the
+class weights come from the training side. A labelled test split is scored like the
+benchmark's hidden test labels.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from dflib.data import (
+    DataReport,
     ImageTable,
     class_weights,
     load_hidden_test_labels,
     load_split,
     load_test_if_present,
+    load_val_if_present,
     stratified_split,
 )
 from dflib.data.cache import ImageCache, build_cache
@@ -36,7 +41,10 @@ class TrainingData:
         train, val: positions in ``cache`` of each side of the split.
         weights: class weights ``total / (2 * count)`` of the training side.
         test: the cached test images, if the data has a test folder.
-        test_labels: hidden labels of the test images (the embedded benchmark), else -1.
+        test_labels: labels of the test images (a labelled test split, or the embedded
+            benchmark's hidden ones), else -1.
+        validation: which validation split was used, in words (the log, ``params.json``).
+        val_table: the given validation split's images, if the data gave one.
     """
 
     table: ImageTable
@@ -47,14 +55,21 @@ class TrainingData:
     test: ImageCache | None = None
     test_table: ImageTable | None = None
     test_labels: np.ndarray | None = None
+    validation: str = ""
+    val_table: ImageTable | None = None
 
     @property
     def labels(self) -> np.ndarray:
         return self.cache.labels
 
+    def skipped_report(self) -> DataReport:
+        """Every unusable file of every split, as one report (the first ones by name)."""
+        tables = [t for t in (self.table, self.val_table, self.test_table) if t is not None]
+        return DataReport(self.table.root, [item for t in tables for item in t.report.skipped])
+
     def skipped(self) -> pd.DataFrame:
         """Every unusable file of the training and test folders, with its reason."""
-        tables = [t for t in (self.table, self.test_table) if t is not None]
+        tables = [t for t in (self.table, self.val_table, self.test_table) if t is not None]
         rows = [(t.split, path, reason) for t in tables for path, reason in t.report.skipped]
         return pd.DataFrame(rows, columns=["split", "path", "reason"])
 
@@ -111,26 +126,31 @@ def split_sizes(n: int, val_fraction: float) -> int:
 
 
 def prepare(config: TrainConfig, progress: bool = True) -> TrainingData:
-    """Find, cache and split the data of ``config``; cache the test folder too."""
-    table = load_split(
-        config.data_dir, "train", synthetic_size=config.synthetic_size,
-        labels_csv=config.labels_csv or None,
-    )  # fmt: skip
-    table = select_families(table, config.fake_families)
-    table = subsample(table, config.train_images, config.seed)
+    """Find, cache and split the data of ``config``; cache the test split too."""
+    kw = {"synthetic_size": config.synthetic_size, "labels_csv": config.labels_csv or None}
+    table = load_split(config.data_dir, "train", **kw)
+    table = subsample(
+        select_families(table, config.fake_families), config.train_images, config.seed
+    )
+    given = load_val_if_present(config.data_dir, **kw)
+    if given is not None:
+        given = select_families(given, config.fake_families)
+        frames = [table.frame.assign(split="train"), given.frame.assign(split="val")]
+        table = ImageTable(pd.concat(frames, ignore_index=True), table.root, "train", table.report)
     preprocess = preprocess_for(config)
     cache = build_cache(table, config.img_size, preprocess, progress=progress)
     labels = cache.labels
-    if len(labels) < 4 or np.bincount(labels, minlength=2).min() < 2:
-        raise ValueError(
-            f"{len(labels)} usable training images ({np.bincount(labels, minlength=2).tolist()} "
-            "per class) are too few to split into training and validation: at least 2 of "
-            f"each class are needed.\n{table.report.summary()}"
-        )
-    train, val = stratified_split(
-        labels, val_fraction=split_sizes(len(labels), config.val_fraction), seed=config.seed
-    )
-    data = TrainingData(table, cache, train, val, class_weights(labels[train]))
+    if given is None:
+        train, val = _random_split(labels, config, table)
+        validation = (f"stratified random {len(val):,} of {len(labels):,} labelled images "
+                      f"(val_fraction {config.val_fraction}, seed {config.seed})")  # fmt: skip
+    else:
+        train, val = (np.flatnonzero(cache.frame["split"] == side) for side in ("train", "val"))
+        _check_given(labels, train, val, table)
+        folder = given.frame["path"].map(lambda p: Path(p).parent.name).mode().iat[0]
+        validation = f"given by the data: {len(val):,} images ({folder}/), not re-split"
+    data = TrainingData(table, cache, train, val, class_weights(labels[train]),
+                        validation=validation, val_table=given)  # fmt: skip
     test_table = load_test_if_present(config.data_dir, synthetic_size=config.synthetic_size)
     if test_table is not None and len(test_table):
         data.test_table = test_table
@@ -139,12 +159,35 @@ def prepare(config: TrainConfig, progress: bool = True) -> TrainingData:
     return data
 
 
+def _random_split(labels: np.ndarray, config: TrainConfig, table: ImageTable):
+    if len(labels) < 4 or np.bincount(labels, minlength=2).min() < 2:
+        raise ValueError(
+            f"{len(labels)} usable training images ({np.bincount(labels, minlength=2).tolist()} "
+            "per class) are too few to split into training and validation: at least 2 of "
+            f"each class are needed.\n{table.report.summary()}"
+        )
+    return stratified_split(
+        labels, val_fraction=split_sizes(len(labels), config.val_fraction), seed=config.seed
+    )
+
+
+def _check_given(labels: np.ndarray, train: np.ndarray, val: np.ndarray, table: ImageTable):
+    for side, positions in (("training", train), ("given validation", val)):
+        counts = np.bincount(labels[positions], minlength=2)
+        if counts.min() < 1:
+            raise ValueError(
+                f"The {side} images that decode hold {counts.tolist()} per class (real, fake): "
+                f"both classes are needed.\n{table.report.summary()}"
+            )
+
+
 def hidden_labels(table: ImageTable, cache: ImageCache) -> np.ndarray:
-    """Labels of the cached test images from ``test_labels.csv`` (the embedded
-    benchmark keeps them aside), -1 where unknown."""
+    """Labels of the cached test images: the test split's own (class folders, a CSV's
+    labels), else the embedded benchmark's held-back ``test_labels.csv``, -1 where unknown."""
+    own = cache.labels
     hidden = load_hidden_test_labels(table.root)
-    ids = cache.frame["id"].astype(str)
     if hidden is None:
-        return np.full(len(ids), -1, dtype=np.int64)
+        return own
+    ids = cache.frame["id"].astype(str)
     lookup = dict(zip(hidden["id"].astype(str), hidden["label"].astype(int), strict=True))
-    return np.array([lookup.get(i, -1) for i in ids], dtype=np.int64)
+    return np.where(own >= 0, own, [lookup.get(i, -1) for i in ids]).astype(np.int64)

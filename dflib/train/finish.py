@@ -54,7 +54,9 @@ def write_run_header(
         run.params,
         {**config.to_dict(), "model": model_cfg.to_dict(), "n_train": len(data.train),
          "n_val": len(data.val), "n_test": len(data.test) if data.test is not None else 0,
-         "class_weights": data.weights.tolist(), "cache": str(data.cache.folder)},
+         "class_weights": data.weights.tolist(), "validation": data.validation,
+         "test_labelled": bool(data.test_labels is not None and (data.test_labels >= 0).all()),
+         "cache": str(data.cache.folder)},
     )  # fmt: skip
     runs.write_json(run.environment, environment_info(dev))
     data.skipped().to_csv(run.skipped, index=False)

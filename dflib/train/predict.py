@@ -2,9 +2,11 @@
 
 A run folder says everything needed (``params.json``: architecture, image size, filter;
 ``best.pt``: the weights; ``threshold.json`` or ``metrics.json``: the threshold), so predicting needs
-only the run and a folder of images. Every image of the test folder gets exactly one
-row: a file that cannot be decoded is not dropped, it is named and given the training
-prior (the share of fakes), which the caller is told about.
+only the run and the images: a data folder's test split, a folder of images, one file
+or a glob. Every image gets exactly one row: a file that cannot be decoded is not
+dropped, it is named and given the training prior (the share of fakes), which the caller
+is told about. With a ``sample_submission.csv`` beside the data (or ``--template``), the
+submission is that template filled in (:mod:`dflib.data.template`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dflib.data import load_split
+from dflib.data import load_prediction_images
 from dflib.data.cache import build_cache
+from dflib.data.template import Template, fill
 from dflib.imageio import is_image_file
+from dflib.metrics import binary_metrics
 from dflib.models import create_model
 from dflib.runtime import autocast_dtype, resolve_device
 from dflib.train.augment import DevicePipeline
@@ -33,18 +37,35 @@ from dflib.train.runs import RunFolder, run_folder
 
 @dataclass
 class Predictions:
-    """One row per test image: ``id``, ``prob`` (of fake) and ``readable``."""
+    """One row per image: ``id``, ``prob`` (of fake), ``readable`` and ``label`` (-1
+    unless the images' class folders or CSV say it)."""
 
     frame: pd.DataFrame
     threshold: float
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    prior: float = 0.5
+    root: Path | None = None
 
-    def submission(self, proba: bool = False) -> pd.DataFrame:
-        """``id,label`` at the threshold, or ``id,prob`` with ``proba``."""
+    def submission(self, proba: bool = False, template: Template | None = None) -> pd.DataFrame:
+        """``id,label`` at the threshold, ``id,prob`` with ``proba``, or ``template``
+        filled in (its columns, id spelling, row order and kind of value)."""
+        if template is not None:
+            return self.fill(template).frame
         if proba:
             return self.frame[["id", "prob"]]
         labels = (self.frame["prob"] >= self.threshold).astype(int)
         return pd.DataFrame({"id": self.frame["id"], "label": labels})
+
+    def fill(self, template: Template):
+        """The template filled from these predictions (see :func:`dflib.data.template.fill`)."""
+        return fill(template, self.frame["id"], self.frame["prob"], self.threshold, self.prior)
+
+    def scores(self) -> dict | None:
+        """F1 / recall / AUC at the threshold over the readable images with a known label."""
+        known = self.frame[(self.frame["label"] >= 0) & self.frame["readable"]]
+        if len(known) == 0 or known["label"].nunique() < 2:
+            return None
+        return binary_metrics(known["label"].to_numpy(), known["prob"].to_numpy(), self.threshold)
 
 
 def load_run_model(run: RunFolder, device: str | torch.device = "auto"):
@@ -70,12 +91,13 @@ def predict_folder(
     device: str = "auto",
     progress: bool = True,
 ) -> Predictions:
-    """Probabilities of "fake" for every image of the test folder of ``data_dir``.
+    """Probabilities of "fake" for every image ``data_dir`` names.
 
     Args:
         runs: one run folder, or several (their probabilities are averaged: soft voting).
-        data_dir: the data folder (its ``test/``), a folder of images with ``image_dir="."``,
-            or ``"synthetic"``.
+        data_dir: a data folder (its test split), a folder of images (recursively), one
+            image file, a glob, or ``"synthetic"``.
+        image_dir: the test images' folder inside ``data_dir``, if not ``test/``.
         tta: average with the horizontally flipped images.
     """
     folders = [run_folder(r) for r in runs]
@@ -85,7 +107,7 @@ def predict_folder(
                 f"{folder.root} has no best.pt: train it first (python -m dflib train --out "
                 f"{folder.root}) or give the folder of a finished run"
             )
-    table = load_split(data_dir, "test", synthetic_size=synthetic_size, image_dir=image_dir)
+    table = load_prediction_images(data_dir, synthetic_size=synthetic_size, image_dir=image_dir)
     probs = []
     frame = None
     for folder in folders:
@@ -101,11 +123,13 @@ def predict_folder(
     mean = pd.concat(probs, axis=1).mean(axis=1)
     prior = _fake_share(folders[0])
     unreadable = [(p, r) for p, r in table.report.skipped if is_image_file(p)]
+    known = dict(zip(table.frame["id"].astype(str), table.frame["label"], strict=True))
     rows = pd.DataFrame({"id": mean.index, "prob": mean.to_numpy(), "readable": True})
     if unreadable:
         extra = pd.DataFrame({"id": [Path(p).stem for p, _ in unreadable], "prob": prior,
                               "readable": False})  # fmt: skip
         rows = pd.concat([rows, extra], ignore_index=True)
+    rows["label"] = rows["id"].map(known).fillna(-1).astype(int)
     rows = rows.sort_values("id", kind="stable").reset_index(drop=True)
     duplicated = rows["id"][rows["id"].duplicated()].tolist()
     if duplicated:
@@ -115,7 +139,7 @@ def predict_folder(
         )
     # several runs: the mean of their thresholds (notebook 12 tunes an ensemble's own)
     threshold = float(np.mean([f.decision_threshold() for f in folders]))
-    return Predictions(rows, threshold, unreadable)
+    return Predictions(rows, threshold, unreadable, prior, table.root)
 
 
 def _fake_share(run: RunFolder) -> float:
@@ -124,11 +148,23 @@ def _fake_share(run: RunFolder) -> float:
     return float(w0 / (w0 + w1))
 
 
-def write_submission(predictions: Predictions, out: str | os.PathLike, proba: bool = False) -> Path:
-    """Write ``submission.csv`` and say what happened to unreadable images."""
+def write_submission(
+    predictions: Predictions,
+    out: str | os.PathLike,
+    proba: bool = False,
+    template: Template | None = None,
+) -> Path:
+    """Write ``submission.csv`` (the template filled in, when given) and say what happened
+    to unreadable images and to ids the template and the images do not share."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    predictions.submission(proba).to_csv(out, index=False)
+    if template is not None:
+        filled = predictions.fill(template)
+        filled.frame.to_csv(out, index=False)
+        for line in filled.notes():
+            print(line)
+    else:
+        predictions.submission(proba).to_csv(out, index=False)
     if predictions.unreadable:
         names = ", ".join(Path(p).name for p, _ in predictions.unreadable[:10])
         print(

@@ -40,7 +40,24 @@ def previous_state(run: RunFolder, config: TrainConfig) -> dict[str, Any] | None
             f"cannot resume {run.root}: it was trained with other settings ({'; '.join(changed)}). "
             "Resume with the run's own settings (only epochs may grow), or start a new run."
         )
+    _check_stages(run, before, config, int(state.get("epoch", 0)))
     return state
+
+
+def _check_stages(run: RunFolder, before: TrainConfig, config: TrainConfig, done: int) -> None:
+    """Once the fine-tune stage has started, the main stage is closed: more main-stage
+    epochs would append fine-tuning to a main stage of the old length, a history that is
+    neither the old run nor a straight run of the new length."""
+    if not before.finetune_epochs or done <= before.epochs or config.epochs == before.epochs:
+        return
+    raise CheckpointError(
+        f"cannot resume {run.root} with {config.epochs} main-stage epochs: its fine-tune stage "
+        f"has already started ({done - before.epochs} of {before.finetune_epochs} fine-tune "
+        f"epochs done after {before.epochs} main-stage epochs). Only the fine-tune stage can "
+        f"still grow (--finetune-epochs / -p finetune_epochs, keeping --epochs {before.epochs}); "
+        "to train the main stage longer, start a new run (--out NEW_NAME --epochs "
+        f"{config.epochs})."
+    )
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig, finetune: bool):

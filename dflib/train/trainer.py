@@ -109,6 +109,10 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     loss_fn = make_loss(config.loss, weights, config.focal_gamma)
     if world.is_main:
         finish.write_run_header(run, config, model.default_cfg, data, dev)
+        print(f"validation: {data.validation}")
+        report = data.skipped_report()
+        if report.skipped:
+            print(report.summary(full_list=run.skipped))
         if world.active:
             print(ddp.describe(world, config.batch_size, config.lr))
 

@@ -1,0 +1,116 @@
+"""Training and predicting on users' own layouts: a given validation split, a labelled
+test, predicting on anything, the sample submission followed, resume across stages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import write_rgb
+
+from dflib.cli import main
+from dflib.train import CheckpointError, fit, get_recipe
+
+
+def class_split(root: Path, split: str, n_real: int, n_fake: int, seed: int) -> None:
+    for i in range(n_real):
+        write_rgb(root / split / "REAL" / f"{i:04d}.png", seed + i)
+    for i in range(n_fake):
+        write_rgb(root / split / "Fake" / f"{i:04d}.png", seed + 50 + i)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """``Dataset/Train``, ``Dataset/Validation``, ``Dataset/Test`` with class folders whose
+    file names repeat across classes (``0000.png`` is real and fake)."""
+    root = tmp_path_factory.mktemp("kaggle") / "Dataset"
+    class_split(root, "Train", 10, 6, 0)
+    class_split(root, "Validation", 4, 3, 100)
+    class_split(root, "Test", 3, 3, 200)
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(dataset, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "own"
+    assert main(["train", "--arch", "rgb_fft", "--data", str(dataset.parent), "--img-size", "64",
+                 "--epochs", "1", "--finetune-epochs", "0", "--batch-size", "4", "--out", str(out),
+                 "--no-progress"]) == 0  # fmt: skip
+    return out
+
+
+def test_a_given_validation_split_is_used_and_said(trained):
+    params = json.loads((trained / "params.json").read_text())
+    assert params["validation"].startswith("given by the data: 7 images (")
+    assert (params["n_train"], params["n_val"]) == (16, 7)
+    val = pd.read_csv(trained / "predictions_val.csv", dtype={"id": str})
+    assert len(val) == 7 and sorted(val["label"]) == [0, 0, 0, 0, 1, 1, 1]
+
+
+def test_a_labelled_test_is_scored_like_hidden_labels(trained):
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert metrics["test"] is not None and "f1" in metrics["test"] and "test_tuned" in metrics
+    test = pd.read_csv(trained / "predictions_test.csv", dtype={"id": str})
+    assert sorted(test["label"]) == [0, 0, 0, 1, 1, 1]
+    assert json.loads((trained / "params.json").read_text())["test_labelled"] is True
+
+
+def test_predict_on_a_folder_a_file_and_a_glob(trained, dataset, tmp_path, capsys):
+    out = tmp_path / "sub.csv"
+    assert main(["predict", "--run", str(trained), "--data", str(dataset / "Test"),
+                 "--out", str(out), "--no-progress"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "scored against the images' labels: F1" in printed
+    assert len(pd.read_csv(out)) == 6  # real/0000 and fake/0000 keep apart
+    one = dataset / "Test" / "Fake" / "0001.png"
+    assert main(["predict", "--run", str(trained), "--data", str(one), "--out", str(out),
+                 "--no-progress", "--proba"]) == 0  # fmt: skip
+    assert pd.read_csv(out, dtype={"id": str})["id"].tolist() == ["0001"]
+    pattern = f"{dataset}/Test/REAL/*.png"
+    assert main(["predict", "--run", str(trained), "--data", pattern, "--out", str(out),
+                 "--no-progress"]) == 0  # fmt: skip
+    assert pd.read_csv(out, dtype={"id": str})["id"].tolist() == ["0000", "0001", "0002"]
+    assert main(["predict", "--run", str(trained), "--data", str(tmp_path / "none"),
+                 "--no-progress"]) == 2  # fmt: skip
+    assert "--data" in capsys.readouterr().err
+
+
+def test_predict_follows_the_sample_submission(trained, tmp_path, capsys):
+    comp = tmp_path / "comp"
+    for name in ("0003", "03", "0100"):
+        write_rgb(comp / "test" / f"{name}.png", int(name))
+    (comp / "sample_submission.csv").write_text("image_id,is_fake\n0100,0\n0003,0\n0999,0\n03,0\n")
+    out = tmp_path / "submission.csv"
+    assert main(["predict", "--run", str(trained), "--data", str(comp), "--out", str(out),
+                 "--no-progress"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "followed sample_submission.csv" in printed and "0999" in printed
+    written = pd.read_csv(out, dtype=str)
+    assert list(written.columns) == ["image_id", "is_fake"]
+    assert written["image_id"].tolist() == ["0100", "0003", "0999", "03"]
+    assert set(written["is_fake"]) <= {"0", "1"}
+    assert main(["predict", "--run", str(trained), "--data", str(comp), "--out", str(out),
+                 "--template", "none", "--proba", "--no-progress"]) == 0  # fmt: skip
+    assert list(pd.read_csv(out).columns) == ["id", "prob"]
+
+
+def test_inspect_names_the_splits(dataset, capsys):
+    assert main(["inspect", "--data-dir", str(dataset)]) == 0
+    printed = capsys.readouterr().out
+    assert "val: 7 decodable images (labelled)" in printed
+    assert "test: 6 decodable images (labelled)" in printed
+
+
+def test_resume_with_more_epochs_after_fine_tuning_is_refused(tmp_path):
+    config = get_recipe("deepfakenet", synthetic_size="tiny", train_images=48, img_size=64,
+                        epochs=1, finetune_epochs=1, batch_size=8)  # fmt: skip
+    out = str(tmp_path / "two-stage")
+    fit(config, out=out, progress=False)
+    with pytest.raises(CheckpointError, match="fine-tune stage has already started"):
+        fit(config.replace(epochs=2), out=out, resume=True, progress=False)
+    history = pd.read_csv(Path(out) / "history.csv")
+    assert history["stage"].tolist() == ["main", "finetune"]  # untouched
+    again = fit(config.replace(finetune_epochs=2), out=out, resume=True, progress=False)
+    assert again.history["stage"].tolist() == ["main", "finetune", "finetune"]
