@@ -155,7 +155,6 @@ def test_default_cfg_and_docstring(name):
     assert isinstance(cfg, ModelCfg)
     assert cfg == model_cfg(name) and cfg.name == name
     assert cfg.num_classes in (1, 2)
-    assert cfg.loss == ("bce" if cfg.num_classes == 1 else "ce")
     assert cfg.input_size[0] == 3 and min(cfg.input_size[1:]) >= cfg.min_input_size[1]
     assert len(cfg.mean) == len(cfg.std) == 3 and all(s > 0 for s in cfg.std)
     assert "docs/writeups.md#" in cfg.source

@@ -6,7 +6,9 @@
 ((3, 196, 196), (0.0, 0.0, 0.0))
 
 Every model exposes ``forward_features``, ``forward_head`` and ``forward`` and carries a
-:class:`ModelCfg` as ``default_cfg`` (input size, normalisation, outputs, recipe hints).
+:class:`ModelCfg` as ``default_cfg`` (input size, normalisation, outputs). How each is
+trained (optimiser, loss, epochs, transforms) is not here: it is data in
+:mod:`dflib.train.recipes`, a layer above the models.
 Nothing is downloaded: there are no pretrained weights (``docs/writeups.md#task-and-data``).
 """
 

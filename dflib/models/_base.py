@@ -1,7 +1,7 @@
 """What every model shares: its default config and the three-step forward interface.
 
 Each architecture declares a :class:`ModelCfg` (input size, normalisation, number of
-outputs, recipe hints from SPEC.md) and subclasses :class:`ClassifierBase`, so a
+outputs, where it comes from) and subclasses :class:`ClassifierBase`, so a
 notebook can treat every model alike::
 
     feats = model.forward_features(x)    # backbone output (map or tokens)
@@ -12,7 +12,7 @@ notebook can treat every model alike::
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -32,14 +32,14 @@ class ModelCfg:
 
     Attributes:
         name: registry name.
-        num_classes: outputs of the head as the recipe trains it: 2 logits (softmax +
-            CrossEntropy) or 1 logit (sigmoid + BCEWithLogits).
+        num_classes: outputs of the head as its recipe trains it: 2 logits (softmax) or
+            1 logit (sigmoid). The loss, like every training setting, is the recipe's
+            (:mod:`dflib.train.recipes`), not the model's.
         input_size: ``(channels, height, width)`` the recipe trains at.
         mean: per-channel normalisation mean (after ``ToTensor``, pixels in [0, 1]).
         std: per-channel normalisation std.
         min_input_size: smallest ``(channels, height, width)`` the model accepts.
         source: where the architecture comes from (write-up and ``docs/writeups.md`` anchor).
-        recipe: training hints from the spec (optimiser, lr, epochs, loss, transforms).
     """
 
     name: str
@@ -49,12 +49,6 @@ class ModelCfg:
     std: tuple[float, float, float] = UNIT_STD
     min_input_size: tuple[int, int, int] = (3, MIN_INPUT_SIZE, MIN_INPUT_SIZE)
     source: str = ""
-    recipe: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def loss(self) -> str:
-        """``"ce"`` for 2-logit heads, ``"bce"`` for a single logit."""
-        return "bce" if self.num_classes == 1 else "ce"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form, for ``params.json`` of a run."""

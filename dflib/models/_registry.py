@@ -73,6 +73,5 @@ def create_model(name: str, num_classes: int | None = None, **kwargs: Any) -> nn
     if n_out < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
     model = _BUILDERS[name](num_classes=n_out, **kwargs)
-    # a copy of the recipe, so that editing one model's config leaves the registry alone
-    model.default_cfg = cfg.replace(num_classes=n_out, recipe=dict(cfg.recipe))
+    model.default_cfg = cfg.replace(num_classes=n_out)
     return model

@@ -21,25 +21,7 @@ from ._base import IMAGENET_MEAN, IMAGENET_STD, ClassifierBase, ModelCfg, init_w
 from ._layers import ConvBnAct, make_stage
 from ._registry import register_model
 
-__all__ = ["CustomResNet", "WRITEUP2_RECIPE"]
-
-# Shared by the write-up 2 models; the spec states it for DeepFakeNet.
-WRITEUP2_RECIPE = {
-    "split": "stratified 88% train / 12% val",
-    "epochs": 20,
-    "batch_size": 16,
-    "optimizer": "AdamW",
-    "lr": 1e-4,
-    "weight_decay": 1e-4,
-    "scheduler": "ReduceLROnPlateau",
-    "sampler": "WeightedRandomSampler (50/50 batches)",
-    "loss": "0.6 * class-weighted BCEWithLogits + 0.4 * Focal(gamma=2)",
-    "train_transforms": "RandomResizedCrop(256, scale=(0.8, 1.0)), RandomHorizontalFlip, "
-    "ColorJitter, GaussianBlur(p=0.3), ImageNet normalisation",
-    "val_transforms": "Resize(256), ImageNet normalisation",
-    "seed": 42,
-}
-
+__all__ = ["CustomResNet"]
 
 class CustomResNet(ClassifierBase):
     """7x7/2 stem + max-pool, four basic-block stages, global average pool, linear."""
@@ -73,7 +55,6 @@ class CustomResNet(ClassifierBase):
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
         source="write-up 2 table: custom ResNet with early pooling (docs/writeups.md#write-up-2)",
-        recipe=dict(WRITEUP2_RECIPE),
     )
 )
 def custom_resnet(num_classes: int = 1, **kwargs) -> CustomResNet:

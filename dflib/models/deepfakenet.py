@@ -23,7 +23,6 @@ from torch import nn
 from ._base import IMAGENET_MEAN, IMAGENET_STD, ClassifierBase, ModelCfg, init_weights
 from ._layers import ConvBnAct, make_stage
 from ._registry import register_model
-from .custom_resnet import WRITEUP2_RECIPE
 
 __all__ = ["AdaptiveContextPool", "DeepFakeNet"]
 
@@ -93,10 +92,6 @@ class DeepFakeNet(ClassifierBase):
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
         source="write-up 2, final model (docs/writeups.md#architectures)",
-        recipe={
-            **WRITEUP2_RECIPE,
-            "fine_tune": "then 100% of the data, lr 5e-5, 5 epochs",
-        },
     )
 )
 def deepfakenet(num_classes: int = 1, **kwargs) -> DeepFakeNet:

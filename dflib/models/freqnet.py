@@ -73,10 +73,6 @@ class FreqNet(ClassifierBase):
         num_classes=2,
         input_size=(3, 196, 196),
         source="write-up 1, FreqNet (docs/writeups.md#architectures)",
-        recipe={
-            "loss": "weighted CrossEntropy",
-            "note": "recipe not stated; the write-up 1 defaults (AdamW 1e-3, batch 32) apply",
-        },
     )
 )
 def freqnet(num_classes: int = 2, **kwargs) -> FreqNet:

@@ -27,7 +27,6 @@ from torch.nn import functional as F
 from ._base import IMAGENET_MEAN, IMAGENET_STD, ClassifierBase, ModelCfg, init_weights
 from ._layers import BasicBlock, ConvBnAct
 from ._registry import register_model
-from .custom_resnet import WRITEUP2_RECIPE
 
 __all__ = ["HRModule", "HRNetArtifact"]
 
@@ -133,12 +132,6 @@ class HRNetArtifact(ClassifierBase):
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
         source="write-up 2, artifact-sensitive HRNet, experimental (docs/writeups.md#architectures)",
-        recipe={
-            **WRITEUP2_RECIPE,
-            "train_transforms": "RandomResizedCrop(256, scale=(0.8, 1.0)), "
-            "RandomHorizontalFlip, ColorJitter, RandomAdjustSharpness (no blur), "
-            "ImageNet normalisation",
-        },
     )
 )
 def hrnet_artifact(num_classes: int = 1, **kwargs) -> HRNetArtifact:

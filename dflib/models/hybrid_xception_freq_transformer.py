@@ -148,10 +148,6 @@ class HybridXceptionFreqTransformer(ClassifierBase):
         num_classes=2,
         input_size=(3, 196, 196),
         source="write-up 1, hybrid Xception + FreqNet + Transformer (docs/writeups.md#architectures)",
-        recipe={
-            "loss": "weighted CrossEntropy",
-            "note": "recipe not stated; the write-up 1 defaults (AdamW 1e-3, batch 32) apply",
-        },
     )
 )
 def hybrid_xception_freq_transformer(

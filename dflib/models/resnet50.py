@@ -52,12 +52,6 @@ class ResNet50(ClassifierBase, ResNet):
         num_classes=2,
         input_size=(3, 196, 196),
         source="write-up 1, ResNet-50 baseline (docs/writeups.md#architectures); torchvision resnet50",
-        recipe={
-            "epochs": 30,
-            "loss": "weighted CrossEntropy",
-            "preprocessing": "none",
-            "note": "optimiser not stated; reuse xception_resnet50's for a fair comparison",
-        },
     )
 )
 def resnet50(num_classes: int = 2, **kwargs) -> ResNet50:

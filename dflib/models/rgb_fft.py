@@ -21,7 +21,7 @@ import torch
 from ._base import IMAGENET_MEAN, IMAGENET_STD, ModelCfg
 from ._layers import fft_log_magnitude
 from ._registry import register_model
-from .custom_resnet import WRITEUP2_RECIPE, CustomResNet
+from .custom_resnet import CustomResNet
 
 __all__ = ["RgbFFTNet"]
 
@@ -49,7 +49,6 @@ class RgbFFTNet(CustomResNet):
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
         source="write-up 2 table: RGB + FFT input model (docs/writeups.md#write-up-2)",
-        recipe=dict(WRITEUP2_RECIPE),
     )
 )
 def rgb_fft(num_classes: int = 1, **kwargs) -> RgbFFTNet:

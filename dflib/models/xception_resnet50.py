@@ -100,18 +100,6 @@ class XceptionResNet50(ClassifierBase):
         num_classes=2,
         input_size=(3, 196, 196),
         source="write-up 1, final model (docs/writeups.md#xceptionresnet50)",
-        recipe={
-            "batch_size": 32,
-            "optimizer": "AdamW",
-            "lr": 1e-3,
-            "weight_decay": 1e-3,
-            "scheduler": "ReduceLROnPlateau(factor=0.5, patience=2)",
-            "loss": "weighted CrossEntropy",
-            "epochs": 25,
-            "filter": "CoherentNoiseFilter(tol=30)",
-            "train_transforms": "Resize(196), CoherentNoiseFilter, RandomHorizontalFlip(0.5)",
-            "val_transforms": "Resize(196), CoherentNoiseFilter",
-        },
     )
 )
 def xception_resnet50(num_classes: int = 2, **kwargs) -> XceptionResNet50:
