@@ -57,8 +57,9 @@ make_epochs = 3  # epochs of a run made here
 import numpy as np
 from IPython.display import display
 
-from dflib.decide import ensure_run, explain
-from dflib.decide.explain_run import load_explained, mass_share_summary
+from dflib.decide import ensure_run
+from dflib.study import explain
+from dflib.study.explain_run import load_explained, mass_share_summary
 from dflib.viz import explain as figures
 from dflib.viz.plotting import save
 from dflib.viz.training import worst_errors

@@ -56,7 +56,7 @@ prefix = "xgen"  # run names: <prefix>-<arch>-no-<family> and <prefix>-<arch>-al
 # %%
 from IPython.display import display
 
-from dflib.decide import crossgen
+from dflib.study import crossgen
 from dflib.train.runs import run_folder
 from dflib.viz import crossgen as figures
 from dflib.viz.plotting import save

@@ -60,10 +60,10 @@ budget_min = 0  # start no new run after this many minutes (0: no limit)
 import pandas as pd
 from IPython.display import Markdown, display
 
-from dflib.decide import claims_plan as plan_mod
-from dflib.decide import leaderboard as lb
-from dflib.decide import reports
-from dflib.decide.claims import claims
+from dflib.study import claims_plan as plan_mod
+from dflib.study import leaderboard as lb
+from dflib.study import reports
+from dflib.study.claims import claims
 from dflib.viz.leaderboard import score_vs_cost
 
 root = lb.runs_root(runs_dir)

@@ -1,4 +1,4 @@
-"""Train every run that SPEC section 2's claims need (``dflib.decide.claims_plan``).
+"""Train every run that SPEC section 2's claims need (``dflib.study.claims_plan``).
 
 Each run goes through ``dflib.train.fit`` into ``<out-dir>/<name>`` (``claims-arch-freqnet-s42``,
 ``claims-median-freqnet-global_median-s43``, ...). A finished run is skipped and an
@@ -35,8 +35,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dflib.decide.claims_plan import CLAIM_ARCH, claims_plan, describe, train_plan
 from dflib.environment import output_dir, resolve_path
+from dflib.study.claims_plan import CLAIM_ARCH, claims_plan, describe, train_plan
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

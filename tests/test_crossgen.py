@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dflib.data import load_hidden_test_labels, load_split
-from dflib.decide import crossgen
+from dflib.study import crossgen
 from dflib.train import get_recipe
 from dflib.train.dataset import prepare
 from dflib.train.recipes import TrainConfig

@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from dflib.decide import explain
-from dflib.decide.explain_run import mass_share_summary
 from dflib.models import create_model, list_models
+from dflib.study import explain
+from dflib.study.explain_run import mass_share_summary
 from dflib.synthetic.fake import region_mask
 
 

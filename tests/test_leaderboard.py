@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from dflib.decide import reports
-from dflib.decide.claims import claims, decide_at_least, decide_difference, decide_level
-from dflib.decide.claims_plan import claims_plan, run_name, train_plan
-from dflib.decide.leaderboard import by_config, leaderboard, write_leaderboard
 from dflib.models.cost import arch_flops, flops
+from dflib.study import reports
+from dflib.study.claims import claims, decide_at_least, decide_difference, decide_level
+from dflib.study.claims_plan import claims_plan, run_name, train_plan
+from dflib.study.leaderboard import by_config, leaderboard, write_leaderboard
 from dflib.train import get_recipe
 from dflib.train import runs as rf
 from dflib.train.runs import RunFolder

@@ -1,8 +1,9 @@
-"""Decisions: what consumes finished runs - threshold tuning and calibration,
-pseudo-labels, ensembles.
+"""Decisions: what turns finished runs into a submission.
 
 Takes run folders (their validation and test predictions, their weights); gives
-thresholds, calibrated probabilities, pseudo-labelled data and submissions.
+thresholds, calibrated probabilities, ensembles, TTA scores, pseudo-labelled data, a
+retrained run and submissions. The studies that read many runs to answer a question
+live one stage up, in :mod:`dflib.study`.
 
 - :mod:`~dflib.decide.calibration`: threshold curves and tuning, bootstrap spread, the
   gain over 0.5, ECE / Brier / reliability, temperature scaling;
@@ -15,10 +16,8 @@ thresholds, calibrated probabilities, pseudo-labelled data and submissions.
 - :mod:`~dflib.decide.pseudo`: per-class confidence cut-offs, the pseudo-label report and
   a train + pseudo-labels data folder; :mod:`~dflib.decide.retrain`: the source run's
   recipe retrained on it, both runs scored on the same held-out images;
-- :mod:`~dflib.decide.upstream`: find the runs a notebook reads, or make them;
-- :mod:`~dflib.decide.explain` (Grad-CAM through captum, fake-region masks, the CAM-mass
-  ratio, frequency-band occlusion) and :mod:`~dflib.decide.explain_run` (a run's model
-  and validation images, ready to explain): imported on demand, not from here.
+- :mod:`~dflib.decide.upstream`: find the runs a notebook reads, or make them (used by
+  the decisions and the studies alike).
 """
 
 from dflib.decide.calibration import (

@@ -1,6 +1,6 @@
 """SPEC section 2's findings, one row each: reported, measured, verdict, command.
 
-The runs are those of :mod:`dflib.decide.claims_plan` (``scripts/claims_runs.py``), read
+The runs are those of :mod:`dflib.study.claims_plan` (``scripts/claims_runs.py``), read
 from a runs folder by name (``claims-<group>-<arch>[-<variant>]-s<seed>``); only their
 json/csv files are needed. Where several sizes were trained, the most common one is used.
 
@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from dflib.data import class_weights
-from dflib.decide.claims_plan import CLAIM_ARCH, PREFIX
-from dflib.decide.leaderboard import leaderboard, runs_root
 from dflib.decide.pseudo import WRITEUP, select_pseudo
+from dflib.study.claims_plan import CLAIM_ARCH, PREFIX
+from dflib.study.leaderboard import leaderboard, runs_root
 from dflib.train.recipes import reference
 from dflib.train.runs import RunFolder
 

@@ -1,6 +1,6 @@
 """The training runs that decide SPEC section 2's findings: the smallest set, as data.
 
-``scripts/claims_runs.py`` trains this plan and :mod:`dflib.decide.claims` reads it back,
+``scripts/claims_runs.py`` trains this plan and :mod:`dflib.study.claims` reads it back,
 so both agree on what each run is for. Every run is its architecture's recipe
 (:func:`dflib.train.get_recipe`) at one shared size (benchmark preset, images, image size,
 epochs, no fine-tuning) and one seed; a comparison changes exactly one setting:

@@ -1,4 +1,4 @@
-"""A finished run's validation images, ready to be explained (:mod:`dflib.decide.explain`).
+"""A finished run's validation images, ready to be explained (:mod:`dflib.study.explain`).
 
 The run's data are rebuilt from its ``params.json`` (same data, subsample, seed and so
 the same validation split; the cache is reused), its final weights (``best.pt``) are
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from dflib.data import stratified_split
-from dflib.decide.explain import LayerInfo, Scorer, cam_layer, grad_cam, region_masks, run_scorer
+from dflib.study.explain import LayerInfo, Scorer, cam_layer, grad_cam, region_masks, run_scorer
 from dflib.train import load_run_model
 from dflib.train.dataset import prepare
 from dflib.train.recipes import TrainConfig
@@ -101,7 +101,7 @@ def load_explained(
 ) -> Explained:
     """The run's model and validation images (a stratified ``max_images`` subset; 0: all).
 
-    ``layer`` and ``min_side`` choose the Grad-CAM layer (:func:`dflib.decide.explain.cam_layer`).
+    ``layer`` and ``min_side`` choose the Grad-CAM layer (:func:`dflib.study.explain.cam_layer`).
     """
     run = run if isinstance(run, RunFolder) else run_folder(run)
     if not run.best.is_file():
@@ -125,7 +125,7 @@ def load_explained(
 
 
 def mass_share_summary(shares: pd.DataFrame, frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """The CAM-mass ratio (:func:`dflib.decide.explain.cam_mass_share`) of fakes: all of
+    """The CAM-mass ratio (:func:`dflib.study.explain.cam_mass_share`) of fakes: all of
     them, detected and missed at ``threshold``, and per generator family where known.
     ``share_above_1``: the share of fakes whose map favours the region."""
     fakes = frame["label"].to_numpy() == 1

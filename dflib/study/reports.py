@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dflib.decide.claims import LEVEL_TOL, claim_runs, plan_command
-from dflib.decide.claims_plan import PREFIX
-from dflib.decide.leaderboard import provenance, write_leaderboard
+from dflib.study.claims import LEVEL_TOL, claim_runs, plan_command
+from dflib.study.claims_plan import PREFIX
+from dflib.study.leaderboard import provenance, write_leaderboard
 
 __all__ = [
     "notebook_command",

@@ -1,4 +1,4 @@
-"""Figures of the leave-one-generator-family-out study (:mod:`dflib.decide.crossgen`)."""
+"""Figures of the leave-one-generator-family-out study (:mod:`dflib.study.crossgen`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def in_out_dumbbell(summary: pd.DataFrame, metrics=("f1", "auc")) -> plt.Figure:
     same architecture scores on the held-out family.
 
     Args:
-        summary: :func:`dflib.decide.crossgen.summarise`'s table.
+        summary: :func:`dflib.study.crossgen.summarise`'s table.
         metrics: which scores to draw (``f1``, ``auc``, ``recall``).
     """
     labels = [f"{a}  -{h}" for a, h in zip(summary["arch"], summary["held_out"], strict=True)]

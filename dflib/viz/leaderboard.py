@@ -1,4 +1,4 @@
-"""Figures of the leaderboard (:mod:`dflib.decide.leaderboard`): score against cost."""
+"""Figures of the leaderboard (:mod:`dflib.study.leaderboard`): score against cost."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def score_vs_cost(
     with ``reported`` a hollow diamond at the write-up's F1 of the same model.
 
     Args:
-        agg: :func:`dflib.decide.leaderboard.by_config`'s table.
+        agg: :func:`dflib.study.leaderboard.by_config`'s table.
         cost: ``params``, ``train_minutes`` or ``gflops``.
         score: a score column (``test_f1``, ``val_f1``, ...); falls back to ``val_f1`` when
             it is empty (no hidden labels).
