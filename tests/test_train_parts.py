@@ -100,3 +100,31 @@ def test_predict_writes_one_row_per_test_image_even_unreadable(messy_csv_folder,
     assert proba["prob"].between(0, 1).all() and proba["id"].is_unique
     both = predict_folder([str(run.root), str(run.root)], str(messy_csv_folder), progress=False)
     np.testing.assert_allclose(both.frame["prob"], predictions.frame["prob"], atol=1e-6)
+
+
+def test_restore_puts_the_random_generators_back(tmp_path):
+    """``last.pt`` keeps every generator's state and a resumed run starts from it."""
+    import random
+
+    from dflib.train.checkpoint import load_checkpoint, save_checkpoint
+    from dflib.train.optim import make_optimizer
+    from dflib.train.resume import last_state, restore
+
+    config = TrainConfig(epochs=2)
+    model = nn.Linear(3, 2)
+    optimizer, scheduler = make_optimizer(model, config, finetune=False)
+    torch.manual_seed(3)
+    np.random.seed(3)  # noqa: NPY002 - the legacy global generator is what gets restored
+    random.seed(3)
+    best = {"epoch": 0, "f1": 0.5, "auc": 0.5, "since": 0}
+    save_checkpoint(last_state(model, optimizer, scheduler, None, 1, [], best, config),
+                    tmp_path / "last.pt")  # fmt: skip
+    want = torch.rand(4), np.random.rand(4), random.random()  # noqa: NPY002
+    torch.manual_seed(99)
+    np.random.seed(99)  # noqa: NPY002
+    random.seed(99)
+    fresh = nn.Linear(3, 2)
+    _, _, epoch, _, _ = restore(load_checkpoint(tmp_path / "last.pt"), fresh, config, None)
+    got = torch.rand(4), np.random.rand(4), random.random()  # noqa: NPY002
+    assert epoch == 1 and torch.equal(fresh.weight, model.weight)
+    assert torch.equal(got[0], want[0]) and np.array_equal(got[1], want[1]) and got[2] == want[2]

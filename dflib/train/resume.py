@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-from torch import nn
-
-from dflib.train.checkpoint import CheckpointError, load_checkpoint, rng_state
+from dflib.train.checkpoint import CheckpointError, load_checkpoint, rng_state, set_rng_state
+from dflib.train.optim import make_optimizer
 from dflib.train.recipes import TrainConfig
 from dflib.train.runs import RunFolder
 
@@ -60,17 +58,6 @@ def _check_stages(run: RunFolder, before: TrainConfig, config: TrainConfig, done
     )
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig, finetune: bool):
-    """AdamW and, in the main stage, ReduceLROnPlateau on the validation loss."""
-    lr = config.finetune_lr if finetune else config.lr
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=config.weight_decay)
-    if finetune:
-        return optimizer, None
-    return optimizer, torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience
-    )
-
-
 def last_state(model, optimizer, scheduler, scaler, epoch, history, best, config) -> dict:
     """Everything ``last.pt`` keeps (tensors and plain values only)."""
     return {
@@ -87,8 +74,15 @@ def last_state(model, optimizer, scheduler, scaler, epoch, history, best, config
 
 
 def restore(state, model, config, scaler):
-    """Load ``state`` into a fresh model; returns optimiser, scheduler, epoch, history, best."""
+    """Load ``state`` into a fresh model; returns optimiser, scheduler, epoch, history, best.
+
+    The random generators are set back to where the run left them too. Each epoch reseeds
+    from ``(seed, epoch)`` (:func:`dflib.train.epochs.seed_epoch`), so this keeps exact
+    only what draws numbers between the restore and the next epoch.
+    """
     model.load_state_dict(state["model"])
+    if state.get("rng"):
+        set_rng_state(state["rng"])
     epoch = int(state["epoch"])
     # past the main stage the optimiser is the fine-tuning one
     optimizer, scheduler = make_optimizer(model, config, finetune=epoch > config.epochs)

@@ -31,8 +31,9 @@ from dflib.train.dataset import TrainingData, prepare
 from dflib.train.engine import BatchHook, Device, evaluate, train_one_epoch
 from dflib.train.epochs import duration_estimate, epoch_line, history_row, seed_epoch
 from dflib.train.losses import make_loss
+from dflib.train.optim import make_optimizer
 from dflib.train.recipes import TrainConfig
-from dflib.train.resume import last_state, make_optimizer, previous_state, restore
+from dflib.train.resume import last_state, previous_state, restore
 from dflib.train.runs import RunFolder
 
 

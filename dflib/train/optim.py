@@ -1,0 +1,28 @@
+"""The optimiser of every recipe: AdamW, with ReduceLROnPlateau in the main stage.
+
+Both stages of a run build it here (the fine-tuning stage at its own, lower lr), and so
+does a resumed run before it loads the saved optimiser and scheduler states into it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dflib.train.recipes import TrainConfig
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig, finetune: bool):
+    """AdamW and, in the main stage, ReduceLROnPlateau on the validation loss.
+
+    Returns:
+        ``(optimizer, scheduler)``; the scheduler is ``None`` in the fine-tuning stage
+        (a fixed ``config.finetune_lr``).
+    """
+    lr = config.finetune_lr if finetune else config.lr
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=config.weight_decay)
+    if finetune:
+        return optimizer, None
+    return optimizer, torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience
+    )
