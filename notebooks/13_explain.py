@@ -17,7 +17,7 @@
 # %% [markdown]
 # # 13 · Explanations: does the model look where the fake is, and at which frequencies?
 #
-# Both write-ups argue from what fakes *should* carry (SPEC.md section 1): fine detail,
+# Both write-ups argue from what fakes *should* carry (`docs/writeups.md#task-and-data`): fine detail,
 # up-sampling traces of the generator, blending seams, in the swapped region. A detector
 # can score well for other reasons (image statistics that happen to differ, a region's
 # colour). The embedded benchmark records where each fake's region is, so this
@@ -160,7 +160,7 @@ print("figures:", ", ".join(p.name for p in saved), "in", source.figures)
 # says the model found the swapped region rather than a global statistic; similar
 # ratios across generator families say it found what they share (the seam, the colour
 # and scale mismatch) rather than one family's up-sampling pattern. Large drops in the
-# high bands back the write-ups' case against early pooling and blur (SPEC.md section
-# 1); drops concentrated in the low bands would mean the model decides on coarse
-# content. One run, one seed: compare architectures by running this notebook on each
+# high bands back the write-ups' case against early pooling and blur
+# (`docs/writeups.md#task-and-data`); drops concentrated in the low bands would mean the
+# model decides on coarse content. One run, one seed: compare architectures by running this notebook on each
 # (`-p run ...`) before drawing a general conclusion.

@@ -25,7 +25,7 @@
 #    labels, training time, images/s and device, beside the F1 the write-up reported for
 #    the same model; seeds of one configuration are aggregated (mean ± sd). Plots: F1
 #    against parameters and against training time.
-# 2. **Claims**: each finding of SPEC.md section 2 (and section 3's global median) as one
+# 2. **Claims**: each finding of `docs/writeups.md#findings` (and `#noise-filters`' global median) as one
 #    row: what the write-up reported, what the runs of `scripts/claims_runs.py` measured,
 #    and a verdict: *reproduced*, *refuted* or *inconclusive*. One seed decides nothing; a
 #    difference smaller than the seed spread decides nothing.
@@ -109,7 +109,7 @@ fig_params = score_vs_cost(board, "params", score)
 fig_time = score_vs_cost(board, "train_minutes", score)
 
 # %% [markdown]
-# ## The findings of SPEC §2, one row each
+# ## The findings of `docs/writeups.md#findings`, one row each
 #
 # *measured* is `mean ± sd (n seeds)`; for a comparison it is the mean of the per-seed
 # differences. *why* says which part of the rule decided the verdict; *command* makes

@@ -1,4 +1,4 @@
-"""Train every run that SPEC section 2's claims need (``dflib.study.claims_plan``).
+"""Train every run that the claims of ``docs/writeups.md#findings`` need (``dflib.study.claims_plan``).
 
 Each run goes through ``dflib.train.fit`` into ``<out-dir>/<name>`` (``claims-arch-freqnet-s42``,
 ``claims-median-freqnet-global_median-s43``, ...). A finished run is skipped and an

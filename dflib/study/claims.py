@@ -1,4 +1,4 @@
-"""SPEC section 2's findings, one row each: reported, measured, verdict, command.
+"""The write-ups' findings (``docs/writeups.md#findings``), one row each: reported, measured, verdict, command.
 
 The runs are those of :mod:`dflib.study.claims_plan` (``scripts/claims_runs.py``), read
 from a runs folder by name (``claims-<group>-<arch>[-<variant>]-s<seed>``); only their
@@ -178,7 +178,7 @@ def claims(runs_dir: str | os.PathLike | None = None, prefix: str = PREFIX) -> p
     for other, name, reported in ((_arm(t, "arch", ma), "the CoherentNoiseFilter", "about -0.2 F1"),
                                   (_arm(t, "median", ma, "none"), "no filter (raw noisy images)", "lower")):  # fmt: skip
         d = _paired(gm, other, metric)
-        add(f"a global 3x3 median lowers scores vs {name} (SPEC §2, §3)", reported,
+        add(f"a global 3x3 median lowers scores vs {name}", reported,
             f"{ma}: {label} global median - {name.split(' (')[0]}: {_fmt(*_stats(d), True)}",
             decide_difference(d, "lower"), cmd(f"claims-median-{ma}-*", f"claims-arch-{ma}-*"))  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""The training runs that decide SPEC section 2's findings: the smallest set, as data.
+"""The training runs that decide the write-ups' findings (``docs/writeups.md#findings``): the smallest set, as data.
 
 ``scripts/claims_runs.py`` trains this plan and :mod:`dflib.study.claims` reads it back,
 so both agree on what each run is for. Every run is its architecture's recipe

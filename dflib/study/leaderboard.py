@@ -158,7 +158,7 @@ def write_leaderboard(path, table: pd.DataFrame, runs_dir, command: str) -> Path
         "(never trained on), *tuned* = at the threshold with the best validation F1. "
         "`mean ± sd` over the seeds of one configuration (sd with ddof 1). GFLOPs of one "
         "image at the run's size (`dflib.models.cost`); *write-up F1* = what the write-up "
-        "reported for the model (SPEC §2), on its own data and recipe length.", "",
+        "reported for the model (docs/writeups.md#findings), on its own data and recipe length.", "",
         "## By configuration", "", leaderboard_markdown(agg), "",
         "## Every run", "", per_run, "",
     ])  # fmt: skip

@@ -46,7 +46,7 @@ def write_claims(path, frame: pd.DataFrame, runs_dir, command: str, prefix: str 
     table, _ = claim_runs(runs_dir, prefix)
     counts = frame["verdict"].value_counts().to_dict()
     text = "\n".join([
-        "# SPEC §2 findings: reproduced, refuted or inconclusive", "",
+        "# The write-ups' findings (docs/writeups.md#findings): reproduced, refuted or inconclusive", "",
         *provenance(table, runs_dir, command), "",
         "Rule: one seed decides nothing (*inconclusive*); a comparison pairs each seed's runs "
         "and must differ by more than the seed spread (sd of the per-seed differences); a "
