@@ -114,3 +114,19 @@ def test_resume_with_more_epochs_after_fine_tuning_is_refused(tmp_path):
     assert history["stage"].tolist() == ["main", "finetune"]  # untouched
     again = fit(config.replace(finetune_epochs=2), out=out, resume=True, progress=False)
     assert again.history["stage"].tolist() == ["main", "finetune", "finetune"]
+
+
+def test_a_runs_submission_follows_the_datas_template(trained, tmp_path, capsys):
+    from dflib.decide import write_submission
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    (comp / "sample_submission.csv").write_text("image_id,prob\n0100.png,0.5\n0003.png,0.5\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    params = json.loads((trained / "params.json").read_text())
+    (run / "params.json").write_text(json.dumps({**params, "data_dir": str(comp)}))
+    (run / "predictions_test.csv").write_text("id,label,prob\n0003,-1,0.25\n0100,-1,0.75\n")
+    written = pd.read_csv(write_submission(str(run), 0.5), dtype={"image_id": str})
+    assert written.to_dict("list") == {"image_id": ["0100.png", "0003.png"], "prob": [0.75, 0.25]}
+    assert "followed sample_submission.csv" in capsys.readouterr().out

@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from dflib.decide.ensemble import Aligned, fit_weights, greedy_selection, rank_average, soft_vote
+from dflib.decide.submit import run_template, write_thresholded
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.train.runs import run_folder, write_json
 
@@ -140,10 +141,10 @@ def write_ensemble(
     threshold = float(comparison.table.loc[method, "threshold"])
     frame = pd.DataFrame({"id": scores.index.astype(str), "prob": scores.to_numpy()})
     frame.to_csv(folder / "predictions_test.csv", index=False, float_format="%.6f")
-    labels = (frame["prob"].to_numpy() >= threshold).astype(int)
-    pd.DataFrame({"id": frame["id"], "label": labels}).to_csv(
-        folder / "submission.csv", index=False
-    )
+    first = run_folder(runs[0]) if runs else None
+    template = run_template(first) if first is not None else None
+    prior = first.fake_share() if template is not None else 0.5
+    write_thresholded(frame, threshold, folder / "submission.csv", template, prior)
     write_json(folder / "ensemble.json", {
         "method": method, "runs": runs or list(comparison.weights.columns),
         "weights": comparison.weights.loc[method].to_dict(), "threshold": threshold,

@@ -2,7 +2,9 @@
 
 Training writes a threshold tuned on validation into ``metrics.json``; notebook 10
 re-tunes it (optionally with a recall floor) and records the choice and how it was
-made in ``threshold.json`` beside it, which :func:`read_threshold` prefers.
+made in ``threshold.json`` beside it, which :func:`read_threshold` prefers. When the
+run's data folder holds a ``sample_submission.csv``, the submission follows it (its
+columns, id spelling, row order and kind of value: :mod:`dflib.data.template`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dflib.data import DataError, resolve_data_dir
+from dflib.data.template import Template, fill, find_template, read_template
 from dflib.decide.calibration import TunedThreshold
 from dflib.train.runs import RunFolder, run_folder, write_json
 
@@ -66,11 +70,46 @@ def submission(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
                          "label": (frame["prob"].to_numpy() >= threshold).astype(int)})  # fmt: skip
 
 
+def run_template(run: RunFolder | str | os.PathLike) -> Template | None:
+    """The ``sample_submission.csv`` beside the run's data, if it has one (the embedded
+    benchmark has none)."""
+    run = _as_run(run)
+    params = run.read_json("params") if run.params.is_file() else {}
+    if str(params.get("data_dir", "synthetic")) == "synthetic":
+        return None
+    try:
+        path = find_template(resolve_data_dir(params["data_dir"]))
+    except DataError:  # the data folder has moved since training
+        return None
+    return read_template(path) if path is not None else None
+
+
+def write_thresholded(
+    frame: pd.DataFrame,
+    threshold: float,
+    out: Path,
+    template: Template | None = None,
+    prior: float = 0.5,
+) -> Path:
+    """``id,label`` at ``threshold`` from ``frame`` (``id``, ``prob``) into ``out``, or
+    ``template`` filled in, naming the ids it and the predictions do not share."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if template is None:
+        submission(frame, threshold).to_csv(out, index=False)
+        return out
+    filled = fill(template, frame["id"].astype(str), frame["prob"], threshold, prior)
+    filled.frame.to_csv(out, index=False)
+    print(template.describe())
+    for line in filled.notes():
+        print(line)
+    return out
+
+
 def write_submission(
     run: RunFolder | str | os.PathLike, threshold: float, out: str | os.PathLike | None = None
 ) -> Path:
     """Threshold the run's test predictions into ``submission.csv`` (in the run folder by
-    default).
+    default), following the data's ``sample_submission.csv`` when there is one.
 
     Test images that could not be decoded have no row in ``predictions_test.csv``; they
     are named here. ``python -m dflib predict`` gives each of them a row (the training
@@ -78,8 +117,9 @@ def write_submission(
     """
     run = _as_run(run)
     out = Path(out) if out is not None else run.root / "submission.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    submission(run.read_predictions("test"), threshold).to_csv(out, index=False)
+    template = run_template(run)
+    prior = run.fake_share() if template is not None else 0.5
+    write_thresholded(run.read_predictions("test"), threshold, out, template, prior)
     if run.skipped.is_file():
         skipped = pd.read_csv(run.skipped)
         skipped = skipped[skipped.get("split", pd.Series(dtype=str)) == "test"]

@@ -121,7 +121,7 @@ def predict_folder(
         frame = current if frame is None else frame
         probs.append(current.reindex(frame.index))
     mean = pd.concat(probs, axis=1).mean(axis=1)
-    prior = _fake_share(folders[0])
+    prior = folders[0].fake_share()
     unreadable = [(p, r) for p, r in table.report.skipped if is_image_file(p)]
     known = dict(zip(table.frame["id"].astype(str), table.frame["label"], strict=True))
     rows = pd.DataFrame({"id": mean.index, "prob": mean.to_numpy(), "readable": True})
@@ -140,12 +140,6 @@ def predict_folder(
     # several runs: the mean of their thresholds (notebook 12 tunes an ensemble's own)
     threshold = float(np.mean([f.decision_threshold() for f in folders]))
     return Predictions(rows, threshold, unreadable, prior, table.root)
-
-
-def _fake_share(run: RunFolder) -> float:
-    """Share of fakes in the run's training data, from its class weights."""
-    w0, w1 = run.read_json("params")["class_weights"]
-    return float(w0 / (w0 + w1))
 
 
 def write_submission(

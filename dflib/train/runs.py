@@ -77,6 +77,12 @@ class RunFolder:
                     return float(value)
         return 0.5
 
+    def fake_share(self) -> float:
+        """Share of fakes in the run's training data (from its class weights): the
+        probability given to an image that has no prediction."""
+        w0, w1 = self.read_json("params")["class_weights"]
+        return float(w0 / (w0 + w1))
+
     def read_history(self) -> pd.DataFrame:
         if not self.history.is_file():
             raise FileNotFoundError(_missing(self, "history.csv"))
