@@ -25,6 +25,9 @@ from dflib.train.summary import run_row, titles
 # (and the device: a GPU run trains in mixed precision, a CPU run in float32)
 CONFIG_KEYS = ["arch", "data", "train_images", "img_size", "epochs", "filter", "loss",
                "class_weighting", "sampler", "device"]  # fmt: skip
+# the keys above that are not TrainConfig fields themselves: the fields each is read from
+# (tests/test_config_fields.py checks both lists against TrainConfig)
+KEY_FIELDS = {"data": ("data_dir", "synthetic_size"), "sampler": ("balanced_sampler",)}
 SCORES = ["val_f1", "val_f1_tuned", "val_recall", "val_auc", "test_f1", "test_f1_tuned"]
 COLUMNS = titles("arch", "params", "gflops", "img_size", "epochs", "filter", "loss", "n",
                  "val_f1", "val_recall", "val_auc", "test_f1", "test_f1_tuned", "train_minutes",

@@ -1,0 +1,107 @@
+"""Every list that names TrainConfig settings names real fields.
+
+The settings are written once, in :class:`dflib.train.recipes.TrainConfig`; the command
+line derives its flags from it, but other places name settings by hand: the training
+notebooks' parameters cells (a papermill ``-p epochs 25`` must mean ``TrainConfig.epochs``),
+the recipe overrides the other notebooks pass to the helpers that make their upstream runs,
+``dflib.train.resume.FIXED`` and ``dflib.study.leaderboard.CONFIG_KEYS``. A field renamed
+in one place only fails here, not at the end of a training run.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from dflib.decide.upstream import ensure_run, ensure_runs
+from dflib.models import list_models, model_cfg
+from dflib.study import leaderboard
+from dflib.study.crossgen import ensure_crossgen_runs
+from dflib.train import resume
+from dflib.train.recipes import TrainConfig, field_docs, get_recipe
+
+FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.py"))
+# the parameters of a training notebook that are not settings of the run
+RUN_CONTROLS = {"out", "resume"}
+# what receives settings as keywords: keywords its signature does not name go to the recipe
+TAKES_SETTINGS = {f.__name__: f for f in (get_recipe, ensure_run, ensure_runs,
+                                          ensure_crossgen_runs)}  # fmt: skip
+
+
+def _notebook(path: Path) -> tuple[list[str], ast.Module]:
+    """The parameters cell's names and the whole notebook's code, parsed."""
+    cells = [c for c in jupytext.read(path).cells if c.cell_type == "code"]
+    params = next(c for c in cells if "parameters" in c.metadata.get("tags", []))
+    names = [s.targets[0].id for s in ast.parse(params.source).body if isinstance(s, ast.Assign)]
+    code = "\n".join(line for c in cells for line in c.source.splitlines()
+                     if not line.lstrip().startswith(("%", "!")))  # fmt: skip
+    return names, ast.parse(code)
+
+
+def _calls(tree: ast.Module, name: str) -> list[ast.Call]:
+    def called(node: ast.Call) -> str:
+        func = node.func
+        return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and called(n) == name]
+
+
+def test_every_field_has_its_docstring_entry():
+    docs = field_docs()
+    assert set(docs) == FIELDS, f"undocumented {FIELDS - set(docs)}, stale {set(docs) - FIELDS}"
+    assert all(docs.values())
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_settings_passed_by_notebooks_are_fields(path):
+    names, tree = _notebook(path)
+    for func_name, func in TAKES_SETTINGS.items():
+        own = set(inspect.signature(func).parameters)
+        for call in _calls(tree, func_name):
+            settings = {k.arg for k in call.keywords if k.arg is not None} - own
+            assert settings <= FIELDS, (
+                f"{path.name}: {func_name}({', '.join(sorted(settings - FIELDS))}=...) names no "
+                "TrainConfig field"
+            )
+    recipes = _calls(tree, "get_recipe")
+    if not recipes:
+        return
+    # a training notebook: each parameter is a setting passed under its own name
+    passed = {k.arg for c in recipes for k in c.keywords
+              if isinstance(k.value, ast.Name) and k.value.id == k.arg}  # fmt: skip
+    passed |= {a.id for c in recipes for a in c.args[:1] if isinstance(a, ast.Name)}  # the arch
+    unpassed = set(names) - passed - RUN_CONTROLS
+    assert not unpassed, f"{path.name}: parameters {sorted(unpassed)} never reach get_recipe"
+    assert set(names) - RUN_CONTROLS <= FIELDS, (
+        f"{path.name}: parameters {sorted(set(names) - RUN_CONTROLS - FIELDS)} are not "
+        "TrainConfig fields"
+    )
+
+
+def test_resume_fixed_settings_are_fields():
+    from dflib.cli import RESUMABLE
+
+    assert set(resume.FIXED) <= FIELDS, set(resume.FIXED) - FIELDS
+    assert len(set(resume.FIXED)) == len(resume.FIXED)
+    assert set(RESUMABLE) <= FIELDS and not set(RESUMABLE) & set(resume.FIXED)
+
+
+def test_leaderboard_config_keys_name_fields():
+    keys = set(leaderboard.CONFIG_KEYS)
+    assert set(leaderboard.KEY_FIELDS) <= keys
+    for key in keys - set(leaderboard.KEY_FIELDS):
+        assert key in FIELDS, f"leaderboard.CONFIG_KEYS: {key!r} is not a TrainConfig field"
+    for key, fields in leaderboard.KEY_FIELDS.items():
+        assert set(fields) <= FIELDS, f"leaderboard.KEY_FIELDS[{key!r}]: {set(fields) - FIELDS}"
+
+
+@pytest.mark.parametrize("arch", list_models())
+def test_model_input_size_is_the_recipes(arch):
+    """The model's input contract and its recipe's image size are one number."""
+    assert model_cfg(arch).input_size[1:] == (get_recipe(arch).img_size,) * 2
