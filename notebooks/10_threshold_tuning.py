@@ -58,7 +58,13 @@ import pandas as pd
 from IPython.display import display
 
 from dflib.decide import calibration as cal
-from dflib.decide import ensure_run, labelled_sets, write_submission, write_threshold
+from dflib.decide import (
+    ensure_run,
+    labelled_sets,
+    submission_summary,
+    write_submission,
+    write_threshold,
+)
 from dflib.viz import decisions as figures
 from dflib.viz.plotting import save
 
@@ -148,9 +154,8 @@ path = write_threshold(
     temperature=scaler.temperature, scaled_threshold=scaler.transform_threshold(tuned.threshold),
 )
 submission_path = write_submission(source, tuned.threshold)
-submission = pd.read_csv(submission_path)
-print(f"wrote {path} and {submission_path}: {len(submission)} rows, "
-      f"{int(submission['label'].sum())} called fake at {tuned.threshold:.4f}")
+print(f"wrote {path} and {submission_path}")
+print(submission_summary(submission_path, tuned.threshold))
 saved = [save(fig, source.figures / f"threshold_{name}.png") for name, fig in
          {"curves": fig_curves, "pr": fig_pr, "bootstrap": fig_boot, "reliability": fig_reliability}.items()]
 print("figures:", ", ".join(p.name for p in saved))

@@ -54,7 +54,6 @@ make_img_size = 64  # image side in px of runs made here
 make_epochs = 3  # epochs of runs made here
 
 # %%
-import pandas as pd
 from IPython.display import display
 
 from dflib import decide
@@ -126,9 +125,8 @@ chosen = comparison.best("val_f1_tuned") if method == "auto" else method
 path = decide.write_ensemble(out, comparison, chosen, runs=[str(s.root) for s in sources],
                              min_recall=min_recall or None)  # fmt: skip
 display(comparison.table.loc[[chosen]].round(4))
-submission = pd.read_csv(path)
-print(f"method {chosen!r}: wrote {path} ({len(submission)} rows, {int(submission['label'].sum())} "
-      f"called fake at threshold {comparison.table.loc[chosen, 'threshold']:.4f})")
+print(f"method {chosen!r}: wrote {path}")
+print(decide.submission_summary(path, comparison.table.loc[chosen, "threshold"]))
 save(fig_corr, path.parent / "figures" / "correlation.png")
 save(fig_bars, path.parent / "figures" / "comparison.png");
 

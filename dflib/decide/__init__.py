@@ -65,6 +65,7 @@ from dflib.decide.submit import (
     labelled_sets,
     read_threshold,
     submission,
+    submission_summary,
     write_submission,
     write_threshold,
 )
@@ -79,7 +80,7 @@ __all__ = [
     "expected_calibration_error", "fit_weights", "flip_tta_runs", "flip_tta_scores",
     "greedy_selection", "labelled_sets", "load_predictions", "merge", "pseudo_run_name", "rank_average",
     "rank_scores", "read_threshold", "reliability_table", "rescore", "retrain_with_pseudo",
-    "select_pseudo", "soft_vote", "spread", "submission", "threshold_curves", "threshold_gain",
+    "select_pseudo", "soft_vote", "spread", "submission", "submission_summary", "threshold_curves", "threshold_gain",
     "train_fake_share", "tune_threshold", "versus_writeup", "write_ensemble",
     "write_pseudo_folder", "write_submission", "write_threshold",
 ]  # fmt: skip

@@ -127,3 +127,19 @@ def write_submission(
             print(f"{len(skipped)} test file(s) were skipped when the run was trained "
                   f"(see {run.skipped}) and have no row in {out.name}")  # fmt: skip
     return out
+
+
+def submission_summary(path: str | os.PathLike, threshold: float) -> str:
+    """One line on a written submission: its rows and how many it calls fake, whatever
+    its template's columns (0/1 labels, real/fake words or probabilities)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    values = frame.iloc[:, -1].str.strip().str.lower()
+    numbers = pd.to_numeric(values, errors="coerce")
+    if values.isin(["real", "fake"]).all():
+        fakes = int((values == "fake").sum())
+    elif numbers.isin([0, 1]).all() and not values.str.contains(r"\.").any():
+        fakes = int(numbers.sum())
+    else:
+        fakes = int((numbers >= threshold).sum())
+    return (f"{Path(path).name}: {len(frame):,} rows ({', '.join(frame.columns)}), "
+            f"{fakes:,} called fake at {threshold:.4f}")  # fmt: skip
