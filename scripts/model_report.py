@@ -161,7 +161,7 @@ def render(rows: list[dict], args: argparse.Namespace, command: str, elapsed: fl
             if flop_ratio < 0.65
             else "**Does not hold as stated**: it is more expensive than claimed."
         ),
-        f"- **47 MB vs 98 MB memory** (a {47 / 98:.0%} ratio; the spec does not say which "
+        f"- **47 MB vs 98 MB memory** (a {47 / 98:.0%} ratio; the write-up does not say which "
         f"memory): no measurement here gives 47 MB. Weights: {mb:.2f} vs {ref_mb:.2f} MB "
         f"for the 2-output ResNet-50 ({mb / ref_mb:.0%}); 98 MB matches the weights of the "
         f"1000-class ImageNet ResNet-50 ({imagenet_r50:.2f} MB), not the 2-output baseline. "
@@ -174,7 +174,7 @@ def render(rows: list[dict], args: argparse.Namespace, command: str, elapsed: fl
             if act > ref_act
             else f", and {act / ref_act:.0%} of its activation memory."
         ),
-        f"- Not a spec claim, for context: on this CPU XceptionResNet50 runs inference at "
+        f"- Not a write-up claim, for context: on this CPU XceptionResNet50 runs inference at "
         f"{xr['cpu_infer'] / ref['cpu_infer']:.2f}x and training at "
         f"{xr['cpu_train'] / ref['cpu_train']:.2f}x ResNet-50's images/s, although it needs "
         f"{flop_ratio:.0%} of the FLOPs: depthwise convolutions do little arithmetic per byte "

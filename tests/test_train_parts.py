@@ -24,7 +24,7 @@ def test_every_model_has_a_recipe_and_unknown_names_are_explained():
         get_recipe("freqnet", loss="hinge")
 
 
-def test_recipes_follow_the_spec():
+def test_recipes_follow_the_writeups():
     x = get_recipe("xception_resnet50")
     assert (x.img_size, x.batch_size, x.lr, x.weight_decay, x.epochs) == (196, 32, 1e-3, 1e-3, 25)
     assert x.filter == "coherent_noise_filter" and x.loss == "ce"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-# The spec names the operations, not their strengths: these are torchvision's usual ones.
+# The write-ups name the operations, not their strengths: these are torchvision's usual ones.
 CROP_SCALE = (0.8, 1.0)
 JITTER = {"brightness": 0.2, "contrast": 0.2, "saturation": 0.2, "hue": 0.02}
 BLUR = {"kernel_size": (5, 5), "sigma": (0.1, 2.0), "p": 0.3}
