@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 
 
@@ -64,57 +63,12 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-# settings a resumed run may change (the rest are the run's own: dflib.train.resume)
-RESUMABLE = ("epochs", "finetune_epochs", "device", "workers")
-
-
-def train_config(args: argparse.Namespace):
-    """The :class:`~dflib.train.recipes.TrainConfig` that ``dflib train`` runs.
-
-    Resuming a run folder: its ``params.json``, with only :data:`RESUMABLE` changed.
-    Otherwise: ``--config params.json`` (a run to replay) or the recipe of ``--arch``,
-    then every setting given explicitly on the command line.
-    """
-    from dflib.train import get_recipe, run_folder
-    from dflib.train.recipes import TrainConfig
-
-    given = {name: getattr(args, name) for name in _setting_names()
-             if getattr(args, name, None) is not None}  # fmt: skip
-    if args.resume and args.out and run_folder(args.out).params.is_file():
-        # continue with the run's own settings; only the epochs (and device) may change
-        ignored = sorted(set(given) - set(RESUMABLE))
-        if ignored:
-            print(f"resuming {args.out}: its own settings are kept, ignoring "
-                  f"{', '.join(_flag(n) for n in ignored)}", file=sys.stderr)  # fmt: skip
-        saved = TrainConfig.from_dict(run_folder(args.out).read_json("params"))
-        return saved.replace(**{k: v for k, v in given.items() if k in RESUMABLE})
-    if args.config:
-        return TrainConfig.from_dict(_read_params(args.config)).replace(**given)
-    return get_recipe(given.pop("arch", "xception_resnet50"), **given)
-
-
-def _read_params(path: str) -> dict:
-    """The settings of ``params.json`` (or of a run folder's)."""
-    import json
-    from pathlib import Path
-
-    file = Path(path)
-    file = file / "params.json" if file.is_dir() else file
-    if not file.is_file():
-        raise FileNotFoundError(f"--config {path}: no such file (expected a run's params.json "
-                                "or its run folder)")  # fmt: skip
-    values = json.loads(file.read_text())
-    if not isinstance(values, dict):
-        raise ValueError(f"--config {file}: expected a JSON object of settings, got "
-                         f"{type(values).__name__}")  # fmt: skip
-    return values
-
-
 def _train(args: argparse.Namespace) -> int:
     from dflib.train import fit, reference
+    from dflib.train.flags import config_from_args
     from dflib.viz import training as figures
 
-    config = train_config(args)
+    config = config_from_args(args)
     result = fit(config, out=args.out, resume=args.resume, progress=not args.no_progress)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
         return 0
@@ -197,23 +151,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# flag names kept from before the flags were derived from TrainConfig (first = shown)
-FLAG_ALIASES = {"data_dir": ("--data", "--data-dir"),
-                "synthetic_size": ("--size", "--synthetic-size")}  # fmt: skip
-
-
-def _setting_names() -> list[str]:
-    import dataclasses
-
-    from dflib.train.recipes import TrainConfig
-
-    return [f.name for f in dataclasses.fields(TrainConfig)]
-
-
-def _flag(name: str) -> str:
-    return FLAG_ALIASES.get(name, ("--" + name.replace("_", "-"),))[0]
-
-
 class _TrainParser(argparse.ArgumentParser):
     """``dflib train``'s parser: its setting flags are added when it is first used, because
     reading :class:`~dflib.train.recipes.TrainConfig` imports torch, which ``dflib --help``
@@ -223,36 +160,11 @@ class _TrainParser(argparse.ArgumentParser):
 
     def parse_known_args(self, args=None, namespace=None):
         if not self.settings_added:
+            from dflib.train.flags import add_settings
+
             self.settings_added = True
-            _add_settings(self)
+            add_settings(self)
         return super().parse_known_args(args, namespace)
-
-
-def _add_settings(train: argparse.ArgumentParser) -> None:
-    """One flag per TrainConfig field, its help from the field's docstring entry."""
-    import dataclasses
-
-    from dflib.train.recipes import TrainConfig, field_docs
-
-    docs = field_docs()
-    group = train.add_argument_group(
-        "settings (dflib.train.recipes.TrainConfig; left out: --config's, else the recipe's)"
-    )
-    for f in dataclasses.fields(TrainConfig):
-        # help is %-formatted by argparse; the docstring's reST markup is dropped
-        text = re.sub(r":\w+:`([^`]*)`", r"\1", docs[f.name]).replace("``", "").replace("%", "%%")
-        flags = FLAG_ALIASES.get(f.name, (_flag(f.name),))
-        kind = type(f.default)
-        if kind is bool:
-            group.add_argument(*flags, dest=f.name, default=None,
-                               action=argparse.BooleanOptionalAction, help=text)  # fmt: skip
-        elif kind is tuple:
-            group.add_argument(*flags, dest=f.name, default=None, metavar="NAME,NAME",
-                               help=f"{text} Comma-separated; 'none' for none.")  # fmt: skip
-        else:
-            metavar = {int: "N", float: "X"}.get(kind, f.name.upper())
-            group.add_argument(*flags, dest=f.name, default=None, type=kind, metavar=metavar,
-                               help=text)  # fmt: skip
 
 
 def _add_train(commands) -> None:
@@ -269,7 +181,8 @@ def _add_train(commands) -> None:
         "given here override them")  # fmt: skip
     add("--out", default=None, help="run folder (default: a fresh runs/<arch>-<time>)")
     add("--resume", action="store_true", help="continue the run in --out from its last.pt "
-        f"(its own settings; only {', '.join(_flag(n) for n in RESUMABLE)} may change)")  # fmt: skip
+        "with its own settings: only those of dflib.train.flags.RESUMABLE (the epochs, the "
+        "device) may change")  # fmt: skip
     add("--no-progress", action="store_true", help="no progress bars (one line per epoch)")
     train.set_defaults(handler=_train)
 

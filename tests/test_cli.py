@@ -68,7 +68,7 @@ def _train_args(*argv):
 def test_train_flags_come_from_every_trainconfig_field():
     import dataclasses
 
-    from dflib.cli import _flag
+    from dflib.train.flags import flag
     from dflib.train.recipes import TrainConfig, field_docs
 
     args = _train_args()
@@ -76,17 +76,17 @@ def test_train_flags_come_from_every_trainconfig_field():
     for f in dataclasses.fields(TrainConfig):
         assert getattr(args, f.name) is None, f.name  # left out: the recipe's value
         assert docs[f.name], f"TrainConfig.{f.name} has no docstring entry"
-        assert _flag(f.name).startswith("--")
+        assert flag(f.name).startswith("--")
 
 
 def test_train_flags_keep_their_names_and_types():
-    from dflib.cli import train_config
+    from dflib.train.flags import config_from_args
 
     args = _train_args("--arch", "rgb_fft", "--data", "some/folder", "--size", "demo",
                        "--labels-csv", "y.csv", "--img-size", "64", "--lr", "3e-4", "--no-amp",
                        "--compile", "--augment", "hflip,sharpness", "--no-class-weighting",
                        "--fake-families", "none")  # fmt: skip
-    config = train_config(args)
+    config = config_from_args(args)
     settings = (config.arch, config.data_dir, config.synthetic_size, config.labels_csv)
     assert settings == ("rgb_fft", "some/folder", "demo", "y.csv")
     assert (config.img_size, config.lr, config.amp, config.compile) == (64, 3e-4, False, True)
@@ -94,20 +94,21 @@ def test_train_flags_keep_their_names_and_types():
     assert config.class_weighting is False
     # the rest is rgb_fft's recipe, not the write-up 1 defaults
     assert (config.loss, config.batch_size) == ("bce_focal", 16)
-    assert train_config(_train_args("--data-dir", "x", "--synthetic-size", "tiny")).data_dir == "x"
+    other_names = _train_args("--data-dir", "x", "--synthetic-size", "tiny")
+    assert config_from_args(other_names).data_dir == "x"
 
 
 def test_train_config_replays_a_params_json_then_explicit_flags(tmp_path):
     import json
 
-    from dflib.cli import train_config
     from dflib.train import get_recipe
+    from dflib.train.flags import config_from_args
 
     saved = get_recipe("freqnet", img_size=64, epochs=3, seed=7, augment=("hflip",), tol=25)
     # a run's params.json holds more than the settings (sizes of the split, ...)
     (tmp_path / "params.json").write_text(json.dumps({**saved.to_dict(), "n_train": 10}))
-    assert train_config(_train_args("--config", str(tmp_path / "params.json"))) == saved
-    replayed = train_config(_train_args("--config", str(tmp_path), "--epochs", "5", "--amp"))
+    assert config_from_args(_train_args("--config", str(tmp_path / "params.json"))) == saved
+    replayed = config_from_args(_train_args("--config", str(tmp_path), "--epochs", "5", "--amp"))
     assert replayed == saved.replace(epochs=5, amp=True)
 
 
@@ -122,11 +123,11 @@ def test_train_config_file_errors_are_clear(tmp_path, capsys):
 def test_resume_keeps_the_runs_settings_and_says_what_it_ignores(tmp_path, capsys):
     import json
 
-    from dflib.cli import train_config
     from dflib.train import get_recipe
+    from dflib.train.flags import config_from_args
 
     saved = get_recipe("rgb_fft", img_size=64, epochs=1)
     (tmp_path / "params.json").write_text(json.dumps(saved.to_dict()))
     args = _train_args("--out", str(tmp_path), "--resume", "--epochs", "4", "--lr", "0.1")
-    assert train_config(args) == saved.replace(epochs=4)
+    assert config_from_args(args) == saved.replace(epochs=4)
     assert "ignoring --lr" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from dflib.models import list_models, model_cfg
 from dflib.study import leaderboard
 from dflib.study.crossgen import ensure_crossgen_runs
 from dflib.train import resume
+from dflib.train.flags import RESUMABLE
 from dflib.train.recipes import TrainConfig, field_docs, get_recipe
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -85,8 +86,6 @@ def test_settings_passed_by_notebooks_are_fields(path):
 
 
 def test_resume_fixed_settings_are_fields():
-    from dflib.cli import RESUMABLE
-
     assert set(resume.FIXED) <= FIELDS, set(resume.FIXED) - FIELDS
     assert len(set(resume.FIXED)) == len(resume.FIXED)
     assert set(RESUMABLE) <= FIELDS and not set(RESUMABLE) & set(resume.FIXED)
