@@ -18,6 +18,8 @@ def test_inspect_reports_counts_and_skips(messy_csv_folder, tmp_path, capsys):
         and "skipped" in out
         and (tmp_path / "r.csv").is_file()
     )
+    assert "train/corrupt.png: not a readable image" in out  # named, not only counted
+    assert f"full list: {tmp_path / 'r.csv'}" in out
 
 
 def test_wrong_folder_is_a_clear_error(tmp_path, capsys):

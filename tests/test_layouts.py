@@ -173,3 +173,13 @@ def test_prediction_refuses_a_training_only_folder_naming_the_flag(tmp_path):
     class_split(tmp_path, "Valid", seed=9)
     with pytest.raises(DataError, match=r"--data .*Valid"):
         data.load_prediction_images(tmp_path)
+
+
+def test_skip_summary_names_the_first_files_and_the_full_list(tmp_path):
+    report = data.DataReport(tmp_path)
+    for i in range(25):
+        report.add(tmp_path / "train" / f"bad_{i:02d}.png", "decode error: truncated")
+    text = report.summary(full_list="skipped.csv")
+    assert "first 20:" in text and "train/bad_19.png: decode error" in text
+    assert "bad_20" not in text and "full list: skipped.csv" in text
+    assert "--report" in report.summary()
