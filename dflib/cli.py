@@ -118,7 +118,9 @@ def _predict(args: argparse.Namespace) -> int:
             print("  (--proba ignored: the template holds labels)")
     else:
         what = "probabilities" if args.proba else f"labels at threshold {predictions.threshold:.3f}"
-        print(f"{out}: {len(predictions.frame):,} rows, {what} (id,{'prob' if args.proba else 'label'})")
+        print(
+            f"{out}: {len(predictions.frame):,} rows, {what} (id,{'prob' if args.proba else 'label'})"
+        )
     scores = predictions.scores()
     if scores is not None:
         print(f"scored against the images' labels: F1 {scores['f1']:.4f}, recall "
@@ -195,12 +197,20 @@ def _add_predict(commands) -> None:
     )  # fmt: skip
     add = predict.add_argument
     add("--run", action="append", required=True, help="run folder (repeat for an ensemble)")
-    add("--data", default="synthetic", help="a data folder (its test split), a folder of "
-        "images (recursive), one image, a glob ('shots/*.jpg'), or 'synthetic'")
+    add(
+        "--data",
+        default="synthetic",
+        help="a data folder (its test split), a folder of "
+        "images (recursive), one image, a glob ('shots/*.jpg'), or 'synthetic'",
+    )
     add("--size", default="full", help="benchmark size when --data synthetic")
     add("--image-dir", default=None, help="the test images' folder inside --data if not test/")
-    add("--template", default=None, help="a sample_submission.csv to follow (default: the one "
-        "beside the data, if any; 'none': plain id,label)")
+    add(
+        "--template",
+        default=None,
+        help="a sample_submission.csv to follow (default: the one "
+        "beside the data, if any; 'none': plain id,label)",
+    )
     add("--out", default="submission.csv", help="the CSV to write (default submission.csv)")
     add("--proba", action="store_true", help="write probabilities of fake instead of labels")
     add("--tta", action="store_true", help="average with horizontally flipped images")

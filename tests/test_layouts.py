@@ -70,7 +70,9 @@ def test_a_csv_per_split(tmp_path):
         for i in range(n):
             write_rgb(tmp_path / split / f"{split}{i}.png", hash(split) % 97 + i)
             rows.append((f"{split}{i}", ["real", "fake"][i % 2]))
-        pd.DataFrame(rows, columns=["image", "class"]).to_csv(tmp_path / f"{split.title()}.csv", index=False)
+        pd.DataFrame(rows, columns=["image", "class"]).to_csv(
+            tmp_path / f"{split.title()}.csv", index=False
+        )
     assert len(data.load_split(tmp_path, "train")) == 8
     val = data.load_split(tmp_path, "val")
     assert len(val) == 4 and val.labels.tolist() == [0, 1, 0, 1]
@@ -85,7 +87,9 @@ def test_a_split_column_in_one_csv(tmp_path):
         split = ("TRAIN", "train", "Valid", "test")[i % 4]
         label = "" if split == "test" and i > 6 else labels[i]
         rows.append((f"{i}.png", label, split))
-    pd.DataFrame(rows, columns=["filename", "label", "split"]).to_csv(tmp_path / "meta.csv", index=False)
+    pd.DataFrame(rows, columns=["filename", "label", "split"]).to_csv(
+        tmp_path / "meta.csv", index=False
+    )
     train = data.load_split(tmp_path, "train")
     assert sorted(train.frame["id"].astype(int)) == [0, 1, 4, 5, 8, 9]
     assert "split" not in train.frame.columns
@@ -127,7 +131,11 @@ def test_numeric_ids_keep_their_zeros(competition):
 
 def test_sample_submission_columns_order_and_spelling(competition):
     template = read_template(find_template(competition))
-    assert (template.id_column, template.value_column, template.kind) == ("image_id", "is_fake", "label")
+    assert (template.id_column, template.value_column, template.kind) == (
+        "image_id",
+        "is_fake",
+        "label",
+    )
     filled = fill(template, ["0003", "03", "0100"], [0.9, 0.2, 0.7], threshold=0.5, prior=0.25)
     assert list(filled.frame.columns) == ["image_id", "is_fake"]
     assert filled.frame["image_id"].tolist() == ["0100", "0003", "0999", "03"]

@@ -100,8 +100,10 @@ def _kind(values: pd.Series) -> str:
     if len(text) and text.isin(WORDS).all():
         return "word"
     numbers = pd.to_numeric(values, errors="coerce").dropna()
-    if len(numbers) == len(values.dropna()) and numbers.isin([0, 1]).all() and not (
-        text.str.contains(r"\.").any()
+    if (
+        len(numbers) == len(values.dropna())
+        and numbers.isin([0, 1]).all()
+        and not (text.str.contains(r"\.").any())
     ):
         return "label"
     return "prob"
@@ -128,7 +130,9 @@ def fill(template: Template, ids, probs, threshold: float, prior: float) -> Fill
         frame[template.value_column] = np.round(prob, 6)
     else:
         labels = (prob >= threshold).astype(int)
-        frame[template.value_column] = np.array(WORDS)[labels] if template.kind == "word" else labels
+        frame[template.value_column] = (
+            np.array(WORDS)[labels] if template.kind == "word" else labels
+        )
     extra = sorted(set(lookup.index) - set(keys))
     missing = template.frame.loc[~found, template.id_column].tolist()
     return Filled(frame, missing, extra)
