@@ -14,6 +14,7 @@ interrupted table continues where it stopped.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -112,6 +113,20 @@ def write_table(folders: list[Path], command: str, out: Path, note: str = "") ->
     return body
 
 
+def table_command(argv: list[str]) -> str:
+    """The plain command that makes the table's runs: the arguments given, less those that
+    only write it (``--table-only``, ``--note`` and its text, printed as its own paragraph)."""
+    args, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--note":
+            skip = True
+        elif arg != "--table-only" and not arg.startswith("--note="):
+            args.append(arg)
+    return shlex.join(["python", "scripts/train_table.py", *args])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="demo", help="embedded benchmark preset")
@@ -132,10 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     folders = [output_dir() / f"{args.prefix}-{a}" for a in args.only or list_recipes()]
     if not args.table_only:
         folders = train_all(args)
-    command = "python scripts/train_table.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
-    )
-    print(write_table(folders, command.strip(), ROOT / args.out))
+    print(write_table(folders, table_command(argv if argv is not None else sys.argv[1:]),
+                      ROOT / args.out, args.note))  # fmt: skip
     return 0
 
 
