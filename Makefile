@@ -6,7 +6,7 @@ STAMP := .make-installed
 # The import-linter console script (`python -m importlinter.cli` runs nothing: no __main__).
 LINT_IMPORTS ?= lint-imports
 
-.PHONY: install demo test unit lint sync reports training bench clean
+.PHONY: install demo test unit lint sync reports training results bench clean
 
 install: $(STAMP)
 
@@ -70,6 +70,12 @@ reports: install
 # Every architecture at the same data size, image size and epochs -> reports/training.md.
 training: install
 	$(PYTHON) scripts/train_table.py --out reports/training.md
+
+# reports/leaderboard.md and reports/claims.md from the run ledger alone (reports/runs/:
+# the small files of every run they cite), on any machine, no runs/ needed. Runs come in
+# with `python scripts/ledger.py import FILE.tar.gz` (or `add RUN_DIR`).
+results: install
+	$(PYTHON) scripts/results.py
 
 clean:
 	rm -rf $(STAMP) .pytest_cache .ruff_cache

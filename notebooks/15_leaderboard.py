@@ -26,9 +26,12 @@
 #    the same model; seeds of one configuration are aggregated (mean ± sd). Plots: F1
 #    against parameters and against training time.
 # 2. **Claims**: each finding of `docs/writeups.md#findings` (and `#noise-filters`' global median) as one
-#    row: what the write-up reported, what the runs of `scripts/claims_runs.py` measured,
-#    and a verdict: *reproduced*, *refuted* or *inconclusive*. One seed decides nothing; a
-#    difference smaller than the seed spread decides nothing.
+#    row: what the write-up reported and in which regime (image size, epochs, training
+#    images), what the runs of `scripts/claims_runs.py` measured and in which regime, and a
+#    verdict: *reproduced*, *refuted*, *inconclusive* or, for a level measured in another
+#    regime than its own, *not comparable*. One seed decides nothing; a difference smaller
+#    than the seed spread decides nothing; a comparison or a ranking names the regime it
+#    was decided in.
 #
 # The claims runs are made by one script (3 seeds of every recipe, plus the unweighted,
 # oversampled, global-median, unfiltered and selectively blurred controls; `--dry-run`
@@ -40,6 +43,10 @@
 # python scripts/claims_runs.py --size demo --img-size 64 --epochs 10 --seeds 3 --out-dir runs
 # papermill notebooks/15_leaderboard.ipynb reports/15_leaderboard.ipynb -p reports_dir reports
 # ```
+#
+# The committed reports are made from the run ledger `reports/runs/` (each cited run's
+# small files, kept in the repository): `make results`, or this notebook with
+# `-p runs_dir reports/runs`.
 
 # %% tags=["parameters"] nbmake={"mock": {"runs_dir": "runs/smoke-claims", "make_missing": true, "make_only": "claims-arch-freqnet-*,claims-median-freqnet-global_median-*", "make_seeds": 2, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1}}
 runs_dir = "runs"  # folder of run folders, relative to the project root
@@ -112,14 +119,17 @@ fig_time = score_vs_cost(board, "train_minutes", score)
 # ## The findings of `docs/writeups.md#findings`, one row each
 #
 # *measured* is `mean ± sd (n seeds)`; for a comparison it is the mean of the per-seed
-# differences. *why* says which part of the rule decided the verdict; *command* makes
-# the runs behind the row.
+# differences, for a ranking Kendall's tau between the reported and the measured order.
+# *reported_at* is the write-up's regime, *measured_at* the runs'; a level is judged only
+# by runs of its own regime. *why* says which part of the rule decided the verdict;
+# *command* makes the runs behind the row.
 
 # %%
 findings = claims(runs_dir, prefix)
 with pd.option_context("display.max_colwidth", 160):
-    display(findings[["finding", "reported", "measured", "verdict", "why"]])
-print(findings["verdict"].value_counts().to_string())
+    display(findings[["finding", "reported", "reported_at", "measured", "measured_at",
+                      "verdict", "why"]])  # fmt: skip
+print(findings["verdict"].str.split(" at ").str[0].value_counts().to_string())
 
 # %% [markdown]
 # ## The reports

@@ -4,15 +4,18 @@ Each run goes through ``dflib.train.fit`` into ``<out-dir>/<name>`` (``claims-ar
 ``claims-median-freqnet-global_median-s43``, ...). A finished run is skipped and an
 unfinished one resumed from its ``last.pt``, so the script can be started again after a
 time limit. ``--budget-min`` stops starting new runs once that much time has passed;
-``--export DIR`` copies each finished run's json/csv files (no weights) to ``DIR/<name>``
-as soon as it ends, so they come back even when the machine is taken away;
-``--export FILE.tar.gz`` rewrites one archive of every finished run's json/csv files after
-each run instead (a machine that returns only a few files returns that one).
+``--export DIR`` writes each finished run's ledger entry (``dflib.train.ledger``: json/csv
+files, predictions gzipped, no weights) to ``DIR/<name>`` as soon as it ends, so it comes
+back even when the machine is taken away (``--export reports/runs``: straight into the
+ledger); ``--export FILE.tar.gz`` rewrites one archive of every finished run's entry after
+each run instead (a machine that returns only a few files returns that one), which
+``python scripts/ledger.py import FILE.tar.gz`` unpacks into ``reports/runs/``.
 
     python scripts/claims_runs.py --dry-run                           # the plan, nothing trained
     python scripts/claims_runs.py --out-dir runs --seeds 3 --epochs 10
     python scripts/claims_runs.py --only 'claims-median-*' 'claims-arch-freqnet-*'
     python scripts/claims_runs.py --budget-min 8 --export "$OUT/claims_runs.tar.gz"  # rented GPU
+    python scripts/ledger.py import claims_runs.tar.gz && make results               # back here
 
 Cost measured on one H100 (demo benchmark, 5,280 training images, 64 px, each recipe's batch,
 bf16), seconds per epoch after the first: freqnet 4-5, resnet50 6, hybrid 7, xception_resnet50
@@ -21,8 +24,9 @@ bf16), seconds per epoch after the first: freqnet 4-5, resnet50 6, hybrid 7, xce
 plan (13 runs) is about 2 min per epoch plus 3 min; the freqnet/resnet50 comparisons alone
 (7 runs per seed) about 35 s per epoch plus 1.5 min.
 
-Then notebook 15 (``notebooks/15_leaderboard.ipynb``) reads the folder and writes
-``reports/leaderboard.md`` and ``reports/claims.md``.
+Then ``make results`` (``scripts/results.py``, the functions of notebook 15) reads the
+ledger and writes ``reports/leaderboard.md`` and ``reports/claims.md``; notebook 15 reads
+any runs folder (``-p runs_dir reports/runs``).
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--archs", nargs="*", help="architectures of the arch group (default: all)")
     p.add_argument("--only", nargs="*", help="run-name globs or substrings to keep")
     p.add_argument("--out-dir", default="", help="runs folder (default: runs/ or $DFLIB_RUNS)")
-    p.add_argument("--export", default="", help="copy each finished run's json/csv files here")
+    p.add_argument("--export", default="",
+                   help="each finished run's ledger entry into this folder, or one .tar.gz")  # fmt: skip
     p.add_argument("--budget-min", type=float, default=0, help="start no run after this (0: off)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,

@@ -1,17 +1,26 @@
 """The write-ups' findings (``docs/writeups.md#findings``), one row each: reported, measured, verdict, command.
 
-The runs are those of :mod:`dflib.study.claims_plan` (``scripts/claims_runs.py``), read
-from a runs folder by name (``claims-<group>-<arch>[-<variant>]-s<seed>``); only their
-json/csv files are needed. Where several sizes were trained, the most common one is used.
+The findings are data (:data:`CLAIMS`, one :class:`Claim` each) and the table is a loop
+over them: adding a claim, or an architecture to a level or a ranking, is one edit here;
+a variant of the runs is one edit of :data:`dflib.study.claims_plan.VARIANTS`. The runs
+are those of :mod:`dflib.study.claims_plan` (``scripts/claims_runs.py``), found by the
+role each carries in its ``params.json`` (:func:`dflib.study.claims_plan.run_role`; older
+runs by their name), from a runs folder or the ledger ``reports/runs`` (only their small
+files are read).
 
-The verdict rule (:func:`decide_difference`, :func:`decide_level`, :func:`decide_at_least`):
+Every row names the regime a finding was reported in and the regime of the runs that
+measured it (:mod:`dflib.study.regimes`). Each kind is judged by its own rule
+(:mod:`dflib.study.verdicts`):
 
-- no run: **not measured**; one seed: **inconclusive** (one training run decides nothing);
-- a comparison pairs the runs of each seed; the difference of the means must be larger
-  than the seed spread (sample standard deviation of the per-seed differences), else
-  **inconclusive**; then **reproduced** if it goes the reported way, **refuted** if not;
-- a reported level (F1 0.87, "about 0.75") is **reproduced** within ``LEVEL_TOL`` of it,
-  **inconclusive** when the gap is within the seed spread, **refuted** otherwise.
+- **level** (``F1 0.91 after 25 epochs``): only by runs at its image size, with at least
+  its epochs, on the full benchmark; else **not comparable**, both regimes named, the
+  other regime's level shown as information;
+- **comparison** (global median vs CoherentNoiseFilter, weighted vs unweighted, blur vs
+  none, tuned threshold vs 0.5): in any regime, the most trained one measured; the verdict
+  names it (``refuted at 64 px / 3 epochs``);
+- **ranking** (an order of architectures): Kendall's tau per seed, in any regime;
+- **curve** (XceptionResNet50's gain from 20 to 25 epochs, flat to 40): from the epoch
+  histories of runs long enough to have those epochs.
 
 The score is F1 of the fake class at 0.5 on the hidden test labels when every run has
 them (the embedded benchmark), else on the validation split.
@@ -20,251 +29,184 @@ them (the embedded benchmark), else on the validation split.
 from __future__ import annotations
 
 import os
-import re
 import shlex
+from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from dflib.data import class_weights
-from dflib.decide.pseudo import WRITEUP, select_pseudo
-from dflib.study.claims_plan import CLAIM_ARCH, PREFIX
+from dflib.study import judges
+from dflib.study.claims_plan import BLUR_ARCH, CLAIM_ARCH, PREFIX, run_role
 from dflib.study.leaderboard import leaderboard, runs_root
+from dflib.study.regimes import reported_regime, run_regime
+from dflib.study.verdicts import (
+    LEVEL_TOL,
+    decide_at_least,
+    decide_difference,
+    decide_level,
+    decide_ranking,
+)
+from dflib.train.ledger import ledger_root
 from dflib.train.recipes import reference
-from dflib.train.runs import RunFolder
 
-LEVEL_TOL = 0.05  # "about 0.75" is met by 0.70-0.80
-DEGENERATE_RECALL = 0.05  # "always real": at most 5% of the fakes found at 0.5
-PSEUDO_CONFIDENCE = 0.9  # the probe's single cut-off max(p, 1 - p)
-NAME = re.compile(r"^(?P<prefix>.+)-(?P<group>arch|balance|median|blur)-(?P<arch>[a-z0-9_]+)"
-                  r"(?:-(?P<variant>[a-z0-9_]+))?-s(?P<seed>\d+)$")  # fmt: skip
-SETTING = ["data", "subsample", "img_size", "epochs"]
+__all__ = ["CLAIMS", "LEVEL_TOL", "Arm", "Claim", "claim_runs", "claims", "decide_at_least",
+           "decide_difference", "decide_level", "decide_ranking", "plan_command"]  # fmt: skip
+
+CLAIM = "claim_arch"  # an Arm's architecture: whichever the plan's balance/median runs used
+KINDS = ("level", "comparison", "collapse", "ranking", "curve", "threshold", "probe", "computed")
 
 
-def _stats(values) -> tuple[float, float, int]:
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
-    sd = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
-    return (float(v.mean()) if len(v) else float("nan")), sd, len(v)
+@dataclass(frozen=True)
+class Arm:
+    """The runs of one plan entry: ``group``, ``arch`` (or :data:`CLAIM`), ``variant``."""
+
+    group: str
+    arch: str = CLAIM
+    variant: str = "recipe"
 
 
-def _fmt(mean: float, sd: float, n: int, signed: bool = False) -> str:
-    if n == 0:
-        return "no runs"
-    text = f"{mean:+.3f}" if signed else f"{mean:.3f}"
-    return text if n < 2 else f"{text} ± {sd:.3f} (n={n})"
+@dataclass(frozen=True)
+class Claim:
+    """One finding of the write-ups.
+
+    Attributes:
+        finding: what the write-up says, in a line.
+        kind: one of :data:`KINDS` (the rule that judges it).
+        reported: the write-up's number or words.
+        reported_on: the architecture whose recipe gives the reported regime.
+        arms: the runs that measure it (a comparison: the arm then its baseline; a
+            ranking: the architectures, reported best first).
+        value: a reported level (F1 0.87) or a bound.
+        expect: a comparison's direction, ``"lower"`` or ``"higher"``.
+        measure: how the measured number is said (``global median - CoherentNoiseFilter``).
+    """
+
+    finding: str
+    kind: str
+    reported: str
+    reported_on: str = "xception_resnet50"
+    arms: tuple[Arm, ...] = ()
+    value: float | None = None
+    expect: str = "lower"
+    measure: str = ""
+
+    @property
+    def regime(self):
+        return reported_regime(self.reported_on)
 
 
-def decide_difference(diffs, expect: str) -> tuple[str, str]:
-    """Verdict on per-seed differences ``a - b`` for a claim that ``a`` is ``"lower"`` or
-    ``"higher"`` than ``b``. Returns the verdict and its reason."""
-    mean, sd, n = _stats(diffs)
-    if n == 0:
-        return "not measured", "no runs"
-    if n == 1:
-        return "inconclusive", "one seed"
-    if abs(mean) <= sd:
-        return "inconclusive", f"difference {mean:+.3f} within the seed spread {sd:.3f}"
-    went = "lower" if mean < 0 else "higher"
-    return (
-        "reproduced" if went == expect else "refuted"
-    ), f"{went} by {abs(mean):.3f} > sd {sd:.3f}"
+def _level(arch: str) -> Claim:
+    ref = reference(arch)
+    return Claim(f"{arch}: {ref.note}", "level", f"F1 {ref.f1:.2f}", arch, (Arm("arch", arch),),
+                 ref.f1)  # fmt: skip
 
 
-def decide_level(values, reported: float, tol: float = LEVEL_TOL) -> tuple[str, str]:
-    """Verdict on seed values against a reported level (within ``tol`` = reproduced)."""
-    mean, sd, n = _stats(values)
-    if n == 0:
-        return "not measured", "no runs"
-    if n == 1:
-        return "inconclusive", "one seed"
-    gap = mean - reported
-    if abs(gap) <= tol:
-        return "reproduced", f"within {tol} of {reported}"
-    if abs(gap) <= sd:
-        return "inconclusive", f"gap {gap:+.3f} within the seed spread {sd:.3f}"
-    return "refuted", f"{gap:+.3f} from {reported} (sd {sd:.3f})"
+def _ranking(order: tuple[str, ...], said: str, who: str) -> Claim:
+    return Claim(f"{who}'s ranking: {said}", "ranking", " > ".join(order), order[0],
+                 tuple(Arm("arch", a) for a in order))  # fmt: skip
 
 
-def decide_at_least(values, bound: float) -> tuple[str, str]:
-    """Verdict on seed values for a claim ``value >= bound``."""
-    mean, sd, n = _stats(values)
-    if n == 0:
-        return "not measured", "no runs"
-    if n == 1:
-        return "inconclusive", "one seed"
-    if mean >= bound:
-        return "reproduced", f"mean {mean:.3f} >= {bound:.3g}"
-    if bound - mean <= sd:
-        return "inconclusive", f"{mean:.3f} below {bound:.3g} by less than the seed spread {sd:.3f}"
-    return "refuted", f"{mean:.3f} < {bound:.3g} (sd {sd:.3f})"
+CLAIMS: tuple[Claim, ...] = (
+    Claim("without class balancing a model degenerates to 'always real'", "collapse", "—",
+          arms=(Arm("balance", variant="unweighted"), Arm("arch")), value=0.0),
+    Claim("class weights total / (2 * count) for 41,500 / 8,500", "computed", "[0.6024, 2.9412]"),
+    Claim("a global 3x3 median lowers scores vs the CoherentNoiseFilter", "comparison",
+          "about -0.2 F1", arms=(Arm("median", variant="global_median"), Arm("arch")),
+          measure="global median - the CoherentNoiseFilter"),
+    Claim("a global 3x3 median lowers scores vs no filter (raw noisy images)", "comparison",
+          "lower", arms=(Arm("median", variant="global_median"), Arm("median", variant="none")),
+          measure="global median - no filter"),
+    Claim("ResNet-50 with a selective masked blur vs none", "comparison",
+          "F1 about 0.3 vs 0.87 (-0.57)", BLUR_ARCH,
+          (Arm("blur", BLUR_ARCH, "selective_median"), Arm("arch", BLUR_ARCH)),
+          measure="selective median - none"),
+    *(_level(a) for a in ("resnet50", "freqnet", "hybrid_xception_freq_transformer",
+                          "xception_resnet50", "custom_resnet", "rgb_fft", "hrnet_artifact")),
+    _ranking(("xception_resnet50", "resnet50", "hybrid_xception_freq_transformer", "freqnet"),
+             "XceptionResNet50 > ResNet-50 > hybrid > FreqNet", "write-up 1"),
+    _ranking(("hrnet_artifact", "custom_resnet", "rgb_fft"),
+             "HRNet > custom ResNet > RGB+FFT", "write-up 2"),
+    Claim("XceptionResNet50: 20 / 25 / 40+ epochs", "curve", "F1 0.87 / 0.91 / 0.91",
+          arms=(Arm("arch", "xception_resnet50"),)),
+    Claim("tuning the decision threshold on validation gives a significant gain", "threshold",
+          "—", "deepfakenet", expect="higher"),
+    Claim("pseudo-label probe on the test images (one confidence cut-off): share kept",
+          "probe", "95.5% kept (9,553 of 10,000), mean confidence 0.987, classes 85:15",
+          measure="share_kept"),
+    Claim("pseudo-label probe on the test images (one confidence cut-off): purity", "probe",
+          "expected purity > 97%", measure="purity"),
+    Claim("minority oversampling / majority undersampling worse than a weighted loss",
+          "comparison", "judged unacceptable",
+          arms=(Arm("balance", variant="oversample"), Arm("arch")),
+          measure="balanced sampler (unweighted) - weighted loss; undersampling not measured"),
+)  # fmt: skip
+
+COLUMNS = ["finding", "kind", "reported", "reported_at", "measured", "measured_at", "verdict",
+           "why", "command"]  # fmt: skip
 
 
 def claim_runs(runs_dir=None, prefix: str = PREFIX) -> tuple[pd.DataFrame, dict]:
-    """The finished plan runs (name parsed into group, arch, variant, seed) of the most
-    common setting, and that setting."""
-    table = leaderboard(runs_dir, prefix=f"{prefix}-", flops=False)
+    """Every finished run of the plan ``prefix`` (leaderboard rows plus ``group``,
+    ``variant`` and ``regime``), and the most common regime's setting (for commands)."""
+    table = leaderboard(runs_dir, flops=False)
     if table.empty:
         return table, {}
-    parts = table["run"].str.extract(NAME)
-    table = pd.concat([table, parts[["group", "variant"]]], axis=1).dropna(subset=["group"])
-    table["variant"] = table["variant"].fillna("recipe")
+    roles = [run_role({"role": r.get("role"), "seed": r["seed"]}, r["run"], prefix)
+             for _, r in table.iterrows()]  # fmt: skip
+    keep = [r is not None for r in roles]
+    table = table[keep].reset_index(drop=True)
     if table.empty:
         return table, {}
-    setting = table.groupby(SETTING).size().idxmax()
-    keep = (table[SETTING] == pd.Series(setting, index=SETTING)).all(axis=1)
-    return table[keep].reset_index(drop=True), dict(zip(SETTING, setting, strict=True))
-
-
-def _arm(table, group, arch, variant="recipe") -> pd.DataFrame:
-    return table[
-        (table["group"] == group) & (table["arch"] == arch) & (table["variant"] == variant)
-    ]
-
-
-def _paired(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> np.ndarray:
-    both = a.merge(b, on="seed", suffixes=("_a", "_b"))
-    return (both[f"{metric}_a"] - both[f"{metric}_b"]).to_numpy(dtype=float)
+    found = pd.DataFrame([r for r in roles if r is not None])
+    table[["group", "arch", "variant", "seed"]] = found[["group", "arch", "variant", "seed"]]
+    table["regime"] = [run_regime(r) for _, r in table.iterrows()]
+    common = table["regime"].value_counts().idxmax()
+    return table, common.setting
 
 
 def plan_command(setting: dict, runs_dir, *only: str) -> str:
-    """The ``scripts/claims_runs.py`` command for ``setting`` (from :func:`claim_runs`)."""
+    """The ``scripts/claims_runs.py`` command for runs of ``setting`` (a regime's); runs
+    read from the ledger are trained into ``runs`` and exported to it."""
     args = ["python", "scripts/claims_runs.py"]
     if setting:
         args += ["--size", str(setting["data"]), "--img-size", str(setting["img_size"]),
                  "--epochs", str(setting["epochs"]), "--train-images", str(setting["subsample"])]  # fmt: skip
-    args += ["--out-dir", str(runs_dir or "runs")]
+    if runs_root(runs_dir) == ledger_root():
+        args += ["--out-dir", "runs", "--export", str(runs_dir)]
+    else:
+        args += ["--out-dir", str(runs_dir or "runs")]
     return shlex.join([*args, *(["--only", *only] if only else [])])
 
 
 def claims(runs_dir: str | os.PathLike | None = None, prefix: str = PREFIX) -> pd.DataFrame:
-    """One row per finding: ``finding``, ``reported``, ``measured``, ``verdict``, ``why``,
-    ``command``. Findings without runs read "not measured"."""
+    """One row per :data:`CLAIMS` entry: :data:`COLUMNS`. Findings without runs read
+    "not measured"; levels without runs of their regime "not comparable"."""
     table, setting = claim_runs(runs_dir, prefix)
-    metric = "test_f1" if not table.empty and table["test_f1"].notna().all() else "val_f1"
-    label = "hidden-test F1 @0.5" if metric == "test_f1" else "val F1 @0.5"
-    rows: list[dict] = []
-    empty = pd.DataFrame(columns=["run", "group", "arch", "variant", "seed", "test_recall",
-                                  "val_recall", "val_f1", "val_f1_tuned", "test_f1", "test_f1_tuned"])  # fmt: skip
-    t = table if not table.empty else empty
-
-    def add(finding, reported, measured, decided, command):
-        rows.append({"finding": finding, "reported": reported, "measured": measured,
-                     "verdict": decided[0], "why": decided[1], "command": command})  # fmt: skip
-
-    cmd = lambda *only: plan_command(setting, runs_dir, *only)  # noqa: E731
-    arch_of = {g: t[t["group"] == g]["arch"] for g in ("balance", "median")}
-    arch_of = {g: (a.iloc[0] if len(a) else CLAIM_ARCH) for g, a in arch_of.items()}
-    ca = arch_of["balance"]
-
-    unweighted, weighted = _arm(t, "balance", ca, "unweighted"), _arm(t, "arch", ca)
-    rec = "test_recall" if metric == "test_f1" else "val_recall"
-    r = _stats(unweighted.get(rec, []))
-    add("without class balancing a model degenerates to 'always real'", "—",
-        f"{ca}, unweighted loss, no sampler: fake recall @0.5 {_fmt(*r)}, {label} "
-        f"{_fmt(*_stats(unweighted[metric]))}; weighted: {_fmt(*_stats(weighted[metric]))}",
-        decide_level(unweighted.get(rec, []), 0.0, DEGENERATE_RECALL),
-        cmd(f"claims-balance-{ca}-unweighted-*", f"claims-arch-{ca}-*"))  # fmt: skip
-
-    w = class_weights(np.r_[np.zeros(41_500, int), np.ones(8_500, int)])
-    same = bool(np.allclose(np.round(w, 4), [0.6024, 2.9412]))
-    add("class weights total / (2 * count) for 41,500 / 8,500", "[0.6024, 2.9412]",
-        f"[{w[0]:.4f}, {w[1]:.4f}] (computed)",
-        ("reproduced", "exact arithmetic") if same else ("refuted", "different numbers"),
-        'python -c "import numpy as np; from dflib.data import class_weights; '
-        'print(class_weights(np.r_[np.zeros(41500, int), np.ones(8500, int)]))"')  # fmt: skip
-
-    ma = arch_of["median"]
-    gm = _arm(t, "median", ma, "global_median")
-    for other, name, reported in ((_arm(t, "arch", ma), "the CoherentNoiseFilter", "about -0.2 F1"),
-                                  (_arm(t, "median", ma, "none"), "no filter (raw noisy images)", "lower")):  # fmt: skip
-        d = _paired(gm, other, metric)
-        add(f"a global 3x3 median lowers scores vs {name}", reported,
-            f"{ma}: {label} global median - {name.split(' (')[0]}: {_fmt(*_stats(d), True)}",
-            decide_difference(d, "lower"), cmd(f"claims-median-{ma}-*", f"claims-arch-{ma}-*"))  # fmt: skip
-
-    base, blur = _arm(t, "arch", "resnet50"), _arm(t, "blur", "resnet50", "selective_median")
-    d = _paired(blur, base, metric)
-    add("ResNet-50 with a selective masked blur vs none", "F1 about 0.3 vs 0.87 (-0.57)",
-        f"{label} selective median - none: {_fmt(*_stats(d), True)} (blur {_fmt(*_stats(blur[metric]))})",
-        decide_difference(d, "lower"), cmd("claims-blur-resnet50-*", "claims-arch-resnet50-*"))  # fmt: skip
-
-    for arch in ("resnet50", "freqnet", "hybrid_xception_freq_transformer", "xception_resnet50",
-                 "custom_resnet", "rgb_fft", "hrnet_artifact"):  # fmt: skip
-        ref = reference(arch)
-        values = _arm(t, "arch", arch)[metric]
-        epochs = f" after {setting['epochs']} epochs" if setting else ""
-        add(f"{arch}: {ref.note}", f"F1 {ref.f1:.2f}", f"{label}{epochs}: {_fmt(*_stats(values))}",
-            decide_level(values, ref.f1), cmd(f"claims-arch-{arch}-*"))  # fmt: skip
-
-    add(
-        *_epochs_claim(
-            _arm(t, "arch", "xception_resnet50"), runs_dir, cmd("claims-arch-xception_resnet50-*")
-        )
-    )
-    gain = (
-        (t["test_f1_tuned"] - t["test_f1"])
-        if metric == "test_f1"
-        else t["val_f1_tuned"] - t["val_f1"]
-    )
-    add("tuning the decision threshold on validation gives a significant gain", "—",
-        f"every run, {label.split(' @')[0]} at the val-tuned threshold - at 0.5: "
-        f"{_fmt(*_stats(gain), True)} over runs", decide_difference(gain, "higher"), cmd())  # fmt: skip
-    for row in _pseudo_claims(t, metric, runs_dir, cmd):
-        add(*row)
-
-    over = _arm(t, "balance", ca, "oversample")
-    d = _paired(over, weighted, metric)
-    add("minority oversampling / majority undersampling worse than a weighted loss",
-        "judged unacceptable", f"{ca}: {label} balanced sampler (unweighted) - weighted loss: "
-        f"{_fmt(*_stats(d), True)}; undersampling not measured", decide_difference(d, "lower"),
-        cmd(f"claims-balance-{ca}-oversample-*", f"claims-arch-{ca}-*"))  # fmt: skip
-    return pd.DataFrame(rows)
+    if table.empty:
+        table = pd.DataFrame(columns=[*judges.EMPTY, "regime"])
+    scored = not table.empty and table["test_f1"].notna().all()
+    metric = "test_f1" if scored else "val_f1"
+    ctx = judges.Context(
+        table, metric, "hidden-test F1 @0.5" if scored else "val F1 @0.5", runs_dir, setting,
+        lambda s, *only: plan_command(s, runs_dir, *only), _claim_arch(table), prefix,
+    )  # fmt: skip
+    rows = []
+    for claim in CLAIMS:
+        row = {"finding": claim.finding, "kind": claim.kind, "reported": claim.reported,
+               "reported_at": claim.regime.text, **judges.judge(claim, ctx)}  # fmt: skip
+        rows.append({k: row.get(k, "") for k in COLUMNS})
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _epochs_claim(runs: pd.DataFrame, runs_dir, command: str):
-    finding, reported = "XceptionResNet50: 20 / 25 / 40+ epochs", "F1 0.87 / 0.91 / 0.91"
-    curves = [RunFolder(runs_root(runs_dir) / n).read_history() for n in runs["run"]]
-    longest = max((len(c) for c in curves), default=0)
-    if not curves:
-        return finding, reported, "no runs", ("not measured", "no runs"), command
-    if longest < 25:
-        return (finding, reported, f"runs have {longest} epochs: the curve needs >= 25",
-                ("not measured", "too few epochs"), command)  # fmt: skip
-    at = lambda c, e: float(c["val_f1"].iloc[e - 1]) if len(c) >= e else np.nan  # noqa: E731
-    d = [at(c, 25) - at(c, 20) for c in curves]
-    late = [at(c, 40) - at(c, 25) for c in curves if len(c) >= 40]
-    return (finding, reported, f"val F1 @25 - @20: {_fmt(*_stats(d), True)}; @40 - @25: "
-            f"{_fmt(*_stats(late), True) if late else 'not run'}", decide_difference(d, "higher"), command)  # fmt: skip
+def _claim_arch(table: pd.DataFrame) -> str:
+    """The architecture the balance/median runs used (the plan's ``claim_arch``)."""
+    found = table[table["group"].isin(["balance", "median"])]["arch"]
+    return str(found.iloc[0]) if len(found) else CLAIM_ARCH
 
 
-def _pseudo_claims(t: pd.DataFrame, metric: str, runs_dir, cmd) -> list[tuple]:
-    """Two rows: the share kept at the confidence cut-off, and the purity of what is kept
-    (the write-up reports both; one can hold while the other does not)."""
-    finding = "pseudo-label probe on the test images (one confidence cut-off): "
-    share = (f"{WRITEUP['share_kept']:.1%} kept (9,553 of 10,000), mean confidence "
-             f"{WRITEUP['mean_confidence']}, classes 85:15")  # fmt: skip
-    purity = f"expected purity > {WRITEUP['purity']:.0%}"
-    arch_runs = t[t["group"] == "arch"]
-    if arch_runs.empty or metric != "test_f1":
-        missing = ("not measured", "no run with hidden test labels")
-        return [(finding + "share kept", share, "no runs", missing, cmd()),
-                (finding + "purity", purity, "no runs", missing, cmd())]  # fmt: skip
-    best = arch_runs.groupby("arch")[metric].mean().idxmax()
-    reports = []
-    for name in arch_runs[arch_runs["arch"] == best]["run"]:
-        pred = RunFolder(runs_root(runs_dir) / name).read_predictions("test")
-        probe = select_pseudo(pred["id"], pred["prob"], None, PSEUDO_CONFIDENCE)
-        reports.append(probe.report(hidden=pred[["id", "label"]]))
-    r = pd.DataFrame(reports)
-    pure = decide_at_least(r["purity"], WRITEUP["purity"])
-    if r["n_kept"].eq(0).all():
-        pure = ("inconclusive", f"no test image reaches confidence {PSEUDO_CONFIDENCE}")
-    source = f"{best} (best {metric}), cut-off {PSEUDO_CONFIDENCE}: "
-    kept = (f"{source}kept {_fmt(*_stats(r['share_kept']))}, confidence "
-            f"{_fmt(*_stats(r['mean_confidence']))}, fake share {_fmt(*_stats(r['pseudo_fake_share']))}")  # fmt: skip
-    command = cmd(f"claims-arch-{best}-*")
-    return [
-        (finding + "share kept", share, kept,
-         decide_at_least(r["share_kept"], WRITEUP["share_kept"] - LEVEL_TOL), command),
-        (finding + "purity", purity, f"{source}purity {_fmt(*_stats(r['purity']))}", pure, command),
-    ]  # fmt: skip
+def base_verdict(verdict: str) -> str:
+    """``refuted at 64 px / 3 epochs`` -> ``refuted`` (for counting)."""
+    return str(verdict).split(" at ")[0]
+
+
+def verdict_counts(frame: pd.DataFrame) -> dict[str, int]:
+    return frame["verdict"].map(base_verdict).value_counts().to_dict()

@@ -21,7 +21,10 @@ blur      ``resnet50`` with ``selective_median``         ResNet-50: selective bl
 ========= ============================================= ===================================
 
 Run names say what a run is and its seed: ``claims-arch-freqnet-s42``,
-``claims-median-freqnet-global_median-s43``. Seeds are ``42, 43, ...`` (42: the write-ups').
+``claims-median-freqnet-global_median-s43``; the run also carries it as data,
+``TrainConfig.role`` = ``claims/<group>/<arch>/<variant>`` in its ``params.json``
+(:func:`run_role` reads it back, and the name of a run made before the field existed).
+Seeds are ``42, 43, ...`` (42: the write-ups').
 The plan is ordered seed by seed, so a run cut short by a time limit still holds every
 comparison at the seeds it finished.
 """
@@ -30,18 +33,19 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import shutil
-import tarfile
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dflib.train import fit
+from dflib.train.ledger import write_archive, write_entry
 from dflib.train.recipes import TrainConfig, get_recipe, list_recipes
 from dflib.train.runs import RunFolder
 
 PREFIX = "claims"
+GROUPS = ("arch", "balance", "median", "blur")
 FIRST_SEED = 42
 CLAIM_ARCH = "freqnet"  # learns within a few epochs at 64 px (reports/training.md)
 BLUR_ARCH = "resnet50"  # the write-up's own comparison (0.87 vs about 0.3)
@@ -89,6 +93,30 @@ def run_name(group: str, arch: str, variant: str, seed: int, prefix: str = PREFI
     """``claims-<group>-<arch>[-<variant>]-s<seed>``."""
     middle = arch if variant == "recipe" else f"{arch}-{variant}"
     return f"{prefix}-{group}-{middle}-s{seed}"
+
+
+def role(group: str, arch: str, variant: str, prefix: str = PREFIX) -> str:
+    """``TrainConfig.role`` of a plan run: ``claims/<group>/<arch>/<variant>``."""
+    return f"{prefix}/{group}/{arch}/{variant}"
+
+
+_NAME = re.compile(r"^(?P<prefix>.+)-(?P<group>arch|balance|median|blur)-(?P<arch>[a-z0-9_]+)"
+                   r"(?:-(?P<variant>[a-z0-9_]+))?-s(?P<seed>\d+)$")  # fmt: skip
+
+
+def run_role(params: dict[str, Any], name: str = "", prefix: str = PREFIX) -> dict[str, Any] | None:
+    """``group``, ``arch``, ``variant``, ``seed`` of a plan run from its ``params.json``
+    (``role`` and ``seed``), else, for a run made before ``role`` existed, from its name
+    (the one place that parses names). ``None``: not a run of the plan ``prefix``."""
+    parts = str(params.get("role") or "").split("/")
+    if len(parts) == 4 and parts[0] == prefix and parts[1] in GROUPS:
+        return {"group": parts[1], "arch": parts[2], "variant": parts[3],
+                "seed": int(params.get("seed", FIRST_SEED))}  # fmt: skip
+    found = _NAME.match(name)
+    if not found or found["prefix"] != prefix or params.get("role"):
+        return None
+    return {"group": found["group"], "arch": found["arch"],
+            "variant": found["variant"] or "recipe", "seed": int(found["seed"])}  # fmt: skip
 
 
 def claims_plan(
@@ -143,7 +171,8 @@ def claims_plan(
             name = run_name(group, arch, variant, seed, prefix)
             if only and not _matches(name, only):
                 continue
-            config = get_recipe(arch, seed=seed, **shared, **changes)
+            config = get_recipe(arch, seed=seed, role=role(group, arch, variant, prefix),
+                                **shared, **changes)  # fmt: skip
             plan.append(PlannedRun(name, group, arch, variant, seed, dict(changes), config))
     return plan
 
@@ -169,9 +198,6 @@ def describe(plan: list[PlannedRun]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-LIGHT = ("*.json", "*.csv")  # what a run folder holds besides its weights
-
-
 def is_done(run: RunFolder) -> bool:
     """Training ended: ``metrics.json`` and the validation predictions are written."""
     return run.metrics.is_file() and run.predictions_val.is_file()
@@ -189,8 +215,9 @@ def train_plan(
 
     A finished run is skipped, an unfinished one resumed from its ``last.pt``; no run is
     started after ``budget_min`` minutes (0: no limit); a failing run is reported and the
-    others go on. After each run its json/csv files are copied to ``export/<name>``, or,
-    when ``export`` ends in ``.tar.gz``/``.tgz``, one archive of every finished run's is
+    others go on. After each run its ledger entry (:mod:`dflib.train.ledger`: json/csv
+    files, predictions gzipped, no weights) is written to ``export/<name>``, or, when
+    ``export`` ends in ``.tar.gz``/``.tgz``, one archive of every finished run's entry is
     rewritten. One line per run is printed. Returns ``name``, ``state``, ``seconds`` per run.
     """
     root, start, states = Path(root), time.perf_counter(), []
@@ -224,20 +251,10 @@ def train_plan(
 
 
 def export_run(run: RunFolder, target: Path) -> None:
-    """The run's json/csv files into ``target/<name>``, or every finished run's under the
+    """The run's ledger entry into ``target/<name>``, or every finished run's under the
     same runs folder into the archive ``target`` (``.tar.gz``/``.tgz``), written atomically."""
     if target.name.endswith((".tar.gz", ".tgz")):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        with tarfile.open(tmp, "w:gz") as tar:
-            for folder in sorted(p for p in run.root.parent.iterdir() if p.is_dir()):
-                if is_done(RunFolder(folder)):
-                    for f in sorted(f for pat in LIGHT for f in folder.glob(pat)):
-                        tar.add(f, arcname=f"{folder.name}/{f.name}")
-        os.replace(tmp, target)
+        folders = sorted(p for p in run.root.parent.iterdir() if p.is_dir())
+        write_archive([RunFolder(p) for p in folders if is_done(RunFolder(p))], target)
         return
-    dest = target / run.name
-    dest.mkdir(parents=True, exist_ok=True)
-    for pattern in LIGHT:
-        for f in run.root.glob(pattern):
-            shutil.copy2(f, dest / f.name)
+    write_entry(run, target)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dflib.environment import output_dir, resolve_path
+from dflib.environment import output_dir, project_root, resolve_path
 from dflib.models.cost import arch_flops
 from dflib.train.runs import RunFolder
 from dflib.train.summary import run_row, titles
@@ -71,8 +71,10 @@ def leaderboard(
             "test_recall": (run.read_json("metrics").get("test") or {}).get("recall"),
             "class_weighting": bool(params.get("class_weighting", True)),
             "sampler": "balanced" if params.get("balanced_sampler") else "-",
+            # a data folder by its name only: no machine path reaches a report
             "data": (params.get("synthetic_size") if params.get("data_dir") == "synthetic"
-                     else params.get("data_dir")),
+                     else Path(str(params.get("data_dir"))).name),
+            "role": params.get("role", ""),
             "gflops": arch_flops(row["arch"], int(row["img_size"])) / 1e9 if flops else np.nan,
         })  # fmt: skip
         rows.append(row)
@@ -132,15 +134,27 @@ def leaderboard_markdown(agg: pd.DataFrame) -> str:
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
+def shown_path(runs_dir) -> str:
+    """The runs folder as a report prints it: relative to the project root when inside it
+    (the same text on every machine), else as given."""
+    root = runs_root(runs_dir)
+    try:
+        return root.resolve().relative_to(project_root().resolve()).as_posix()
+    except ValueError:
+        return str(runs_dir) if runs_dir else root.name
+
+
 def provenance(table: pd.DataFrame, runs_dir, command: str) -> list[str]:
-    """Markdown lines: the command, the runs folder, data sizes, devices, date."""
+    """Markdown lines: the command, the runs folder, data sizes, devices, and one line
+    with the date and machine that wrote the tables (the only line that differs between
+    two renderings of the same runs)."""
     settings = "none" if table.empty else "; ".join(sorted({
         f"{r.data} benchmark, {r.train_images:,} labelled images, {r.img_size} px, {r.epochs} epochs"
         for r in table.itertuples()}))  # fmt: skip
     devices = "none" if table.empty else ", ".join(sorted(set(table["device"].fillna("?"))))
     return [
         "Made by:", "", "```bash", command, "```", "",
-        f"- Runs folder: `{runs_root(runs_dir)}` ({len(table)} finished runs).",
+        f"- Runs folder: `{shown_path(runs_dir)}` ({len(table)} finished runs).",
         f"- Settings: {settings}.",
         f"- Trained on: {devices}; tables written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} "
         f"UTC on {platform.node() or 'this machine'}.",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dflib.study.claims import LEVEL_TOL, claim_runs, plan_command
+from dflib.study.claims import LEVEL_TOL, claim_runs, plan_command, verdict_counts
 from dflib.study.claims_plan import PREFIX
 from dflib.study.leaderboard import provenance, write_leaderboard
 
@@ -44,16 +44,23 @@ def training_command(runs_dir=None, prefix: str = PREFIX) -> str:
 def write_claims(path, frame: pd.DataFrame, runs_dir, command: str, prefix: str = PREFIX) -> Path:
     """``claims.md``: provenance, the verdict rule, and one row per finding."""
     table, _ = claim_runs(runs_dir, prefix)
-    counts = frame["verdict"].value_counts().to_dict()
+    counts = verdict_counts(frame)
     text = "\n".join([
         "# The write-ups' findings (docs/writeups.md#findings): reproduced, refuted or inconclusive", "",
         *provenance(table, runs_dir, command), "",
         "Rule: one seed decides nothing (*inconclusive*); a comparison pairs each seed's runs "
         "and must differ by more than the seed spread (sd of the per-seed differences); a "
-        f"reported level is met within {LEVEL_TOL}. Scores are F1 of the fake class at 0.5. "
-        "The runs use the embedded benchmark at the size above, not the write-ups' data or "
-        "epochs, so a level measured here says how this benchmark responds, not what the "
-        "write-ups' models scored.", "",
+        f"reported level is met within {LEVEL_TOL}; a ranking is scored by Kendall's tau per "
+        "seed (reproduced when the mean scores keep the whole order and the tau's mean exceeds "
+        "its spread, refuted when the seeds agree on another order). Scores are F1 of the "
+        "fake class at 0.5.", "",
+        "Regimes: each row names the regime the write-up reported in (*reported_at*: its "
+        "recipe's image size and epochs on its 50,000 images) and the regime of the runs "
+        "measured (*measured_at*). A level is judged only by runs at its image size, with at "
+        "least its epochs, on the full benchmark; otherwise it is *not comparable* and the "
+        "level measured in the other regime is shown as information. A comparison, a "
+        "ranking or the threshold gain is decided in the most trained regime measured and "
+        "its verdict names it (*refuted at 64 px / 3 epochs*).", "",
         "Verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".", "",
         frame.assign(command=frame["command"].map(lambda c: f"`{c}`")).to_markdown(index=False),
         "",

@@ -66,6 +66,10 @@ class TrainConfig:
         compile: ``torch.compile`` the model.
         workers: batch-reading processes (-1 = automatic).
         deterministic: deterministic kernels (slower; bit-identical GPU runs).
+        role: what the run is for in a study, ``<study>/<group>/<arch>/<variant>``
+            (``claims/median/freqnet/global_median``; "" = a plain run). Set by
+            :mod:`dflib.study.claims_plan` and read back by the claims table; it changes
+            nothing in training.
     """
 
     arch: str = "xception_resnet50"
@@ -99,6 +103,7 @@ class TrainConfig:
     compile: bool = False
     workers: int = -1
     deterministic: bool = False
+    role: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", _as_names(self.augment))

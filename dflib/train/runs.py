@@ -9,6 +9,7 @@
     threshold.json         (optional) a decision threshold chosen later (notebook 10)
     predictions_val.csv    id,label,prob (validation split, best main-stage weights)
     predictions_test.csv   id,label,prob (test images; label = -1 unless hidden labels are known)
+                           (``.csv.gz`` in a ledger entry, :mod:`dflib.train.ledger`: read the same)
     skipped.csv            the data report: every unusable file and why
     figures/*.png          learning curves, confusion matrix, ROC / PR, errors
     last.pt                everything needed to resume (weights-only loadable)
@@ -45,8 +46,8 @@ class RunFolder:
     environment = property(lambda self: self.root / "environment.json")
     history = property(lambda self: self.root / "history.csv")
     metrics = property(lambda self: self.root / "metrics.json")
-    predictions_val = property(lambda self: self.root / "predictions_val.csv")
-    predictions_test = property(lambda self: self.root / "predictions_test.csv")
+    predictions_val = property(lambda self: self._predictions("val"))
+    predictions_test = property(lambda self: self._predictions("test"))
     skipped = property(lambda self: self.root / "skipped.csv")
     threshold = property(lambda self: self.root / "threshold.json")
     figures = property(lambda self: self.root / "figures")
@@ -56,6 +57,12 @@ class RunFolder:
     @property
     def name(self) -> str:
         return self.root.name
+
+    def _predictions(self, split: str) -> Path:
+        """``predictions_<split>.csv``, or the gzipped copy a ledger entry holds instead."""
+        plain = self.root / f"predictions_{split}.csv"
+        packed = plain.with_name(plain.name + ".gz")
+        return packed if packed.is_file() and not plain.is_file() else plain
 
     def exists(self) -> bool:
         return self.params.is_file()

@@ -1,0 +1,62 @@
+"""Re-make reports/leaderboard.md and reports/claims.md from the run ledger alone (``make results``).
+
+The same functions as notebook 15 (``dflib.study.leaderboard``, ``dflib.study.claims``,
+``dflib.study.reports``) read ``reports/runs/`` (``dflib.train.ledger``): only the
+entries' small files, so a clean clone with no ``runs/`` re-makes both tables. They are
+headed by this command and the runs' training command; the runs folder is printed
+relative to the project root and the date and machine only in one header line, so two
+machines write the same tables.
+
+    python scripts/results.py                      # = make results
+    python scripts/results.py --runs runs --out /tmp/reports   # from a runs folder instead
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from dflib.study import reports
+from dflib.study.claims import claims
+from dflib.study.claims_plan import PREFIX
+from dflib.study.leaderboard import finished_runs, leaderboard
+from dflib.train.ledger import LEDGER
+
+DEFAULTS = {"runs": LEDGER, "out": "reports", "include": "", "prefix": PREFIX}
+
+
+def command_of(args: argparse.Namespace) -> str:
+    """``make results``, or the script's own command when options differ from it."""
+    changed = [(k, getattr(args, k)) for k in DEFAULTS if getattr(args, k) != DEFAULTS[k]]
+    if not changed:
+        return "make results"
+    flags = [x for k, v in changed for x in (f"--{k}", str(v))]
+    return shlex.join(["python", "scripts/results.py", *flags])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", default=DEFAULTS["runs"], help="ledger or runs folder")
+    parser.add_argument("--out", default=DEFAULTS["out"], help="where the two .md files go")
+    parser.add_argument("--include", default="", help="leaderboard run-name globs ('': all)")
+    parser.add_argument("--prefix", default=PREFIX, help="the claims runs' plan prefix")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="write the tables even when the folder holds no finished run")  # fmt: skip
+    args = parser.parse_args(argv)
+    if not finished_runs(args.runs) and not args.allow_empty:
+        print(f"results: no finished run in {args.runs}; nothing written (an empty table would "
+              "replace the committed results). Import the runs first (python scripts/ledger.py "
+              "import FILE.tar.gz, or add RUN_DIR), or pass --allow-empty.", file=sys.stderr)  # fmt: skip
+        return 1
+    table = leaderboard(args.runs, include=args.include)
+    frame = claims(args.runs, args.prefix)
+    command = "\n".join([command_of(args),
+                         "# the runs: " + reports.training_command(args.runs, args.prefix)])  # fmt: skip
+    for path in reports.write_reports(args.out, table, frame, args.runs, command, args.prefix):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The run ledger on a tiny real run: entries, archives, unsafe members, make results."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import io
+import tarfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dflib.study.claims import claims
+from dflib.study.claims_plan import claims_plan, export_run
+from dflib.study.leaderboard import leaderboard, write_leaderboard
+from dflib.train import fit
+from dflib.train.ledger import ENTRY_FILES, LedgerError, import_archive, write_archive, write_entry
+from dflib.train.runs import RunFolder
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> RunFolder:
+    """One claims-plan run, seconds long on the tiny benchmark."""
+    planned = claims_plan(1, size="tiny", img_size=64, epochs=1, train_images=80,
+                          only=["claims-arch-freqnet-*"], batch_size=16)[0]  # fmt: skip
+    root = tmp_path_factory.mktemp("runs")
+    fit(planned.config, out=str(root / planned.name), progress=False)
+    return RunFolder(root / planned.name)
+
+
+def test_entry_is_the_run_without_weights(trained, tmp_path):
+    assert trained.best.is_file() and trained.last.is_file()
+    entry = RunFolder(write_entry(trained, tmp_path / "ledger"))
+    names = sorted(p.name for p in entry.root.iterdir())
+    assert set(names) <= set(ENTRY_FILES) and not any(n.endswith(".pt") for n in names)
+    assert {"params.json", "metrics.json", "history.csv", "predictions_val.csv.gz"} <= set(names)
+    assert entry.predictions_val.name == "predictions_val.csv.gz"
+    assert entry.predictions_val.read_bytes()[:2] == b"\x1f\x8b"  # gzip
+    assert (
+        gzip.decompress(entry.predictions_val.read_bytes()) == trained.predictions_val.read_bytes()
+    )
+    assert entry.read_json("params")["role"] == "claims/arch/freqnet/recipe"
+    pd.testing.assert_frame_equal(entry.read_predictions("test"), trained.read_predictions("test"))
+    # the same bytes when written again (a stable diff in git)
+    again = write_entry(trained, tmp_path / "ledger2")
+    assert (again / "predictions_val.csv.gz").read_bytes() == entry.predictions_val.read_bytes()
+
+
+def test_ledger_reads_as_the_run_folder(trained, tmp_path):
+    ledger = tmp_path / "ledger"
+    write_entry(trained, ledger)
+    from_run = leaderboard(trained.root.parent, flops=False)
+    from_ledger = leaderboard(ledger, flops=False)
+    pd.testing.assert_frame_equal(from_run, from_ledger)
+    a, b = claims(trained.root.parent), claims(ledger)
+    pd.testing.assert_frame_equal(a.drop(columns="command"), b.drop(columns="command"))
+    text = write_leaderboard(tmp_path / "lb.md", from_ledger, ledger, "make results").read_text()
+    cache = trained.read_json("params")["cache"]
+    assert cache not in text and "claims-arch-freqnet-s42" in text
+
+
+def test_archive_round_trip(trained, tmp_path):
+    archive = tmp_path / "out" / "claims_runs.tar.gz"
+    export_run(trained, archive)  # what claims_runs.py --export FILE.tar.gz writes
+    with tarfile.open(archive) as tar:
+        members = tar.getnames()
+    assert members and all(m.startswith(f"{trained.name}/") for m in members)
+    assert not any(m.endswith((".pt", "predictions_val.csv", "predictions_test.csv"))
+                   for m in members)  # fmt: skip
+    names = import_archive(archive, tmp_path / "ledger")
+    assert names == [trained.name]
+    direct = write_entry(trained, tmp_path / "direct")
+    imported = tmp_path / "ledger" / trained.name
+    for f in direct.iterdir():
+        assert (imported / f.name).read_bytes() == f.read_bytes()
+    # the command does the same
+    assert _script("ledger").main(["--ledger", str(tmp_path / "l2"), "import", str(archive)]) == 0
+    assert (tmp_path / "l2" / trained.name / "metrics.json").is_file()
+    # and a folder export writes the entry itself
+    export_run(trained, tmp_path / "folder")
+    assert (tmp_path / "folder" / trained.name / "predictions_val.csv.gz").is_file()
+
+
+def _tar_with(path: Path, name: str, kind=tarfile.REGTYPE, data: bytes = b"{}") -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        ok = tarfile.TarInfo("run-a/params.json")
+        ok.size = 2
+        tar.addfile(ok, io.BytesIO(b"{}"))
+        bad = tarfile.TarInfo(name)
+        bad.type = kind
+        if kind == tarfile.SYMTYPE:
+            bad.linkname = "/etc/passwd"
+        else:
+            bad.size = len(data)
+        tar.addfile(bad, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+    return path
+
+
+@pytest.mark.parametrize("name, kind", [
+    ("../evil/metrics.json", tarfile.REGTYPE),
+    ("/tmp/evil/metrics.json", tarfile.REGTYPE),
+    ("run-a/metrics.json", tarfile.SYMTYPE),
+    ("run-a/best.pt", tarfile.REGTYPE),
+    ("run-a/deep/metrics.json", tarfile.REGTYPE),
+], ids=["dotdot", "absolute", "link", "weights", "nested"])  # fmt: skip
+def test_unsafe_member_refused(tmp_path, name, kind):
+    archive = _tar_with(tmp_path / "bad.tar.gz", name, kind)
+    ledger = tmp_path / "ledger"
+    with pytest.raises(LedgerError, match="member"):
+        import_archive(archive, ledger)
+    assert not (ledger / "run-a").exists()  # nothing of the archive was written
+    assert not (tmp_path / "evil").exists()
+
+
+def test_unfinished_run_is_refused(tmp_path):
+    (tmp_path / "half").mkdir()
+    with pytest.raises(LedgerError, match="not a finished run"):
+        write_entry(tmp_path / "half", tmp_path / "ledger")
+    assert write_archive([tmp_path / "half"], tmp_path / "a.tar.gz").is_file()  # empty archive
+
+
+def test_results_from_the_ledger_alone(trained, tmp_path):
+    ledger, out = tmp_path / "ledger", tmp_path / "reports"
+    write_entry(trained, ledger)
+    results = _script("results")
+    argv = ["--runs", str(ledger), "--out", str(out)]
+    assert results.main(argv) == 0
+    first = {p: (out / p).read_text() for p in ("leaderboard.md", "claims.md")}
+    assert results.main(argv) == 0
+    for name, text in first.items():
+        again = (out / name).read_text()
+        changed = [a for a, b in zip(text.splitlines(), again.splitlines(), strict=True) if a != b]
+        assert len(changed) <= 1 and all(line.startswith("- Trained on:") for line in changed)
+        assert "python scripts/results.py --runs" in text
+        assert trained.read_json("params")["cache"] not in text
+    assert "reported_at" in first["claims.md"] and "ranking" in first["claims.md"]
+    # an empty ledger writes nothing (it would replace real tables with empty ones)
+    assert results.main(["--runs", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 1
+    assert not (tmp_path / "x").exists()
