@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import io
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -147,3 +149,15 @@ def test_results_from_the_ledger_alone(trained, tmp_path):
     # an empty ledger writes nothing (it would replace real tables with empty ones)
     assert results.main(["--runs", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 1
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_ledger_is_not_git_ignored():
+    root = SCRIPTS.parent
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = ["reports/runs/claims-arch-freqnet-s42/params.json",
+             "reports/runs/claims-arch-freqnet-s42/predictions_val.csv.gz"]  # fmt: skip
+    ignored = subprocess.run(["git", "check-ignore", *files], cwd=root, capture_output=True,
+                             text=True).stdout.split()  # fmt: skip
+    assert not ignored, f"the ledger must be committed, but .gitignore ignores {ignored}"
