@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from tqdm.auto import tqdm
 
 from dflib.train import (
     CheckpointError,
@@ -58,6 +59,70 @@ def test_loss_decreases_on_a_tiny_set():
     losses = [train_one_epoch(model, loader, pipeline, loss_fn, optimizer, dev, epoch=e,
                               progress=False)["loss"] for e in range(8)]  # fmt: skip
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+def _tiny_step_parts(n=40, batch=2):
+    """A tiny model, pipeline, loss and loader (``n / batch`` steps) for engine tests."""
+    from dflib.models import create_model
+
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8)
+    labels = np.arange(n) % 2
+    torch.manual_seed(0)
+    model = create_model("rgb_fft")
+    pipeline = DevicePipeline((0.5,) * 3, (0.25,) * 3, augment=("hflip",), img_size=64)
+    loader = batch_loader(images, labels, split_batches(np.arange(n), batch, drop_last=True))
+    return model, pipeline, make_loss("bce", [1.0, 1.0]), loader
+
+
+def test_epoch_loss_equals_an_eager_per_step_reference():
+    """The device-side sum gives the mean a host loop of float(loss) gives, bit for bit."""
+    import copy
+
+    model, pipeline, loss_fn, loader = _tiny_step_parts()
+    reference = copy.deepcopy(model).train()
+    dev = Device(torch.device("cpu"))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    ref_optimizer = torch.optim.AdamW(reference.parameters(), lr=1e-3)
+    for epoch in range(2):
+        torch.manual_seed(100 + epoch)
+        got = train_one_epoch(model, loader, pipeline, loss_fn, optimizer, dev, epoch=epoch,
+                              progress=False)  # fmt: skip
+        torch.manual_seed(100 + epoch)
+        total, seen = 0.0, 0
+        # the loop as it was, one host read per step; through tqdm.auto as the engine goes
+        # (its asyncio flavour opens the loader once more, drawing one more seed)
+        for images, labels, _ in tqdm(loader, disable=True):
+            loss = loss_fn(reference(pipeline(images, train=True)), labels)
+            total += float(loss.detach()) * len(labels)
+            seen += len(labels)
+            ref_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            ref_optimizer.step()
+        assert got["images"] == seen and got["loss"] == total / seen
+    assert same_weights(model.state_dict(), reference.state_dict())
+
+
+# 1-based; the reads come after step 16 and at the end (step 20)
+@pytest.mark.parametrize("bad_batch", [5, 17, 19])
+def test_nan_is_reported_at_its_own_batch_between_reads(bad_batch):
+    from dflib.train import engine
+
+    assert engine.CHECK_EVERY == 16 and bad_batch % engine.CHECK_EVERY != 0
+    model, pipeline, loss_fn, loader = _tiny_step_parts(n=40, batch=2)  # 20 steps
+    calls, hooked = [0], []
+
+    def poisoned(logits, targets):
+        calls[0] += 1
+        value = loss_fn(logits, targets)
+        return value * float("nan") if calls[0] == bad_batch else value
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    with pytest.raises(TrainingDiverged, match=rf"epoch 3, batch {bad_batch} \(lr 0.001\)"):
+        train_one_epoch(model, loader, pipeline, poisoned, optimizer, Device(torch.device("cpu")),
+                        epoch=2, progress=False, hooks=(lambda i, n, s: hooked.append(i),))  # fmt: skip
+    # stopped at the first read after the bad batch: step 16 (before its hook), or the end
+    assert len(hooked) == (15 if bad_batch <= 16 else 20)
 
 
 def test_same_seed_same_history_and_weights(reference_run, tmp_path):
