@@ -52,7 +52,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--compile-archs", default="xception_resnet50", help="torch.compile on GPU")
     p.add_argument("--cost-arch", default="xception_resnet50")
     p.add_argument("--cost-sizes", default="1000,5000,20000,50000")
-    p.add_argument("--sections", default="arch,precision,seed,predict,cost")
+    p.add_argument("--augment-archs", default="", help="augment section (default: every recipe)")
+    p.add_argument("--augment-px", type=int, default=0, help="augment image size (0: recipe's)")
+    p.add_argument("--sections", default="arch,precision,seed,predict,cost,augment")
     p.add_argument("--quick", action="store_true", help="2 archs, short timings, small curves")
     p.add_argument("--tag", default="", help="results file name (default: cpu or the GPU)")
     p.add_argument("--out", default=DEFAULT_OUT)
@@ -71,7 +73,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         quick = {"--archs": ("archs", "freqnet,rgb_fft"), "--seconds": ("seconds", 1.5),
                  "--images": ("images", 256), "--predict-images": ("predict_images", 256),
                  "--predict-archs": ("predict_archs", "freqnet"),
-                 "--cost-sizes": ("cost_sizes", "200,800"), "--size": ("size", "smoke")}  # fmt: skip
+                 "--cost-sizes": ("cost_sizes", "200,800"), "--size": ("size", "smoke"),
+                 "--augment-archs": ("augment_archs", "deepfakenet,hrnet_artifact")}  # fmt: skip
         for option, (name, value) in quick.items():
             if option not in given:
                 setattr(args, name, value)
@@ -126,6 +129,13 @@ def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
         for n in sizes:
             rows += cost.cost_rows(base, [n], timeout=3600)
             done("cost", rows)
+    if "augment" in sections:
+        say("training augmentation alone: kornia against the batched formulations")
+        names = [a for a in args.augment_archs.split(",") if a] or list_models()
+        rows = []
+        for arch, config in T.augment_sets(b, names, args.augment_px):
+            rows += _logged_all(T.augment_rows(b, arch, config), say)
+            done("augment", rows)
     if "precision" in sections and b.cuda:
         say("precision and memory format (model step alone)")
         compiled = set(args.compile_archs.split(","))

@@ -18,10 +18,11 @@ from dflib.data import ImageTable, load_split
 from dflib.data.cache import ImageCache, build_cache
 from dflib.runtime import autocast_dtype
 from dflib.train import get_recipe
-from dflib.train.augment import DevicePipeline
+from dflib.train.augment import DevicePipeline, build_augmentations
+from dflib.train.batched_augment import BatchedAugment
 from dflib.train.batches import eval_loader
 from dflib.train.dataset import preprocess_for, subsample
-from dflib.train.engine import Device, evaluate, train_one_epoch
+from dflib.train.engine import CHECK_EVERY, Device, evaluate, train_one_epoch
 from dflib.train.losses import make_loss
 from dflib.train.recipes import TrainConfig
 from dflib.train.trainer import loader_workers, model_and_pipeline
@@ -99,10 +100,10 @@ def setup(b: Bench, config: TrainConfig, amp: bool, channels_last: bool, compile
 
 
 def train_step(s: Setup, x: torch.Tensor, y: torch.Tensor) -> int:
-    """One optimisation step as the engine runs it (the loss is read back every step)."""
+    """One optimisation step as the engine runs it (no read-back: the engine reads the
+    loss once every ``CHECK_EVERY`` steps, the timed loop synchronises every 8)."""
     with s.dev.autocast():
         loss = s.loss_fn(s.step_model(x), y)
-    float(loss.detach())
     s.optimizer.zero_grad(set_to_none=True)
     if s.dev.scaler is not None:
         s.dev.scaler.scale(loss).backward()
@@ -145,7 +146,10 @@ def arch_row(b: Bench, arch: str) -> dict:
     loader = P.cache_batches(cache, P.epoch_batches(len(cache), bs, batches, 1), workers, b.device)
     train_one_epoch(s.model, loader, s.pipeline, s.loss_fn, s.optimizer, s.dev, epoch=0,
                     progress=False, hooks=(mark,))  # fmt: skip
-    (seen0, t0), (seen1, t1) = marks[1], marks[max(marks)]
+    # time between steps that read the device (CUDA's host runs ahead between them)
+    synced = [i for i in sorted(marks) if (i + 1) % CHECK_EVERY == 0]
+    first, last = (synced[0], synced[-1]) if len(synced) >= 2 else (1, max(marks))
+    (seen0, t0), (seen1, t1) = marks[first], marks[last]
     e2e_ips = (seen1 - seen0) / (t1 - t0)
     return {
         "arch": arch, "px": config.img_size, "batch": bs, "amp": str(s.dev.amp_dtype or "fp32"),
@@ -245,4 +249,42 @@ def predict_rows(b: Bench, arch: str, images: int) -> list[dict]:
         rows.append({"arch": arch, "px": config.img_size, "batch": config.batch_size * 2,
                      "TTA": "flip" if tta else "none", "images scored": len(cache),
                      "seconds": watch.seconds, "img/s": ips, "10,000 images s": 10_000 / ips})  # fmt: skip
+    return rows
+
+
+def augment_sets(b: Bench, archs: list[str], px: int = 0) -> list[tuple[str, TrainConfig]]:
+    """One recipe per distinct (augmentations, image size, batch size) among ``archs``."""
+    seen, out = set(), []
+    for arch in archs:
+        config = b.recipe(arch, **({"img_size": px} if px else {}))
+        key = (config.augment, config.img_size, config.batch_size)
+        if config.augment and key not in seen:
+            seen.add(key)
+            out.append((arch, config))
+    return out
+
+
+def augment_rows(b: Bench, arch: str, config: TrainConfig) -> list[dict]:
+    """Training augmentation alone, on float batches already on the device: kornia's
+    pipeline (what DevicePipeline runs) and the batched formulations, the whole set and
+    each op by itself, at the recipe's image size and batch size."""
+    px, bs = config.img_size, config.batch_size
+    g = torch.Generator(device=b.device).manual_seed(0)
+    x = torch.randint(0, 256, (bs, 3, px, px), generator=g, device=b.device).float() / 255
+    rows = []
+    for op in ("all", *config.augment):
+        names = config.augment if op == "all" else (op,)
+        batched = BatchedAugment(names, px)
+        batched.seed(0, 0, b.device)
+        ops = {"kornia": build_augmentations(names, px).to(b.device), "batched": batched}
+        for pipeline, module in ops.items():
+
+            def step(module=module) -> int:
+                with torch.no_grad():
+                    module(x)
+                return bs
+
+            rows.append({"recipe": arch, "augment": "+".join(config.augment), "op": op,
+                         "pipeline": pipeline, "px": px, "batch": bs,
+                         "img/s": measure.timed_steps(step, b.device, b.seconds, 1, 2)})  # fmt: skip
     return rows

@@ -76,12 +76,21 @@ def test_bench_runs_every_cpu_table_at_a_tiny_size(bench_modules, tmp_path):
     run, _ = bench_modules
     args = ["--quick", "--size", "tiny", "--archs", "freqnet", "--batch-size", "4",
             "--seconds", "0.05", "--images", "24", "--predict-images", "8",
-            "--cost-sizes", "24,48", "--results", str(tmp_path), "--out", str(tmp_path / "b.md")]  # fmt: skip
+            "--cost-sizes", "24,48", "--augment-archs", "deepfakenet,hrnet_artifact,freqnet",
+            "--augment-px", "32",
+            "--results", str(tmp_path), "--out", str(tmp_path / "b.md")]  # fmt: skip
     assert run.main(args) == 0
     saved = json.loads((tmp_path / "quick" / "cpu.json").read_text())
-    assert set(saved["sections"]) == {"arch", "seed", "predict", "cost"}
+    assert set(saved["sections"]) == {"arch", "seed", "predict", "cost", "augment"}
+    augment = saved["sections"]["augment"]  # freqnet: its one op, hflip
+    sets = {(r["recipe"], r["op"], r["pipeline"]) for r in augment}
+    assert ("deepfakenet", "gaussian_blur", "batched") in sets
+    assert ("hrnet_artifact", "sharpness", "kornia") in sets
+    assert ("freqnet", "all", "batched") in sets
+    assert all(r["px"] == 32 and r["batch"] == 4 and r["img/s"] > 0 for r in augment)
     arch = saved["sections"]["arch"][0]
     assert arch["arch"] == "freqnet" and arch["model img/s"] > 0 and arch["data img/s"] > 0
     assert [r["images"] for r in saved["sections"]["cost"]] == [24, 48]
     text = (tmp_path / "b.md").read_text()
     assert "## Targets" in text and "cache pipeline >= 5x" in text
+    assert "Training augmentation alone" in text and "| augmentation >= 20,000" in text
