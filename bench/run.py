@@ -109,6 +109,13 @@ def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
         results["sections"][key] = rows
         save(results)
 
+    if "augment" in sections:  # first: quick, and what the GPU run most needs
+        say("training augmentation alone: kornia against the batched formulations")
+        names = [a for a in args.augment_archs.split(",") if a] or list_models()
+        rows = []
+        for arch, config in T.augment_sets(b, names, args.augment_px):
+            rows += _logged_all(T.augment_rows(b, arch, config), say)
+            done("augment", rows)
     if "arch" in sections:
         say("per architecture: data alone, model alone, end to end")
         done("arch", [_logged(T.arch_row(b, a), say) for a in archs])
@@ -129,13 +136,6 @@ def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
         for n in sizes:
             rows += cost.cost_rows(base, [n], timeout=3600)
             done("cost", rows)
-    if "augment" in sections:
-        say("training augmentation alone: kornia against the batched formulations")
-        names = [a for a in args.augment_archs.split(",") if a] or list_models()
-        rows = []
-        for arch, config in T.augment_sets(b, names, args.augment_px):
-            rows += _logged_all(T.augment_rows(b, arch, config), say)
-            done("augment", rows)
     if "precision" in sections and b.cuda:
         say("precision and memory format (model step alone)")
         compiled = set(args.compile_archs.split(","))
