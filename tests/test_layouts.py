@@ -131,6 +131,7 @@ def test_numeric_ids_keep_their_zeros(competition):
 
 def test_sample_submission_columns_order_and_spelling(competition):
     template = read_template(find_template(competition))
+    assert find_template(competition / "test") == template.path  # predict --data comp/test
     assert (template.id_column, template.value_column, template.kind) == (
         "image_id",
         "is_fake",

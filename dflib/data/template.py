@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from dflib.data.csvs import find_column, read_csv_text_ids
-from dflib.data.layouts import ID_COLUMNS, LABEL_COLUMNS, DataError, child, split_folder
+from dflib.data.layouts import (
+    ID_COLUMNS,
+    LABEL_COLUMNS,
+    SPLIT_NAMES,
+    DataError,
+    child,
+    split_folder,
+)
 from dflib.imageio import is_image_file
 
 TEMPLATE_NAMES = ("sample_submission.csv", "samplesubmission.csv", "sample_submission_file.csv",
@@ -63,8 +70,10 @@ class Filled:
 
 
 def find_template(root: Path) -> Path | None:
-    """``sample_submission.csv`` (any case) in the data folder or its test folder."""
-    for folder in (root, split_folder(root, "test")):
+    """``sample_submission.csv`` (any case) in the data folder or its test folder, or
+    beside the test folder when ``root`` is that folder itself."""
+    above = root.parent if root.name.lower() in SPLIT_NAMES["test"] else None
+    for folder in (root, split_folder(root, "test"), above):
         if folder is not None:
             found = child(folder, TEMPLATE_NAMES, is_dir=False)
             if found is not None:
