@@ -113,7 +113,6 @@ def _predict(args: argparse.Namespace) -> int:
     template = read_template(path) if path and path != "none" else None
     out = write_submission(predictions, args.out, proba=args.proba, template=template)
     if template is not None:
-        print(f"{out}: {template.describe()}")
         if args.proba and template.kind != "prob":
             print("  (--proba ignored: the template holds labels)")
     else:

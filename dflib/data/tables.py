@@ -130,6 +130,11 @@ def load_split(
             )
     else:
         raise DataError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    return _table(frame, root, split, report)
+
+
+def _table(frame: pd.DataFrame, root: Path, split: str, report: DataReport) -> ImageTable:
+    """The split's table; a labelled split must hold both classes."""
     table = ImageTable(frame.reset_index(drop=True), root, split, report)
     if split in ("train", "val"):
         _check_classes(table)
@@ -200,8 +205,11 @@ def load_prediction_images(
     path = resolve_path(text)
     if path.is_dir() and not GLOB_CHARS & set(text):
         root = find_layout_root(path)
-        if split_folder(root, "test") is not None or _has_test_rows(root):
+        if split_folder(root, "test") is not None:
             return load_split(root, "test")
+        test = load_test_if_present(root)  # a split column's test rows
+        if test is not None:
+            return test
         given = [split_folder(root, s).name for s in ("train", "val") if split_folder(root, s)]
         if given:
             raise DataError(
@@ -217,21 +225,18 @@ def load_prediction_images(
     return ImageTable(collect_images(str(path), report), report.root, "test", report)
 
 
-def _has_test_rows(root: Path) -> bool:
-    try:
-        return load_split(root, "test") is not None
-    except DataError:
-        return False
-
-
-def load_val_if_present(data_dir: str | os.PathLike, **kwargs) -> ImageTable | None:
+def load_val_if_present(
+    data_dir: str | os.PathLike,
+    *,
+    synthetic_size: str = "full",
+    labels_csv: str | os.PathLike | None = None,
+) -> ImageTable | None:
     """The given validation split, or ``None`` when the data folder has none (a malformed
     one still raises)."""
-    kwargs.pop("image_dir", None)
-    root = resolve_data_dir(data_dir, kwargs.pop("synthetic_size", "full"))
-    if find_val(root, kwargs.get("labels_csv"), None, None, DataReport(root)) is None:
-        return None
-    return load_split(root, "val", **kwargs)
+    root = resolve_data_dir(data_dir, synthetic_size)
+    report = DataReport(root)
+    frame = find_val(root, labels_csv, None, None, report)
+    return None if frame is None else _table(frame, root, "val", report)
 
 
 def load_hidden_test_labels(root: Path) -> pd.DataFrame | None:

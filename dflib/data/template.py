@@ -145,3 +145,18 @@ def fill(template: Template, ids, probs, threshold: float, prior: float) -> Fill
     extra = sorted(set(lookup.index) - set(keys))
     missing = template.frame.loc[~found, template.id_column].tolist()
     return Filled(frame, missing, extra)
+
+
+def write_filled(
+    template: Template, ids, probs, threshold: float, prior: float, out: str | os.PathLike
+) -> Path:
+    """Write the template filled from ``probs`` into ``out`` and say which format it
+    followed and what did not match (the one writer for ``predict`` and the notebooks)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    filled = fill(template, ids, probs, threshold, prior)
+    filled.frame.to_csv(out, index=False)
+    print(f"{out}: {template.describe()}")
+    for line in filled.notes():
+        print(line)
+    return out

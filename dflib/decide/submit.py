@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dflib.data import DataError, resolve_data_dir
-from dflib.data.template import Template, fill, find_template, read_template
+from dflib.data.template import Template, find_template, read_template, write_filled
 from dflib.decide.calibration import TunedThreshold
 from dflib.train.runs import RunFolder, run_folder, write_json
 
@@ -97,12 +97,7 @@ def write_thresholded(
     if template is None:
         submission(frame, threshold).to_csv(out, index=False)
         return out
-    filled = fill(template, frame["id"].astype(str), frame["prob"], threshold, prior)
-    filled.frame.to_csv(out, index=False)
-    print(template.describe())
-    for line in filled.notes():
-        print(line)
-    return out
+    return write_filled(template, frame["id"].astype(str), frame["prob"], threshold, prior, out)
 
 
 def write_submission(

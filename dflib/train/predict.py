@@ -21,7 +21,7 @@ import torch
 
 from dflib.data import load_prediction_images
 from dflib.data.cache import build_cache
-from dflib.data.template import Template, fill
+from dflib.data.template import Template, write_filled
 from dflib.imageio import is_image_file
 from dflib.metrics import binary_metrics
 from dflib.models import create_model
@@ -46,19 +46,12 @@ class Predictions:
     prior: float = 0.5
     root: Path | None = None
 
-    def submission(self, proba: bool = False, template: Template | None = None) -> pd.DataFrame:
-        """``id,label`` at the threshold, ``id,prob`` with ``proba``, or ``template``
-        filled in (its columns, id spelling, row order and kind of value)."""
-        if template is not None:
-            return self.fill(template).frame
+    def submission(self, proba: bool = False) -> pd.DataFrame:
+        """``id,label`` at the threshold, or ``id,prob`` with ``proba``."""
         if proba:
             return self.frame[["id", "prob"]]
         labels = (self.frame["prob"] >= self.threshold).astype(int)
         return pd.DataFrame({"id": self.frame["id"], "label": labels})
-
-    def fill(self, template: Template):
-        """The template filled from these predictions (see :func:`dflib.data.template.fill`)."""
-        return fill(template, self.frame["id"], self.frame["prob"], self.threshold, self.prior)
 
     def scores(self) -> dict | None:
         """F1 / recall / AUC at the threshold over the readable images with a known label."""
@@ -153,10 +146,9 @@ def write_submission(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if template is not None:
-        filled = predictions.fill(template)
-        filled.frame.to_csv(out, index=False)
-        for line in filled.notes():
-            print(line)
+        frame = predictions.frame
+        write_filled(template, frame["id"], frame["prob"], predictions.threshold,
+                     predictions.prior, out)  # fmt: skip
     else:
         predictions.submission(proba).to_csv(out, index=False)
     if predictions.unreadable:
