@@ -43,7 +43,7 @@ def trained(dataset, tmp_path_factory) -> Path:
 
 def test_a_given_validation_split_is_used_and_said(trained):
     params = json.loads((trained / "params.json").read_text())
-    assert params["validation"].startswith("given by the data: 7 images (")
+    assert params["validation"] == "given by the data: 7 images (Validation/), not re-split"
     assert (params["n_train"], params["n_val"]) == (16, 7)
     val = pd.read_csv(trained / "predictions_val.csv", dtype={"id": str})
     assert len(val) == 7 and sorted(val["label"]) == [0, 0, 0, 0, 1, 1, 1]

@@ -10,6 +10,7 @@ benchmark's hidden test labels.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,8 +148,7 @@ def prepare(config: TrainConfig, progress: bool = True) -> TrainingData:
     else:
         train, val = (np.flatnonzero(cache.frame["split"] == side) for side in ("train", "val"))
         _check_given(labels, train, val, table)
-        folder = given.frame["path"].map(lambda p: Path(p).parent.name).mode().iat[0]
-        validation = f"given by the data: {len(val):,} images ({folder}/), not re-split"
+        validation = f"given by the data: {len(val):,} images ({_where(given)}/), not re-split"
     data = TrainingData(table, cache, train, val, class_weights(labels[train]),
                         validation=validation, val_table=given)  # fmt: skip
     test_table = load_test_if_present(config.data_dir, synthetic_size=config.synthetic_size)
@@ -157,6 +157,14 @@ def prepare(config: TrainConfig, progress: bool = True) -> TrainingData:
         data.test = build_cache(test_table, config.img_size, preprocess, progress=progress)
         data.test_labels = hidden_labels(test_table, data.test)
     return data
+
+
+def _where(table: ImageTable) -> str:
+    """The folder holding a split's images, relative to the data folder (``Validation``
+    for ``Validation/Real`` + ``Validation/Fake``)."""
+    paths = table.frame["path"].tolist()
+    common = Path(os.path.commonpath(paths) if len(paths) > 1 else Path(paths[0]).parent)
+    return str(common.relative_to(table.root)) if common.is_relative_to(table.root) else str(common)
 
 
 def _random_split(labels: np.ndarray, config: TrainConfig, table: ImageTable):
