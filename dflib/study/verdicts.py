@@ -30,6 +30,15 @@ def _stats(values) -> tuple[float, float, int]:
     return (float(v.mean()) if len(v) else float("nan")), sd, len(v)
 
 
+def _too_few(n: int, none: str = "no runs") -> tuple[str, str] | None:
+    """The verdict when the seeds cannot decide (no run, or one seed), else ``None``."""
+    if n == 0:
+        return "not measured", none
+    if n == 1:
+        return "inconclusive", "one seed"
+    return None
+
+
 def _fmt(mean: float, sd: float, n: int, signed: bool = False) -> str:
     if n == 0:
         return "no runs"
@@ -41,10 +50,8 @@ def decide_difference(diffs, expect: str) -> tuple[str, str]:
     """Verdict on per-seed differences ``a - b`` for a claim that ``a`` is ``"lower"`` or
     ``"higher"`` than ``b``. Returns the verdict and its reason."""
     mean, sd, n = _stats(diffs)
-    if n == 0:
-        return "not measured", "no runs"
-    if n == 1:
-        return "inconclusive", "one seed"
+    if (few := _too_few(n)) is not None:
+        return few
     if abs(mean) <= sd:
         return "inconclusive", f"difference {mean:+.3f} within the seed spread {sd:.3f}"
     went = "lower" if mean < 0 else "higher"
@@ -56,10 +63,8 @@ def decide_difference(diffs, expect: str) -> tuple[str, str]:
 def decide_level(values, reported: float, tol: float = LEVEL_TOL) -> tuple[str, str]:
     """Verdict on seed values against a reported level (within ``tol`` = reproduced)."""
     mean, sd, n = _stats(values)
-    if n == 0:
-        return "not measured", "no runs"
-    if n == 1:
-        return "inconclusive", "one seed"
+    if (few := _too_few(n)) is not None:
+        return few
     gap = mean - reported
     if abs(gap) <= tol:
         return "reproduced", f"within {tol} of {reported}"
@@ -71,10 +76,8 @@ def decide_level(values, reported: float, tol: float = LEVEL_TOL) -> tuple[str, 
 def decide_at_least(values, bound: float) -> tuple[str, str]:
     """Verdict on seed values for a claim ``value >= bound``."""
     mean, sd, n = _stats(values)
-    if n == 0:
-        return "not measured", "no runs"
-    if n == 1:
-        return "inconclusive", "one seed"
+    if (few := _too_few(n)) is not None:
+        return few
     if mean >= bound:
         return "reproduced", f"mean {mean:.3f} >= {bound:.3g}"
     if bound - mean <= sd:
@@ -94,10 +97,8 @@ def rank_agreement(order: list[str], scores: dict[str, float]) -> float:
 def decide_ranking(taus, tau_of_means: float) -> tuple[str, str]:
     """Verdict on per-seed Kendall's taus and the tau of the seed-mean scores."""
     mean, sd, n = _stats(taus)
-    if n == 0:
-        return "not measured", "no seed with every model"
-    if n == 1:
-        return "inconclusive", "one seed"
+    if (few := _too_few(n, "no seed with every model")) is not None:
+        return few
     spread = f"tau per seed {mean:+.2f} ± {sd:.2f}"
     if tau_of_means >= 1 and mean > sd:
         return "reproduced", f"the mean scores keep the order; {spread}"
