@@ -92,13 +92,13 @@ def train_one_epoch(
         seen += len(labels)
         read = (index + 1) % CHECK_EVERY == 0
         if read:
-            _check(running, seen, epoch, optimizer)
+            _check(running, epoch, optimizer)
         elapsed = time.perf_counter() - start
         if read:
             bar.set_postfix(loss=f"{running.total / seen:.4f}", img_s=f"{seen / elapsed:.0f}")
         for hook in hooks:
             hook(index, seen, elapsed)
-    _check(running, seen, epoch, optimizer)  # before the caller writes any checkpoint
+    _check(running, epoch, optimizer)  # before the caller writes any checkpoint
     seconds = time.perf_counter() - start
     return {"loss": running.total / max(seen, 1), "images": seen, "seconds": seconds}
 
@@ -133,7 +133,7 @@ class _Running:
         return (None if first_bad == _NO_BAD else first_bad), bad_value
 
 
-def _check(running: _Running, seen: int, epoch: int, optimizer) -> None:
+def _check(running: _Running, epoch: int, optimizer) -> None:
     """Stop the run if a batch since the last read had a non-finite loss."""
     first_bad, value = running.read()
     if first_bad is not None:
