@@ -2,7 +2,9 @@
 # needs into the interpreter in use (PYTHON), then runs.
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
-STAMP := .make-installed
+# The install stamp lives in the interpreter's own site-packages, so a copied tree or a new
+# interpreter (another machine, a new venv) installs again instead of trusting a stale file.
+STAMP := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_path('purelib'))")/dflib-make-installed
 # The import-linter console script (`python -m importlinter.cli` runs nothing: no __main__).
 LINT_IMPORTS ?= lint-imports
 
