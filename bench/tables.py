@@ -20,7 +20,7 @@ from dflib.runtime import autocast_dtype
 from dflib.train import get_recipe
 from dflib.train.augment import DevicePipeline, build_augmentations
 from dflib.train.batched_augment import BatchedAugment
-from dflib.train.batches import eval_loader
+from dflib.train.batches import eval_batch_size, eval_loader
 from dflib.train.dataset import preprocess_for, subsample
 from dflib.train.engine import CHECK_EVERY, Device, evaluate, train_one_epoch
 from dflib.train.losses import make_loss
@@ -238,7 +238,7 @@ def predict_rows(b: Bench, arch: str, images: int) -> list[dict]:
     s = setup(b, config, config.amp, config.channels_last)
     rows = []
     for tta in (False, True):
-        loader = eval_loader(cache, cache.labels, np.arange(len(cache)), config.batch_size * 2,
+        loader = eval_loader(cache, cache.labels, np.arange(len(cache)), config.batch_size,
                              b.loader_workers(), b.device)  # fmt: skip
         evaluate(s.model, P.limited(loader, 2), s.pipeline, s.dev, tta=tta)  # warm-up
         measure.sync(b.device)
@@ -246,7 +246,8 @@ def predict_rows(b: Bench, arch: str, images: int) -> list[dict]:
             evaluate(s.model, loader, s.pipeline, s.dev, tta=tta)
             measure.sync(b.device)
         ips = len(cache) / watch.seconds
-        rows.append({"arch": arch, "px": config.img_size, "batch": config.batch_size * 2,
+        rows.append({"arch": arch, "px": config.img_size,
+                     "batch": eval_batch_size(config.batch_size, b.device),
                      "TTA": "flip" if tta else "none", "images scored": len(cache),
                      "seconds": watch.seconds, "img/s": ips, "10,000 images s": 10_000 / ips})  # fmt: skip
     return rows

@@ -133,6 +133,18 @@ def test_same_seed_same_history_and_weights(reference_run, tmp_path):
     assert same_weights(reference_run.model.state_dict(), again.model.state_dict())
 
 
+def test_resident_cache_trains_the_same_run(reference_run, tmp_path):
+    """The cache held on the device (forced here on the CPU) gives the loader's batches
+    in the loader's order: the same history, weights and predictions."""
+    held = fit(tiny(resident_data="on"), out=str(tmp_path / "held"), progress=False)
+    assert reference_run.config.resident_data == "auto"  # on a CPU: the loader path
+    pd.testing.assert_frame_equal(
+        reference_run.history.drop(columns=TIMING), held.history.drop(columns=TIMING)
+    )
+    assert same_weights(reference_run.model.state_dict(), held.model.state_dict())
+    pd.testing.assert_frame_equal(reference_run.predictions("val"), held.predictions("val"))
+
+
 def test_run_folder_contract(reference_run):
     run = reference_run.run
     for path in (run.params, run.environment, run.history, run.metrics, run.predictions_val,

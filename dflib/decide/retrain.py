@@ -151,7 +151,7 @@ def rescore(
         sets["test"] = (data.test, data.test_labels, np.arange(len(data.test)))
     frames = {}
     for split, (cache, labels, positions) in sets.items():
-        loader = eval_loader(cache, labels, positions, config.batch_size * 2, 0, dev.device)
+        loader = eval_loader(cache, labels, positions, config.batch_size, 0, dev.device)
         out = evaluate(model, loader, pipeline, dev, progress=progress)
         split_ids = cache.frame["id"].astype(str).to_numpy()[out["positions"]]
         frames[split] = pd.DataFrame(

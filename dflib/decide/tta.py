@@ -79,7 +79,7 @@ def flip_tta_scores(
     frames = {}
     for split, (cache, labels, positions) in sets.items():
         for tta in (False, True):
-            loader = eval_loader(cache, labels, positions, config.batch_size * 2, 0, dev.device)
+            loader = eval_loader(cache, labels, positions, config.batch_size, 0, dev.device)
             out = evaluate(model, loader, pipeline, dev, progress=progress, tta=tta)
             ids = cache.frame["id"].astype(str).to_numpy()[out["positions"]]
             frames[split + ("_tta" if tta else "")] = pd.DataFrame(

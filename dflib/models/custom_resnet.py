@@ -23,6 +23,7 @@ from ._registry import register_model
 
 __all__ = ["CustomResNet"]
 
+
 class CustomResNet(ClassifierBase):
     """7x7/2 stem + max-pool, four basic-block stages, global average pool, linear."""
 

@@ -80,7 +80,10 @@ def held_out(run: RunFolder, max_images: int = 0, seed: int = 42) -> ImageTable:
             )
         ids = set(pd.read_csv(run.predictions_val, dtype={"id": str})["id"])
         kw["labels_csv"] = config.labels_csv or None
-        tables = [load_split(config.data_dir, "train", **kw), load_val_if_present(config.data_dir, **kw)]
+        tables = [
+            load_split(config.data_dir, "train", **kw),
+            load_val_if_present(config.data_dir, **kw),
+        ]
         frame = pd.concat([t.frame for t in tables if t is not None], ignore_index=True)
         frame = frame.drop_duplicates("id")
         frame = frame[frame["id"].astype(str).isin(ids)].reset_index(drop=True)
@@ -112,7 +115,9 @@ def perturbed_images(
                 sources = [try_read_image(p) for p in table.frame["path"]]
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(parents=True)
-            for index, (ident, (image, _)) in enumerate(zip(table.frame["id"], sources, strict=True)):
+            for index, (ident, (image, _)) in enumerate(
+                zip(table.frame["id"], sources, strict=True)
+            ):
                 if image is not None:
                     Image.fromarray(apply(image, condition, seed, index)).save(out / f"{ident}.png")
             done.write_text(json.dumps({"condition": condition.name, "seed": seed}))

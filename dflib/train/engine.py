@@ -76,7 +76,7 @@ def train_one_epoch(
     seen, start = 0, time.perf_counter()
     bar = tqdm(loader, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not progress)
     for index, batch in enumerate(bar):
-        images, labels, _ = to_device(batch, dev.device)
+        images, labels = to_device(batch[:2], dev.device)  # positions stay on the host
         with dev.autocast():
             logits = model(pipeline(images, train=True))
             loss = loss_fn(logits, labels)
@@ -180,7 +180,7 @@ def evaluate(
             total_loss += float(loss_fn(logits, y_dev)) * len(y)
             counted += len(y)
         positions.append(pos.numpy())
-        labels.append(y.numpy())
+        labels.append(y.cpu().numpy())  # on the device when the cache is resident
         probs.append(prob.cpu().numpy())
     out: dict[str, np.ndarray | float] = {
         "positions": np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64),

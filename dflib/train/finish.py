@@ -63,7 +63,7 @@ def write_run_header(
 
 
 def _loader(cache, labels, positions, config: TrainConfig, workers: int, device):
-    return eval_loader(cache, labels, positions, config.batch_size * 2, workers, device)
+    return eval_loader(cache, labels, positions, config.batch_size, workers, device)
 
 
 def write_validation(run, model, data, pipeline, dev, workers, config) -> dict[str, Any]:

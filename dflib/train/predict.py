@@ -107,7 +107,7 @@ def predict_folder(
         model, config, pipeline, dev = load_run_model(folder, device)
         cache = build_cache(table, config.img_size, preprocess_for(config), progress=progress)
         loader = eval_loader(cache, np.full(len(cache), -1), np.arange(len(cache)),
-                             config.batch_size * 2, 0, dev.device)  # fmt: skip
+                             config.batch_size, 0, dev.device)  # fmt: skip
         out = evaluate(model, loader, pipeline, dev, progress=progress, tta=tta)
         ids = cache.frame["id"].astype(str).to_numpy()[out["positions"]]
         current = pd.Series(out["probs"], index=ids)

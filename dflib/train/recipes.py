@@ -21,6 +21,7 @@ from typing import Any
 
 LOSSES = ("ce", "bce", "bce_focal")
 AUGMENTS = ("hflip", "resized_crop", "color_jitter", "gaussian_blur", "sharpness")
+RESIDENT_MODES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class TrainConfig:
         channels_last: NHWC memory format on CUDA (faster convolutions on tensor cores).
         compile: ``torch.compile`` the model.
         workers: batch-reading processes (-1 = automatic).
+        resident_data: hold the whole uint8 cache on the device and gather each batch
+            there (``"auto"``: on CUDA when it fits in half the free memory; ``"on"``,
+            ``"off"``); the same batches in the same order either way.
         deterministic: deterministic kernels (slower; bit-identical GPU runs).
         role: what the run is for in a study, ``<study>/<group>/<arch>/<variant>``
             (``claims/median/freqnet/global_median``; "" = a plain run). Set by
@@ -102,6 +106,7 @@ class TrainConfig:
     channels_last: bool = True
     compile: bool = False
     workers: int = -1
+    resident_data: str = "auto"
     deterministic: bool = False
     role: str = ""
 
@@ -119,6 +124,10 @@ class TrainConfig:
                 problems.append(f"{name}={getattr(self, name)} (must be >= 1)")
         if self.epochs < 0 or self.finetune_epochs < 0:
             problems.append("epochs and finetune_epochs must be >= 0")
+        if self.resident_data not in RESIDENT_MODES:
+            problems.append(
+                f"resident_data={self.resident_data!r} (expected one of {RESIDENT_MODES})"
+            )
         if not 0.0 < self.val_fraction < 1.0:
             problems.append(f"val_fraction={self.val_fraction} (must be in (0, 1))")
         if problems:

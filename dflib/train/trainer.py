@@ -23,9 +23,9 @@ from torch.nn.parallel import DistributedDataParallel
 from dflib.models import create_model
 from dflib.runtime import autocast_dtype, resolve_device, seed_everything
 from dflib.train import distributed as ddp
-from dflib.train import finish, runs
+from dflib.train import finish, resident, runs
 from dflib.train.augment import DevicePipeline
-from dflib.train.batches import batch_loader, epoch_order, eval_loader, split_batches
+from dflib.train.batches import batch_loader, epoch_order, eval_batches, eval_loader, split_batches
 from dflib.train.checkpoint import load_checkpoint, save_checkpoint
 from dflib.train.dataset import TrainingData, prepare
 from dflib.train.engine import BatchHook, Device, evaluate, train_one_epoch
@@ -125,6 +125,11 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             print(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
     step_model = _wrap(model, config, world, device)
     workers = loader_workers(config, device)
+    held = None
+    if resident.wanted(config.resident_data, data.cache, device):
+        held = resident.ResidentCache(data.cache, data.labels, device)
+        if world.is_main:
+            print(held.describe())
     if world.is_main:
         hooks = (*hooks, duration_estimate(config, device, len(data.train)))
 
@@ -142,9 +147,9 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             order = positions[epoch_order(data.labels[positions], config.seed, epoch,
                                           config.balanced_sampler)]  # fmt: skip
             order = ddp.shard(order, world, config.batch_size)
-            loader = batch_loader(data.cache, data.labels,
-                                  split_batches(order, config.batch_size, drop_last=True),
-                                  workers, device.type == "cuda")  # fmt: skip
+            batches = split_batches(order, config.batch_size, drop_last=True)
+            loader = (held.batches(batches) if held is not None else
+                      batch_loader(data.cache, data.labels, batches, workers, device.type == "cuda"))  # fmt: skip
             stats = train_one_epoch(step_model, loader, pipeline, loss_fn, optimizer, dev,
                                     epoch=epoch, progress=progress, hooks=hooks)  # fmt: skip
             stats["loss"] = ddp.mean_over_ranks(world, stats["loss"], stats["images"])
@@ -152,7 +157,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             # scored without the DDP wrapper: its forward syncs buffers, and shards may
             # hold different numbers of batches
             scorer = model if world.active else step_model
-            val = _validate(scorer, data, pipeline, dev, loss_fn, config, workers, world)
+            val = _validate(scorer, data, pipeline, dev, loss_fn, config, workers, world, held)
             row = history_row(epoch, finetune, stats, val, optimizer.param_groups[0]["lr"])
             history.append(row)
             if scheduler is not None:
@@ -195,10 +200,13 @@ def _wrap(model: nn.Module, config: TrainConfig, world: ddp.World, device) -> nn
     return torch.compile(step_model) if config.compile else step_model
 
 
-def _validate(model, data, pipeline, dev, loss_fn, config, workers, world) -> dict[str, Any]:
+def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held) -> dict[str, Any]:
     """Each rank scores its shard of the validation split; every rank gets the whole."""
     mine = np.sort(data.val)[world.rank :: world.size]
-    loader = eval_loader(data.cache, data.labels, mine, config.batch_size * 2, workers, dev.device)
+    if held is not None:
+        loader = held.batches(eval_batches(mine, config.batch_size, dev.device))
+    else:
+        loader = eval_loader(data.cache, data.labels, mine, config.batch_size, workers, dev.device)
     val = evaluate(model, loader, pipeline, dev, loss_fn)
     loss = ddp.mean_over_ranks(world, val.pop("loss"), len(val["labels"]))
     return {**ddp.gather_arrays(world, val), "loss": loss}

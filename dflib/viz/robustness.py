@@ -7,7 +7,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-PANELS = (("auc", "AUC"), ("f1", "F1 at the run's threshold"), ("f1_retuned", "F1, threshold re-tuned"))
+PANELS = (
+    ("auc", "AUC"),
+    ("f1", "F1 at the run's threshold"),
+    ("f1_retuned", "F1, threshold re-tuned"),
+)
 
 
 def strength_curves(scores: pd.DataFrame, kind: str, panels=PANELS) -> plt.Figure:
