@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,3 +130,24 @@ def test_restore_puts_the_random_generators_back(tmp_path):
     got = torch.rand(4), np.random.rand(4), random.random()  # noqa: NPY002
     assert epoch == 1 and torch.equal(fresh.weight, model.weight)
     assert torch.equal(got[0], want[0]) and np.array_equal(got[1], want[1]) and got[2] == want[2]
+
+
+def test_step_mode_follows_device_and_flags():
+    """Compiled steps are CUDA graphs on one GPU only; AdamW is fused on CUDA only."""
+    from dflib.train.optim import fused, make_optimizer
+    from dflib.train.trainer import compile_mode, describe_step
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert compile_mode(TrainConfig(), cuda, distributed=False) is None, "off unless asked"
+    on = TrainConfig(compile=True)
+    assert compile_mode(on, cuda, distributed=False) == "reduce-overhead"
+    assert compile_mode(on, cuda, distributed=True) == "default"
+    assert compile_mode(on, cpu, distributed=False) == "default"
+    model = nn.Linear(3, 2)
+    assert not fused(list(model.parameters())) and not fused([])
+    optimizer, _ = make_optimizer(model, TrainConfig(), finetune=False)
+    assert not optimizer.param_groups[0]["fused"], "CPU runs keep the default update"
+    assert describe_step(None, model) == "eager, AdamW default update"
+    assert describe_step("default", model) == "torch.compile (default), AdamW default update"
+    on_gpu = SimpleNamespace(device=cuda)  # a parameter as fused() sees it
+    assert fused([on_gpu, on_gpu]) and not fused([on_gpu, next(model.parameters())])

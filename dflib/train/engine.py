@@ -76,6 +76,8 @@ def train_one_epoch(
     seen, start = 0, time.perf_counter()
     bar = tqdm(loader, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not progress)
     for index, batch in enumerate(bar):
+        # a new step for compiled CUDA graphs (their outputs of the last step may be reused)
+        torch.compiler.cudagraph_mark_step_begin()
         images, labels = to_device(batch[:2], dev.device)  # positions stay on the host
         with dev.autocast():
             logits = model(pipeline(images, train=True))
@@ -169,6 +171,7 @@ def evaluate(
     positions, labels, probs = [], [], []
     total_loss, counted = 0.0, 0
     for images, y, pos in tqdm(loader, desc="predicting", leave=False, disable=not progress):
+        torch.compiler.cudagraph_mark_step_begin()
         images, y_dev = to_device((images, y), dev.device)
         with dev.autocast():
             x = pipeline(images)

@@ -47,12 +47,13 @@ def environment_info(dev: Device) -> dict[str, Any]:
 
 
 def write_run_header(
-    run: RunFolder, config: TrainConfig, model_cfg, data: TrainingData, dev
+    run: RunFolder, config: TrainConfig, model_cfg, data: TrainingData, dev, step: str = ""
 ) -> None:
-    """``params.json``, ``environment.json`` and the data report, before training."""
+    """``params.json`` (with ``step``: how each step runs), ``environment.json`` and the
+    data report, before training."""
     runs.write_json(
         run.params,
-        {**config.to_dict(), "model": model_cfg.to_dict(), "n_train": len(data.train),
+        {**config.to_dict(), "model": model_cfg.to_dict(), "step": step, "n_train": len(data.train),
          "n_val": len(data.val), "n_test": len(data.test) if data.test is not None else 0,
          "class_weights": data.weights.tolist(), "validation": data.validation,
          "test_labelled": bool(data.test_labels is not None and (data.test_labels >= 0).all()),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dflib.train.checkpoint import CheckpointError, load_checkpoint, rng_state, set_rng_state
-from dflib.train.optim import make_optimizer
+from dflib.train.optim import fused, make_optimizer
 from dflib.train.recipes import TrainConfig
 from dflib.train.runs import RunFolder
 
@@ -87,6 +87,8 @@ def restore(state, model, config, scaler):
     # past the main stage the optimiser is the fine-tuning one
     optimizer, scheduler = make_optimizer(model, config, finetune=epoch > config.epochs)
     optimizer.load_state_dict(state["optimizer"])
+    for group in optimizer.param_groups:  # the update this device has, not the saver's
+        group["fused"] = True if fused(group["params"]) else None
     if scheduler is not None and state.get("scheduler"):
         scheduler.load_state_dict(state["scheduler"])
     if scaler is not None and state.get("scaler"):
