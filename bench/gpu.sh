@@ -18,13 +18,13 @@
 #
 # Options through the environment: BENCH_SIZE (benchmark preset, default demo: the bench
 # caches 2,048 images, so the full 60,000-PNG set is not needed), BENCH_SECONDS (time
-# per measurement, default 2.5), BENCH_SECTIONS (default augment,arch,precision).
+# per measurement, default 2.5), BENCH_SECTIONS (default augment,arch,epochs,precision).
 set -uo pipefail
 
 OUT=${OUT:-/tmp/dflib-gpu}
 SIZE=${BENCH_SIZE:-demo}
 SECONDS_EACH=${BENCH_SECONDS:-2.5}
-SECTIONS=${BENCH_SECTIONS:-augment,arch,precision}
+SECTIONS=${BENCH_SECTIONS:-augment,arch,epochs,precision}
 mkdir -p "$OUT/results"
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/.." || exit 1

@@ -37,6 +37,11 @@ TITLES = {
                 "runs; *batched* = `dflib.train.batched_augment` (one grid_sample for crop + "
                 "flip, per-sample colour factors, one grouped convolution for blur, one blend "
                 "for sharpness), not wired into training until these rows show it pays."),
+    "epochs": ("Whole epochs: the first (warm-up, capture, compilation) against the steady ones",
+               "`fit()` at the recipe on a subset of the training images (`--epochs-images`), "
+               "eager and with `compile=True` (`reduce-overhead`: CUDA graphs on one GPU); "
+               "*steady* = the median of the epochs after the first. Target: first <= 1.3x "
+               "steady."),
 }  # fmt: skip
 
 

@@ -54,7 +54,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cost-sizes", default="1000,5000,20000,50000")
     p.add_argument("--augment-archs", default="", help="augment section (default: every recipe)")
     p.add_argument("--augment-px", type=int, default=0, help="augment image size (0: recipe's)")
-    p.add_argument("--sections", default="arch,precision,seed,predict,cost,augment")
+    p.add_argument("--epochs-archs", default="xception_resnet50",
+                   help="epochs section: whole fit() epochs, eager and compiled")  # fmt: skip
+    p.add_argument("--epochs-images", type=int, default=0, help="0: 5,000 on GPU, 256 on CPU")
+    p.add_argument("--sections", default="arch,precision,seed,predict,cost,augment",
+                   help="comma-separated; epochs (first vs steady epoch of fit) on request")  # fmt: skip
     p.add_argument("--quick", action="store_true", help="2 archs, short timings, small curves")
     p.add_argument("--tag", default="", help="results file name (default: cpu or the GPU)")
     p.add_argument("--out", default=DEFAULT_OUT)
@@ -136,6 +140,14 @@ def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
         for n in sizes:
             rows += cost.cost_rows(base, [n], timeout=3600)
             done("cost", rows)
+    if "epochs" in sections:
+        n = args.epochs_images or (5_000 if b.cuda else 256)
+        say(f"whole epochs of fit() on {n} images: first against steady, eager and compiled")
+        rows = []
+        for a in [a for a in args.epochs_archs.split(",") if a]:
+            for compiled in (False, True):
+                rows += _logged_all(T.epoch_rows(b, a, compiled, n), say)
+                done("epochs", rows)
     if "precision" in sections and b.cuda:
         say("precision and memory format (model step alone)")
         compiled = set(args.compile_archs.split(","))

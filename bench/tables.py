@@ -8,6 +8,7 @@ the benchmark's own image cache, so the numbers are what a training run sees.
 from __future__ import annotations
 
 import math
+import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -17,15 +18,16 @@ import torch
 from dflib.data import ImageTable, load_split
 from dflib.data.cache import ImageCache, build_cache
 from dflib.runtime import autocast_dtype
-from dflib.train import get_recipe
+from dflib.train import fit, get_recipe, resident
 from dflib.train.augment import DevicePipeline, build_augmentations
 from dflib.train.batched_augment import BatchedAugment
 from dflib.train.batches import eval_batch_size, eval_loader
 from dflib.train.dataset import preprocess_for, subsample
 from dflib.train.engine import CHECK_EVERY, Device, evaluate, train_one_epoch
 from dflib.train.losses import make_loss
+from dflib.train.optim import make_optimizer
 from dflib.train.recipes import TrainConfig
-from dflib.train.trainer import loader_workers, model_and_pipeline
+from dflib.train.trainer import compile_mode, loader_workers, model_and_pipeline
 
 import measure
 import pipelines as P
@@ -90,10 +92,9 @@ def setup(b: Bench, config: TrainConfig, amp: bool, channels_last: bool, compile
     model, pipeline = model_and_pipeline(config.replace(channels_last=channels_last), b.device)
     dtype = autocast_dtype(b.device) if amp else None
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
-    step_model = torch.compile(model) if compile else model
+    optimizer, _ = make_optimizer(model, config, finetune=False)  # fused on CUDA, as trained
+    mode = compile_mode(config.replace(compile=compile), b.device, distributed=False)
+    step_model = model if mode is None else torch.compile(model, mode=mode)
     loss_fn = make_loss(config.loss, [0.6024, 2.9412], config.focal_gamma)
     return Setup(model, step_model, pipeline, Device(b.device, dtype, scaler),
                  loss_fn, optimizer)  # fmt: skip
@@ -143,7 +144,13 @@ def arch_row(b: Bench, arch: str) -> dict:
     def mark(index: int, seen: int, elapsed: float) -> None:
         marks[index] = (seen, elapsed)
 
-    loader = P.cache_batches(cache, P.epoch_batches(len(cache), bs, batches, 1), workers, b.device)
+    # the trainer's data path: the cache resident on the device where it fits, else the loader
+    timed = P.epoch_batches(len(cache), bs, batches, 1)
+    held = resident.wanted(config.resident_data, cache, b.device)
+    if held:
+        loader = resident.ResidentCache(cache, cache.labels, b.device).batches(timed)
+    else:
+        loader = P.cache_batches(cache, timed, workers, b.device)
     train_one_epoch(s.model, loader, s.pipeline, s.loss_fn, s.optimizer, s.dev, epoch=0,
                     progress=False, hooks=(mark,))  # fmt: skip
     # time between steps that read the device (CUDA's host runs ahead between them)
@@ -154,6 +161,7 @@ def arch_row(b: Bench, arch: str) -> dict:
     return {
         "arch": arch, "px": config.img_size, "batch": bs, "amp": str(s.dev.amp_dtype or "fp32"),
         "channels_last": config.channels_last and b.cuda, "workers": workers,
+        "data path": "resident" if held else "loader",
         "data img/s": data_ips, "model img/s": model_ips, "end-to-end img/s": e2e_ips,
         "waiting on data": max(0.0, 1 - e2e_ips / model_ips),
         "epoch 50k s (end-to-end)": 50_000 / e2e_ips,
@@ -289,3 +297,19 @@ def augment_rows(b: Bench, arch: str, config: TrainConfig) -> list[dict]:
                          "pipeline": pipeline, "px": px, "batch": bs,
                          "img/s": measure.timed_steps(step, b.device, b.seconds, 1, 2)})  # fmt: skip
     return rows
+
+
+def epoch_rows(b: Bench, arch: str, compile: bool, images: int, epochs: int = 3) -> list[dict]:
+    """Whole epochs of the trainer (``fit``) at the recipe: the first epoch (warm-up,
+    CUDA-graph capture and compilation included) against the steady ones after it."""
+    config = b.recipe(arch, epochs=epochs, train_images=images, compile=compile)
+    with tempfile.TemporaryDirectory() as out:
+        result = fit(config, out=out, progress=False)
+        step = result.run.read_json("params").get("step", "")
+    seconds = result.history["seconds"].to_numpy()
+    steady = float(np.median(seconds[1:])) if len(seconds) > 1 else float("nan")
+    n = len(result.data.train)
+    return [{"arch": arch, "px": config.img_size, "batch": config.batch_size, "step": step,
+             "images per epoch": n, "first epoch s": float(seconds[0]),
+             "steady epoch s": steady, "first / steady": float(seconds[0]) / steady,
+             "steady img/s": n / steady, "epoch 50k s (steady)": 50_000 * steady / n}]  # fmt: skip

@@ -77,11 +77,16 @@ def test_bench_runs_every_cpu_table_at_a_tiny_size(bench_modules, tmp_path):
     args = ["--quick", "--size", "tiny", "--archs", "freqnet", "--batch-size", "4",
             "--seconds", "0.05", "--images", "24", "--predict-images", "8",
             "--cost-sizes", "24,48", "--augment-archs", "deepfakenet,hrnet_artifact,freqnet",
-            "--augment-px", "32",
+            "--augment-px", "32", "--epochs-archs", "freqnet", "--epochs-images", "24",
+            "--sections", "arch,precision,seed,predict,cost,augment,epochs",
             "--results", str(tmp_path), "--out", str(tmp_path / "b.md")]  # fmt: skip
     assert run.main(args) == 0
     saved = json.loads((tmp_path / "quick" / "cpu.json").read_text())
-    assert set(saved["sections"]) == {"arch", "seed", "predict", "cost", "augment"}
+    assert set(saved["sections"]) == {"arch", "seed", "predict", "cost", "augment", "epochs"}
+    epochs = saved["sections"]["epochs"]  # eager, then torch.compile (default mode on a CPU)
+    assert [r["step"] for r in epochs] == ["eager, AdamW default update",
+                                           "torch.compile (default), AdamW default update"]  # fmt: skip
+    assert all(r["steady epoch s"] > 0 and r["first / steady"] > 0 for r in epochs)
     augment = saved["sections"]["augment"]  # freqnet: its one op, hflip
     sets = {(r["recipe"], r["op"], r["pipeline"]) for r in augment}
     assert ("deepfakenet", "gaussian_blur", "batched") in sets

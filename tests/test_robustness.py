@@ -24,6 +24,7 @@ def image() -> np.ndarray:
 def test_jpeg_95_is_close_and_jpeg_30_is_not(image):
     high = perturb.apply(image, perturb.Condition("jpeg", 95))
     low = perturb.apply(image, perturb.Condition("jpeg", 30))
+
     def psnr(out):
         return 10 * np.log10(255**2 / ((out.astype(float) - image) ** 2).mean())
 
@@ -122,7 +123,9 @@ def test_drops_degradation_ranking_recovery():
     scores = _scores()
     table = rt.drops(scores)
     assert len(table) == 4
-    assert table.loc[(table["arch"] == "b") & (table["strength"] == 50), "d_auc"].iat[0] == pytest.approx(-0.3)
+    assert table.loc[(table["arch"] == "b") & (table["strength"] == 50), "d_auc"].iat[
+        0
+    ] == pytest.approx(-0.3)
     # half of each drop is won back by re-tuning
     assert table["recovered"].to_numpy() == pytest.approx(np.full(4, 0.5))
     deg = rt.degradation(table)
