@@ -47,14 +47,16 @@ if ! python3 -c "import kornia, torch; assert torch.cuda.is_available()" 2>/dev/
     exit 1
 fi
 
-# 1. the tests whose CUDA paths CPU runs skip, and the batched augmentations (~1 minute)
-timeout 150 python3 -m pytest -q -rs -p no:cacheprovider \
+# 1. the tests whose CUDA paths CPU runs skip, the batched augmentations, the resident
+#    cache and the compiled step (~2 minutes)
+timeout 170 python3 -m pytest -q -rs -p no:cacheprovider \
     tests/test_filters.py tests/test_spectral.py tests/test_batched_augment.py \
+    tests/test_cuda_step.py tests/test_resident.py \
     2>&1 | tee "$OUT/tests.log"
 tests=${PIPESTATUS[0]}
 
-# 2. the bench: its GPU tables, results saved after each (~7 minutes at most)
-timeout 420 python3 bench/run.py --size "$SIZE" --seconds "$SECONDS_EACH" \
+# 2. the bench: its GPU tables, results saved after each (~6 minutes at most)
+timeout 350 python3 bench/run.py --size "$SIZE" --seconds "$SECONDS_EACH" \
     --sections "$SECTIONS" --results "$OUT/results" --out "$OUT/benchmarks.md" \
     2>&1 | tee "$OUT/bench.log"
 bench=${PIPESTATUS[0]}
