@@ -1,9 +1,11 @@
 """Train every run that the claims of ``docs/writeups.md#findings`` need (``dflib.study.claims_plan``).
 
 Each run goes through ``dflib.train.fit`` into ``<out-dir>/<name>`` (``claims-arch-freqnet-s42``,
-``claims-median-freqnet-global_median-s43``, ...). A finished run is skipped and an
-unfinished one resumed from its ``last.pt``, so the script can be started again after a
-time limit. ``--budget-min`` stops starting new runs once that much time has passed;
+``claims-median-freqnet-global_median-s43``, ...; a regime other than the short demo one,
+64 px and 3 epochs, is in the name: ``claims-arch-freqnet-s42-full-196px-10e-20000``). A
+run finished in ``<out-dir>`` or already in the ledger ``reports/runs/`` (same role, seed
+and regime) is skipped and an unfinished one resumed from its ``last.pt``, so the script
+can be started again after a time limit, on this machine or on a clean clone. ``--budget-min`` stops starting new runs once that much time has passed;
 ``--export DIR`` writes each finished run's ledger entry (``dflib.train.ledger``: json/csv
 files, predictions gzipped, no weights) to ``DIR/<name>`` as soon as it ends, so it comes
 back even when the machine is taken away (``--export reports/runs``: straight into the
@@ -40,7 +42,8 @@ from pathlib import Path
 import pandas as pd
 
 from dflib.environment import output_dir, resolve_path
-from dflib.study.claims_plan import CLAIM_ARCH, claims_plan, describe, train_plan
+from dflib.study.claims_plan import CLAIM_ARCH, claims_plan, describe, in_ledger, train_plan
+from dflib.train.ledger import ledger_root
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -82,7 +85,8 @@ def plan_from(args: argparse.Namespace):
 
 def print_plan(plan, root: Path) -> None:
     table = pd.DataFrame(describe(plan))
-    done = [(root / r.name / "metrics.json").is_file() for r in plan]
+    ledger = ledger_root()
+    done = [(root / r.name / "metrics.json").is_file() or in_ledger(r, ledger) for r in plan]
     table.insert(1, "state", ["finished" if d else "to train" for d in done])
     with pd.option_context("display.width", 250, "display.max_rows", 500,
                            "display.max_colwidth", 60):  # fmt: skip
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     export = resolve_path(args.export) if args.export else None
     states = train_plan(plan, root, budget_min=args.budget_min, export=export,
-                        progress=args.progress)  # fmt: skip
+                        ledger=ledger_root(), progress=args.progress)  # fmt: skip
     failed = [s["name"] for s in states if s["state"] == "failed"]
     left = sum(s["state"] == "not started" for s in states)
     print(f"all done in {(time.perf_counter() - start) / 60:.1f} min; {left} not started; "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -124,9 +127,33 @@ def test_plan_and_skipping(fake_runs, capsys):
     only = claims_plan(1, only=["claims-median-*"])
     assert [r.variant for r in only] == ["global_median", "none"]
     assert {r.config.filter for r in only} == {"global_median", "none"}
-    done = [r for r in plan if r.group == "arch" and r.arch == "freqnet"][:1]
-    states = train_plan(done + only[1:], fake_runs, budget_min=1e-9)
+    short = claims_plan(1, size="demo", img_size=64, epochs=3, only=["claims-arch-freqnet-*"])
+    assert short[0].name == "claims-arch-freqnet-s42", "the short regime keeps plain names"
+    assert plan[0].name.endswith("-s42-tiny-32px-1e"), "any other regime is in the name"
+    states = train_plan(short + only[1:], fake_runs, budget_min=1e-9)
     assert [s["state"] for s in states] == ["finished", "not started"]
+
+
+def test_a_run_in_the_ledger_is_skipped_only_in_its_own_regime(tmp_path):
+    from dflib.study.claims_plan import in_ledger, regime_tag
+    from dflib.train.ledger import write_entry
+
+    planned = claims_plan(1, size="demo", img_size=64, epochs=3, only=["claims-arch-freqnet-*"])[0]
+    _fake_run(tmp_path / "runs", planned.name, "freqnet", 42, 0.7)
+    params = tmp_path / "runs" / planned.name / "params.json"
+    params.write_text(json.dumps({**json.loads(params.read_text()), **planned.config.to_dict()}))
+    ledger = tmp_path / "ledger"
+    write_entry(RunFolder(tmp_path / "runs" / planned.name), ledger)
+    assert in_ledger(planned, ledger)
+    states = train_plan([planned], tmp_path / "fresh", ledger=ledger)  # a clean clone: no runs/
+    assert [s["state"] for s in states] == ["finished"]
+    other_seed = claims_plan(2, size="demo", img_size=64, epochs=3, only=["claims-arch-freqnet-*"])[
+        1
+    ]
+    assert not in_ledger(other_seed, ledger)
+    longer = planned.config.replace(epochs=10)  # same name forced, another regime
+    assert regime_tag(longer) == "-demo-64px-10e"
+    assert not in_ledger(dataclasses.replace(planned, config=longer), ledger)
 
 
 def test_flops_positive():

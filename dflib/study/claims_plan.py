@@ -95,6 +95,32 @@ def run_name(group: str, arch: str, variant: str, seed: int, prefix: str = PREFI
     return f"{prefix}-{group}-{middle}-s{seed}"
 
 
+# what makes a regime: runs of two regimes never share a name or a ledger entry
+REGIME_KEYS = ("synthetic_size", "img_size", "epochs", "train_images", "finetune_epochs")
+# the short CPU regime of the committed claims runs keeps the plain names
+SHORT_REGIME = ("demo", 64, 3, 0, 0)
+
+
+def regime_tag(config: TrainConfig) -> str:
+    """``""`` for the short regime, else ``-<size>-<px>px-<epochs>e[-<images>][-ft<n>]``."""
+    values = tuple(getattr(config, k) for k in REGIME_KEYS)
+    if values == SHORT_REGIME:
+        return ""
+    size, px, epochs, images, finetune = values
+    return (f"-{size}-{px}px-{epochs}e" + (f"-{images}" if images else "")
+            + (f"-ft{finetune}" if finetune else ""))  # fmt: skip
+
+
+def in_ledger(planned: PlannedRun, ledger: str | os.PathLike) -> bool:
+    """The ledger already holds this run: an entry of its name, finished, with its role,
+    seed and regime (an entry made otherwise is never taken for it)."""
+    entry = RunFolder(Path(ledger) / planned.name)
+    if not is_done(entry) or not entry.params.is_file():
+        return False
+    params, want = entry.read_json("params"), planned.config.to_dict()
+    return all(params.get(k) == want[k] for k in ("role", "seed", *REGIME_KEYS))
+
+
 def role(group: str, arch: str, variant: str, prefix: str = PREFIX) -> str:
     """``TrainConfig.role`` of a plan run: ``claims/<group>/<arch>/<variant>``."""
     return f"{prefix}/{group}/{arch}/{variant}"
@@ -173,6 +199,7 @@ def claims_plan(
                 continue
             config = get_recipe(arch, seed=seed, role=role(group, arch, variant, prefix),
                                 **shared, **changes)  # fmt: skip
+            name += regime_tag(config)
             plan.append(PlannedRun(name, group, arch, variant, seed, dict(changes), config))
     return plan
 
@@ -209,11 +236,13 @@ def train_plan(
     *,
     budget_min: float = 0,
     export: str | os.PathLike | None = None,
+    ledger: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every run of ``plan`` into ``root/<name>`` with :func:`dflib.train.fit`.
 
-    A finished run is skipped, an unfinished one resumed from its ``last.pt``; no run is
+    A finished run is skipped (in ``root``, or in the run ``ledger`` when one is given:
+    :func:`in_ledger`), an unfinished one resumed from its ``last.pt``; no run is
     started after ``budget_min`` minutes (0: no limit); a failing run is reported and the
     others go on. After each run its ledger entry (:mod:`dflib.train.ledger`: json/csv
     files, predictions gzipped, no weights) is written to ``export/<name>``, or, when
@@ -226,6 +255,8 @@ def train_plan(
         tag = f"[{i}/{len(plan)}] {planned.name}"
         if is_done(run):
             state, line = "finished", "finished, skipped"
+        elif ledger and in_ledger(planned, ledger):
+            state, line = "finished", f"in the ledger ({ledger}), skipped"
         elif budget_min and (t0 - start) / 60 >= budget_min:
             state = "not started"
             line = f"not started (budget of {budget_min:g} min spent; run again to continue)"
