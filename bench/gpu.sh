@@ -26,26 +26,9 @@ SIZE=${BENCH_SIZE:-demo}
 SECONDS_EACH=${BENCH_SECONDS:-2.5}
 SECTIONS=${BENCH_SECTIONS:-augment,arch,epochs,precision}
 mkdir -p "$OUT/results"
-export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/.." || exit 1
-
-if compgen -G ".whl/*.whl" >/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl || exit 1
-    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
-export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # dflib from this tree, not installed there
-
-{
-    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-    python3 -c "import torch, torchvision, kornia; print('torch', torch.__version__, \
-'torchvision', torchvision.__version__, 'kornia', kornia.__version__, \
-'cuda', torch.cuda.is_available())"
-} 2>&1 | tee "$OUT/environment.txt"
-if ! python3 -c "import kornia, torch; assert torch.cuda.is_available()" 2>/dev/null; then
-    echo "needs kornia (carry .whl, see the top of bench/gpu.sh) and a CUDA GPU" | tee -a "$OUT/environment.txt"
-    exit 1
-fi
+# shellcheck source=bench/gpu_env.sh
+source bench/gpu_env.sh
 
 # 1. the tests whose CUDA paths CPU runs skip, the batched augmentations, the resident
 #    cache and the compiled step (~2 minutes)

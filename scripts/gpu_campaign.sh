@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One chunk of the recipe-regime claims campaign in one GPU call (at most 9 minutes): the
+# bare machine generates the full embedded benchmark (about a minute on 16 cores), trains
+# as many whole runs of the plan as fit in CAMPAIGN_MIN minutes, skipping every run the
+# ledger (reports/runs/, carried with the tree) already holds, and writes their ledger
+# entries as one archive, $OUT/claims_runs.tar.gz.
+#
+# Run there with .whl carried (kornia: see the top of bench/gpu.sh):
+#     bash scripts/gpu_campaign.sh                       # the recipe regime, 3 seeds
+#     bash scripts/gpu_campaign.sh --seeds 1 --epochs 25 --train-images 0 \
+#         --only 'claims-arch-xception_resnet50-*'       # XceptionResNet50's full recipe
+#     bash scripts/gpu_campaign.sh --seeds 1 --epochs 40 --only 'claims-arch-xception_resnet50-*'
+# Back here:
+#     python scripts/ledger.py import <files_at>/claims_runs.tar.gz && make results
+#
+# The plan (dflib.study.claims_plan): every architecture at its recipe's image size and
+# batch, 20,000 training images of the full benchmark, 10 epochs, seeds 42-44, and the
+# comparison claims at that size. Arguments after the script's replace those defaults
+# (argparse keeps the last of a repeated flag).
+set -uo pipefail
+
+OUT=${OUT:-/tmp/dflib-campaign}
+MINUTES=${CAMPAIGN_MIN:-6}  # start no run after this; one run must end within the call
+mkdir -p "$OUT"
+cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=bench/gpu_env.sh
+source bench/gpu_env.sh
+
+timeout 150 python3 -m dflib generate --size full 2>&1 | tail -3 | tee "$OUT/generate.log"
+timeout 480 python3 scripts/claims_runs.py --size full --img-size 0 --epochs 10 \
+    --train-images 20000 --seeds 3 --budget-min "$MINUTES" \
+    --export "$OUT/claims_runs.tar.gz" "$@" 2>&1 | tee "$OUT/campaign.log"
