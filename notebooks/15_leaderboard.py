@@ -71,6 +71,7 @@ from dflib.study import claims_plan as plan_mod
 from dflib.study import leaderboard as lb
 from dflib.study import reports
 from dflib.study.claims import claims
+from dflib.train.ledger import LEDGER
 from dflib.viz.leaderboard import score_vs_cost
 
 root = lb.runs_root(runs_dir)
@@ -84,8 +85,12 @@ print(f"claims plan: {len(plan)} runs, {len(missing)} missing in {root}")
 states = plan_mod.train_plan(plan, root, budget_min=budget_min) if make_missing else []
 if missing and not make_missing:
     print("not trained here (make_missing is False); the claims they decide read "
-          "'not measured'. Make them with:\n  python scripts/claims_runs.py --out-dir "
-          f"{runs_dir} --seeds {make_seeds}   (or -p make_missing True)")  # fmt: skip
+          "'not measured'. Make them with:\n  python scripts/claims_runs.py --size "
+          f"{make_size} --img-size {make_img_size} --epochs {make_epochs} --train-images "
+          f"{make_train_images} --seeds {make_seeds} "
+          # the ledger takes entries (no weights); any other folder takes the runs themselves
+          f"{'--export' if runs_dir.rstrip('/') == LEDGER else '--out-dir'} {runs_dir}   "
+          "(or -p make_missing True)")  # fmt: skip
 
 # %% [markdown]
 # ## Leaderboard
