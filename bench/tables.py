@@ -27,7 +27,7 @@ from dflib.train.engine import CHECK_EVERY, Device, evaluate, train_one_epoch
 from dflib.train.losses import make_loss
 from dflib.train.optim import make_optimizer
 from dflib.train.recipes import TrainConfig
-from dflib.train.trainer import compile_mode, loader_workers, model_and_pipeline
+from dflib.train.trainer import batch_source, compile_mode, loader_workers, model_and_pipeline
 
 import measure
 import pipelines as P
@@ -145,12 +145,9 @@ def arch_row(b: Bench, arch: str) -> dict:
         marks[index] = (seen, elapsed)
 
     # the trainer's data path: the cache resident on the device where it fits, else the loader
+    held = resident.hold(config.resident_data, cache, cache.labels, b.device)
     timed = P.epoch_batches(len(cache), bs, batches, 1)
-    held = resident.wanted(config.resident_data, cache, b.device)
-    if held:
-        loader = resident.ResidentCache(cache, cache.labels, b.device).batches(timed)
-    else:
-        loader = P.cache_batches(cache, timed, workers, b.device)
+    loader = batch_source(held, cache, cache.labels, timed, workers, b.device)
     train_one_epoch(s.model, loader, s.pipeline, s.loss_fn, s.optimizer, s.dev, epoch=0,
                     progress=False, hooks=(mark,))  # fmt: skip
     # time between steps that read the device (CUDA's host runs ahead between them)
@@ -161,7 +158,7 @@ def arch_row(b: Bench, arch: str) -> dict:
     return {
         "arch": arch, "px": config.img_size, "batch": bs, "amp": str(s.dev.amp_dtype or "fp32"),
         "channels_last": config.channels_last and b.cuda, "workers": workers,
-        "data path": "resident" if held else "loader",
+        "data path": "loader" if held is None else "resident",
         "data img/s": data_ips, "model img/s": model_ips, "end-to-end img/s": e2e_ips,
         "waiting on data": max(0.0, 1 - e2e_ips / model_ips),
         "epoch 50k s (end-to-end)": 50_000 / e2e_ips,

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from dflib.train import fit
-from dflib.train.ledger import write_archive, write_entry
+from dflib.train.ledger import is_finished, write_archive, write_entry
 from dflib.train.recipes import TrainConfig, get_recipe, list_recipes
 from dflib.train.runs import RunFolder
 
@@ -115,7 +115,7 @@ def in_ledger(planned: PlannedRun, ledger: str | os.PathLike) -> bool:
     """The ledger already holds this run: an entry of its name, finished, with its role,
     seed and regime (an entry made otherwise is never taken for it)."""
     entry = RunFolder(Path(ledger) / planned.name)
-    if not is_done(entry) or not entry.params.is_file():
+    if not is_finished(entry):
         return False
     params, want = entry.read_json("params"), planned.config.to_dict()
     return all(params.get(k) == want[k] for k in ("role", "seed", *REGIME_KEYS))

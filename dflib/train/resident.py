@@ -45,6 +45,11 @@ def wanted(mode: str, images, device: torch.device) -> bool:
     return nbytes(images) <= MAX_SHARE * free
 
 
+def hold(mode: str, images, labels: np.ndarray, device: torch.device) -> ResidentCache | None:
+    """The cache on ``device`` when :func:`wanted` says so, else ``None`` (the loader)."""
+    return ResidentCache(images, labels, device) if wanted(mode, images, device) else None
+
+
 class ResidentCache:
     """Every image and label of a cache, copied once to ``device``.
 

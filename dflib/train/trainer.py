@@ -25,7 +25,7 @@ from dflib.runtime import autocast_dtype, resolve_device, seed_everything
 from dflib.train import distributed as ddp
 from dflib.train import finish, resident, runs
 from dflib.train.augment import DevicePipeline
-from dflib.train.batches import batch_loader, epoch_order, eval_batches, eval_loader, split_batches
+from dflib.train.batches import batch_loader, epoch_order, eval_batches, split_batches
 from dflib.train.checkpoint import load_checkpoint, save_checkpoint
 from dflib.train.dataset import TrainingData, prepare
 from dflib.train.engine import BatchHook, Device, evaluate, train_one_epoch
@@ -128,11 +128,9 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             print(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
     step_model = _wrap(model, mode, world, device)
     workers = loader_workers(config, device)
-    held = None
-    if resident.wanted(config.resident_data, data.cache, device):
-        held = resident.ResidentCache(data.cache, data.labels, device)
-        if world.is_main:
-            print(held.describe())
+    held = resident.hold(config.resident_data, data.cache, data.labels, device)
+    if held is not None and world.is_main:
+        print(held.describe())
     if world.is_main:
         hooks = (*hooks, duration_estimate(config, device, len(data.train)))
 
@@ -151,8 +149,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
                                           config.balanced_sampler)]  # fmt: skip
             order = ddp.shard(order, world, config.batch_size)
             batches = split_batches(order, config.batch_size, drop_last=True)
-            loader = (held.batches(batches) if held is not None else
-                      batch_loader(data.cache, data.labels, batches, workers, device.type == "cuda"))  # fmt: skip
+            loader = batch_source(held, data.cache, data.labels, batches, workers, device)
             stats = train_one_epoch(step_model, loader, pipeline, loss_fn, optimizer, dev,
                                     epoch=epoch, progress=progress, hooks=hooks)  # fmt: skip
             stats["loss"] = ddp.mean_over_ranks(world, stats["loss"], stats["images"])
@@ -225,13 +222,19 @@ def _wrap(model: nn.Module, mode: str | None, world: ddp.World, device) -> nn.Mo
 def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held) -> dict[str, Any]:
     """Each rank scores its shard of the validation split; every rank gets the whole."""
     mine = np.sort(data.val)[world.rank :: world.size]
-    if held is not None:
-        loader = held.batches(eval_batches(mine, config.batch_size, dev.device))
-    else:
-        loader = eval_loader(data.cache, data.labels, mine, config.batch_size, workers, dev.device)
+    batches = eval_batches(mine, config.batch_size, dev.device)
+    loader = batch_source(held, data.cache, data.labels, batches, workers, dev.device)
     val = evaluate(model, loader, pipeline, dev, loss_fn)
     loss = ddp.mean_over_ranks(world, val.pop("loss"), len(val["labels"]))
     return {**ddp.gather_arrays(world, val), "loss": loss}
+
+
+def batch_source(held, images, labels, batches, workers: int, device: torch.device):
+    """The trainer's data path over ``batches``: gathered on the device when the cache is
+    resident (``held``, :func:`dflib.train.resident.hold`), else read by a DataLoader."""
+    if held is not None:
+        return held.batches(batches)
+    return batch_loader(images, labels, batches, workers, device.type == "cuda")
 
 
 def model_and_pipeline(config: TrainConfig, device: torch.device):
