@@ -2,15 +2,20 @@
 # needs into the interpreter in use (PYTHON), then runs.
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
-# The install stamp lives in the interpreter's own site-packages, so a copied tree or a new
-# interpreter (another machine, a new venv) installs again instead of trusting a stale file.
-STAMP := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_path('purelib'))")/dflib-make-installed
+# The install stamp lives in the interpreter's own site-packages and names this tree, so a
+# new interpreter (another machine, a new venv) or a tree at another path installs again
+# instead of trusting a stale file.
+STAMP := $(shell $(PYTHON) -c "import sysconfig, hashlib, os; print(sysconfig.get_path('purelib') + '/dflib-make-installed-' + hashlib.sha1(os.getcwd().encode()).hexdigest()[:12])")
 # The import-linter console script (`python -m importlinter.cli` runs nothing: no __main__).
 LINT_IMPORTS ?= lint-imports
 
 .PHONY: install demo test unit lint sync reports training results bench clean
 
+# The editable install may point at another tree since (it is one per interpreter): if
+# `import dflib`, run outside this tree, is not this tree's, point it back here.
 install: $(STAMP)
+	@cd / && $(PYTHON) -c "import dflib, os, sys; sys.exit(os.path.realpath(dflib.__file__) != os.path.realpath('$(CURDIR)/dflib/__init__.py'))" 2>/dev/null \
+		|| $(PIP) install --no-deps -e .
 
 # Reinstall only when the dependency lists change.
 $(STAMP): requirements.txt pyproject.toml
