@@ -1,11 +1,14 @@
-"""Re-make reports/leaderboard.md and reports/claims.md from the run ledger alone (``make results``).
+"""Re-make reports/leaderboard.md, reports/claims.md and reports/training.md from the run ledger alone (``make results``).
 
 The same functions as notebook 15 (``dflib.study.leaderboard``, ``dflib.study.claims``,
 ``dflib.study.reports``) read ``reports/runs/`` (``dflib.train.ledger``): only the
 entries' small files, so a clean clone with no ``runs/`` re-makes both tables. They are
 headed by this command and the runs' training command; the runs folder is printed
 relative to the project root and the date and machine only in one header line, so two
-machines write the same tables.
+machines write the same tables. ``training.md`` is the table of the ledger's ``table-<arch>``
+runs (``dflib.study.training_table``), re-made when the ledger holds them; the leaderboard
+holds the claims runs only, so the table's runs (same settings as the claims' seed-42 arch
+runs) are not counted twice.
 
     python scripts/results.py                      # = make results
     python scripts/results.py --runs runs --out /tmp/reports   # from a runs folder instead
@@ -21,9 +24,10 @@ from dflib.study import reports
 from dflib.study.claims import claims
 from dflib.study.claims_plan import PREFIX
 from dflib.study.leaderboard import finished_runs, leaderboard
+from dflib.study.training_table import runs_command, table_runs, write_table
 from dflib.train.ledger import LEDGER
 
-DEFAULTS = {"runs": LEDGER, "out": "reports", "include": "", "prefix": PREFIX}
+DEFAULTS = {"runs": LEDGER, "out": "reports", "include": f"{PREFIX}-*", "prefix": PREFIX}
 
 
 def command_of(args: argparse.Namespace) -> str:
@@ -39,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default=DEFAULTS["runs"], help="ledger or runs folder")
     parser.add_argument("--out", default=DEFAULTS["out"], help="where the two .md files go")
-    parser.add_argument("--include", default="", help="leaderboard run-name globs ('': all)")
+    parser.add_argument("--include", default=DEFAULTS["include"],
+                        help="leaderboard run-name globs ('': all)")  # fmt: skip
     parser.add_argument("--prefix", default=PREFIX, help="the claims runs' plan prefix")
     parser.add_argument("--allow-empty", action="store_true",
                         help="write the tables even when the folder holds no finished run")  # fmt: skip
@@ -55,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
                          "# the runs: " + reports.training_command(args.runs, args.prefix)])  # fmt: skip
     for path in reports.write_reports(args.out, table, frame, args.runs, command, args.prefix):
         print(f"wrote {path}")
+    trained = table_runs(args.runs)
+    if trained:
+        command = "\n".join([command_of(args), "# the runs: " + runs_command(trained)])
+        write_table(trained, command, f"{args.out}/training.md")
+        print(f"wrote {args.out}/training.md ({len(trained)} runs)")
     return 0
 
 

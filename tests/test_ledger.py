@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import io
+import json
 import shutil
 import subprocess
 import tarfile
@@ -149,6 +150,45 @@ def test_results_from_the_ledger_alone(trained, tmp_path):
     # an empty ledger writes nothing (it would replace real tables with empty ones)
     assert results.main(["--runs", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_training_table_from_the_ledger(trained, tmp_path):
+    ledger, out = tmp_path / "ledger", tmp_path / "reports"
+    entry = write_entry(trained, ledger)
+    results = _script("results")
+    argv = ["--runs", str(ledger), "--out", str(out)]
+    assert results.main(argv) == 0
+    assert not (out / "training.md").exists()  # no table run: the committed table stays
+    shutil.copytree(entry, ledger / "table-freqnet")  # what train_table.py --export writes
+    assert results.main(argv) == 0
+    text = (out / "training.md").read_text()
+    assert "# the runs: python scripts/train_table.py --size tiny --train-images 80" in text
+    assert "| freqnet " in text and "rgb_fft" not in text.split("What the table shows")[0]
+    # the table's run is not a claims run: the leaderboard does not count it twice
+    assert "table-freqnet" not in (out / "leaderboard.md").read_text()
+    table = _script("train_table")
+    assert table.main(["--table-only", "--runs", str(ledger), "--out", str(tmp_path / "t.md")]) == 0
+    assert (tmp_path / "t.md").read_text().split("```")[2] == text.split("```")[2]
+    assert table.main(["--table-only", "--runs", str(tmp_path / "none")]) == 1
+
+
+def test_training_table_command_names_the_changed_settings(trained, tmp_path):
+    from dflib.study.training_table import runs_command, table_runs, write_table
+
+    for arch, size in (("freqnet", 196), ("rgb_fft", 256)):
+        run = tmp_path / f"table-{arch}"
+        shutil.copytree(trained.root, run)
+        params = RunFolder(run).read_json("params")
+        params.update(arch=arch, img_size=size, synthetic_size="full", train_images=20000,
+                      epochs=10, seed=42)  # fmt: skip
+        (run / "params.json").write_text(json.dumps(params))
+    runs = table_runs(tmp_path)
+    assert [r.name for r in runs] == ["table-freqnet", "table-rgb_fft"]  # the recipes' order
+    assert runs_command(runs) == ("python scripts/train_table.py --size full "
+                                  "--train-images 20000 --img-size 0 --epochs 10")  # fmt: skip
+    assert runs_command(runs[:1]).endswith("--img-size 196 --epochs 10")
+    with pytest.raises(ValueError, match="no finished table run"):
+        write_table([], "cmd", tmp_path / "t.md")
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
