@@ -78,7 +78,8 @@ reports: install
 training: install
 	$(PYTHON) scripts/train_table.py --out reports/training.md
 
-# reports/leaderboard.md and reports/claims.md from the run ledger alone (reports/runs/:
+# reports/leaderboard.md, reports/claims.md (and reports/training.md, when the ledger holds
+# its table-<arch> runs) from the run ledger alone (reports/runs/:
 # the small files of every run they cite), on any machine, no runs/ needed. Runs come in
 # with `python scripts/ledger.py import FILE.tar.gz` (or `add RUN_DIR`).
 results: install
