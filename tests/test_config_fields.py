@@ -89,6 +89,14 @@ def test_resume_fixed_settings_are_fields():
     assert set(resume.FIXED) <= FIELDS, set(resume.FIXED) - FIELDS
     assert len(set(resume.FIXED)) == len(resume.FIXED)
     assert set(RESUMABLE) <= FIELDS and not set(RESUMABLE) & set(resume.FIXED)
+    assert set(RESUMABLE) <= set(resume.FREE)
+
+
+def test_every_setting_is_fixed_or_free_on_resume():
+    """A new TrainConfig field must be declared: does a resume keep it, or may it change?"""
+    assert not set(resume.FIXED) & set(resume.FREE)
+    undeclared = FIELDS - set(resume.FIXED) - set(resume.FREE)
+    assert not undeclared, f"dflib.train.resume: declare {sorted(undeclared)} in FIXED or FREE"
 
 
 def test_leaderboard_config_keys_name_fields():

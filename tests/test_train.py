@@ -179,9 +179,10 @@ def test_killed_mid_epoch_then_resumed_equals_uninterrupted(reference_run, tmp_p
     assert same_weights(reference_run.model.state_dict(), resumed.model.state_dict())
 
 
-def test_resume_refuses_other_settings(reference_run):
-    with pytest.raises(CheckpointError, match="img_size"):
-        fit(tiny(img_size=72), out=str(reference_run.run.root), resume=True, progress=False)
+@pytest.mark.parametrize("changed", [{"img_size": 72}, {"lr": 0.5}, {"augment": ()}])
+def test_resume_refuses_other_settings(reference_run, changed):
+    with pytest.raises(CheckpointError, match=next(iter(changed))):
+        fit(tiny(**changed), out=str(reference_run.run.root), resume=True, progress=False)
 
 
 def test_existing_run_is_not_overwritten(reference_run):

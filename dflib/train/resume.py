@@ -1,9 +1,11 @@
 """What ``last.pt`` holds and how a run continues from it.
 
 A run resumes only with the settings that shaped its data and its steps (architecture,
-data, image size, filter, seed, split, loss, batch): anything else would silently make
-a different run under the same name. Only the number of epochs (and the device) may
-change, so a finished run can be trained further.
+data, image size, filter, seed, split, loss, batch, optimiser, schedule, augmentations):
+anything else would silently make a different run under the same name - a changed lr,
+say, would be overridden by the saved optimiser state while ``params.json`` claimed it.
+Only the number of epochs and how the steps run (device, precision, workers) may change,
+so a finished run can be trained further, elsewhere.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from dflib.train.optim import fused, make_optimizer
 from dflib.train.recipes import TrainConfig
 from dflib.train.runs import RunFolder
 
-FIXED = ("arch", "data_dir", "synthetic_size", "train_images", "fake_families", "img_size",
-         "filter", "tol", "seed", "val_fraction", "loss", "batch_size",
-         "balanced_sampler", "class_weighting")  # fmt: skip
+FIXED = ("arch", "data_dir", "synthetic_size", "labels_csv", "train_images", "fake_families",
+         "img_size", "filter", "tol", "seed", "val_fraction", "loss", "focal_gamma",
+         "batch_size", "balanced_sampler", "class_weighting", "augment", "lr", "weight_decay",
+         "plateau_factor", "plateau_patience", "finetune_lr")  # fmt: skip
+# settings a resume may change: the run's length, how its steps execute, and its label
+FREE = ("epochs", "finetune_epochs", "early_stopping", "device", "amp", "channels_last",
+        "compile", "workers", "resident_data", "deterministic", "role")  # fmt: skip
 
 
 def previous_state(run: RunFolder, config: TrainConfig) -> dict[str, Any] | None:
