@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,8 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from dflib.train import fit, get_recipe, load_checkpoint
+from dflib.train import TrainingDiverged, fit, get_recipe, load_checkpoint
+from dflib.train import trainer as fit_module
 from dflib.train.distributed import World, shard
 
 WORLD = 2
@@ -28,10 +30,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int) -> None:
+def poison_loss(at_step: int) -> None:
+    """This process's training loss becomes NaN at its ``at_step``-th step."""
+    real_make_loss, steps = fit_module.make_loss, [0]
+
+    def make_loss(*args, **kwargs):
+        loss = real_make_loss(*args, **kwargs)
+
+        def poisoned(logits, targets):
+            steps[0] += logits.requires_grad  # training steps only, not validation
+            value = loss(logits, targets)
+            return value * float("nan") if steps[0] == at_step else value
+
+        return poisoned
+
+    fit_module.make_loss = make_loss
+
+
+def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: int) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank))  # fmt: skip
     torch.set_num_threads(1)
+    if nan_at and rank == 1:
+        poison_loss(nan_at)
     calls = [0]
 
     def kill(index, seen, seconds):
@@ -44,12 +65,16 @@ def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int) -> None:
                      hooks=(kill,) if kill_at else ())  # fmt: skip
     except KeyboardInterrupt:
         return
+    except TrainingDiverged as error:
+        Path(out, f"rank{rank}-diverged.txt").write_text(str(error))
+        return
     params = {k: v.detach() for k, v in result.model.named_parameters()}
     torch.save(params, f"{out}/rank{rank}-params.pt")
 
 
-def run_ddp(out, resume=False, kill_at=0) -> None:
-    mp.spawn(_worker, args=(free_port(), str(out), resume, kill_at), nprocs=WORLD, join=True)
+def run_ddp(out, resume=False, kill_at=0, nan_at=0) -> None:
+    mp.spawn(_worker, args=(free_port(), str(out), resume, kill_at, nan_at), nprocs=WORLD,
+             join=True)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +119,13 @@ def test_ddp_resumes_from_rank_zeros_checkpoint(ddp_run, tmp_path):
     resumed = pd.read_csv(out / "history.csv").drop(columns=["seconds", "images_per_s"])
     whole = pd.read_csv(ddp_run / "history.csv").drop(columns=["seconds", "images_per_s"])
     pd.testing.assert_frame_equal(resumed, whole)
+
+
+def test_a_nan_loss_on_one_rank_stops_every_rank(tmp_path):
+    # rank 1's last step of epoch 2 (4 steps per rank per epoch): rank 0's own losses are
+    # finite up to the epoch's end, yet it must stop too, not wait for rank 1 in validation
+    run_ddp(tmp_path, nan_at=8)
+    messages = [(tmp_path / f"rank{r}-diverged.txt").read_text() for r in range(WORLD)]
+    assert all("epoch 2, batch 4 " in m for m in messages), messages
+    assert "another rank" in messages[0] and "another rank" not in messages[1]
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1

@@ -97,6 +97,18 @@ def mean_over_ranks(world: World, value: float, weight: float) -> float:
     return float(t[0] / t[1]) if t[1] > 0 else float("nan")
 
 
+def min_over_ranks(value: torch.Tensor) -> torch.Tensor:
+    """The smallest of each rank's ``value`` (a device tensor), when a process group runs.
+
+    Every rank then decides alike: one rank stopping alone would leave the others waiting
+    in their next collective."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return value
+    value = value.clone()
+    dist.all_reduce(value, op=dist.ReduceOp.MIN)
+    return value
+
+
 def barrier(world: World) -> None:
     if world.active:
         dist.barrier()

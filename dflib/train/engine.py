@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from dflib.train.augment import DevicePipeline
 from dflib.train.batches import to_device
+from dflib.train.distributed import min_over_ranks
 from dflib.train.losses import Loss, fake_probability
 
 # called after every training step with (batch index, images so far, seconds so far); all
@@ -127,12 +128,15 @@ class _Running:
         self.bad_value = torch.where(new_bad, loss.float(), self.bad_value)
         self.sum = self.sum + value * n
 
-    def read(self) -> tuple[int | None, float]:
-        """(first non-finite batch index or None, its loss); updates ``total``."""
-        first_bad, total, bad_value = (
+    def read(self) -> tuple[int | None, float | None]:
+        """(first non-finite batch index on any rank or None, its loss here, None when it
+        was another rank's); updates ``total``."""
+        first_bad, mine, total, bad_value = (int(min_over_ranks(self.first_bad)),
             int(self.first_bad), float(self.sum), float(self.bad_value))  # fmt: skip
         self.total = total
-        return (None if first_bad == _NO_BAD else first_bad), bad_value
+        if first_bad == _NO_BAD:
+            return None, bad_value
+        return first_bad, bad_value if mine == first_bad else None
 
 
 def _check(running: _Running, epoch: int, optimizer) -> None:
@@ -141,7 +145,8 @@ def _check(running: _Running, epoch: int, optimizer) -> None:
     if first_bad is not None:
         lr = optimizer.param_groups[0]["lr"]
         raise TrainingDiverged(
-            f"the loss became {value} at epoch {epoch + 1}, batch {first_bad + 1} (lr {lr:.3g}). "
+            f"the loss became {'non-finite on another rank' if value is None else value} at "
+            f"epoch {epoch + 1}, batch {first_bad + 1} (lr {lr:.3g}). "
             "The last good checkpoint (last.pt) is kept. Try a lower lr, amp=False, or "
             "check the data for broken images."
         )
