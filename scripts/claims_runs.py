@@ -63,6 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--export", default="",
                    help="each finished run's ledger entry into this folder, or one .tar.gz")  # fmt: skip
     p.add_argument("--budget-min", type=float, default=0, help="start no run after this (0: off)")
+    p.add_argument("--deadline-min", type=float, default=0,
+                   help="start no run expected to end after this: as long as the longest of "
+                   "its kind so far (0: off)")  # fmt: skip
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                    help="mixed precision where supported")  # fmt: skip
@@ -111,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     start = time.perf_counter()
     export = resolve_path(args.export) if args.export else None
-    states = train_plan(plan, root, budget_min=args.budget_min, export=export,
-                        ledger=ledger_root(), progress=args.progress)  # fmt: skip
+    states = train_plan(plan, root, budget_min=args.budget_min, deadline_min=args.deadline_min,
+                        export=export, ledger=ledger_root(), progress=args.progress)  # fmt: skip
     failed = [s["name"] for s in states if s["state"] == "failed"]
     left = sum(s["state"] == "not started" for s in states)
     print(f"all done in {(time.perf_counter() - start) / 60:.1f} min; {left} not started; "

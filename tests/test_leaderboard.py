@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,6 +133,27 @@ def test_plan_and_skipping(fake_runs, capsys):
     assert plan[0].name.endswith("-s42-tiny-32px-1e"), "any other regime is in the name"
     states = train_plan(short + only[1:], fake_runs, budget_min=1e-9)
     assert [s["state"] for s in states] == ["finished", "not started"]
+
+
+def test_no_run_starts_that_would_end_after_the_deadline(tmp_path, monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    from dflib.study import claims_plan as plan_module
+
+    def fake_fit(config, out, **kwargs):  # a run of 0.8 s, finished like a real one
+        time.sleep(0.8)
+        run = _fake_run(Path(out).parent, Path(out).name, config.arch, config.seed, 0.7)
+        return SimpleNamespace(metrics=run.read_json("metrics"))
+
+    monkeypatch.setattr(plan_module, "fit", fake_fit)
+    plan = claims_plan(2, size="tiny", img_size=32, epochs=1, only=["claims-arch-*"],
+                       archs=["freqnet", "rgb_fft"])  # fmt: skip
+    assert [r.arch for r in plan] == ["freqnet", "rgb_fft", "freqnet", "rgb_fft"]
+    states = train_plan(plan, tmp_path, deadline_min=2.0 / 60)  # 2 s
+    # each kind's first run starts (nothing to go by); a second one would end past 2 s
+    assert [s["state"] for s in states] == ["trained", "trained", "not started", "not started"]
+    assert [s["state"] for s in train_plan(plan, tmp_path)] == ["finished"] * 2 + ["trained"] * 2
 
 
 def test_a_run_in_the_ledger_is_skipped_only_in_its_own_regime(tmp_path):

@@ -235,6 +235,7 @@ def train_plan(
     root: str | os.PathLike,
     *,
     budget_min: float = 0,
+    deadline_min: float = 0,
     export: str | os.PathLike | None = None,
     ledger: str | os.PathLike | None = None,
     progress: bool = False,
@@ -243,16 +244,20 @@ def train_plan(
 
     A finished run is skipped (in ``root``, or in the run ``ledger`` when one is given:
     :func:`in_ledger`), an unfinished one resumed from its ``last.pt``; no run is
-    started after ``budget_min`` minutes (0: no limit); a failing run is reported and the
-    others go on. After each run its ledger entry (:mod:`dflib.train.ledger`: json/csv
+    started after ``budget_min`` minutes (0: no limit), nor one expected to end after
+    ``deadline_min`` (0: no limit; expected: as long as the longest run of its kind so far
+    in this call, so on a machine taken away at a fixed time no run is cut off half-way
+    after its kind's first); a failing run is reported and the others go on. After each run its ledger entry (:mod:`dflib.train.ledger`: json/csv
     files, predictions gzipped, no weights) is written to ``export/<name>``, or, when
     ``export`` ends in ``.tar.gz``/``.tgz``, one archive of every finished run's entry is
     rewritten. One line per run is printed. Returns ``name``, ``state``, ``seconds`` per run.
     """
     root, start, states = Path(root), time.perf_counter(), []
+    took: dict[tuple, float] = {}  # the longest run of each kind so far, seconds
     for i, planned in enumerate(plan, 1):
         run, t0 = RunFolder(root / planned.name), time.perf_counter()
         tag = f"[{i}/{len(plan)}] {planned.name}"
+        expected = took.get(run_kind(planned), 0.0)
         if is_done(run):
             state, line = "finished", "finished, skipped"
         elif ledger and in_ledger(planned, ledger):
@@ -260,6 +265,10 @@ def train_plan(
         elif budget_min and (t0 - start) / 60 >= budget_min:
             state = "not started"
             line = f"not started (budget of {budget_min:g} min spent; run again to continue)"
+        elif deadline_min and (t0 - start + expected) / 60 > deadline_min:
+            state = "not started"
+            line = (f"not started (a run like it took {expected:.0f} s: it would end after the "
+                    f"deadline of {deadline_min:g} min; run again to continue)")  # fmt: skip
         else:
             resume = run.last.is_file()
             try:
@@ -269,6 +278,7 @@ def train_plan(
             else:
                 test = (m.get("test") or {}).get("f1")
                 state = "trained"
+                took[run_kind(planned)] = max(expected, time.perf_counter() - t0)
                 line = (f"{'resumed, ' if resume else ''}done in {time.perf_counter() - t0:.0f} s "
                         f"(total {(time.perf_counter() - start) / 60:.1f} min): val F1 "
                         f"{m['val']['f1']:.3f}, test F1 {'-' if test is None else f'{test:.3f}'}, "
@@ -279,6 +289,12 @@ def train_plan(
         states.append({"name": planned.name, "state": state,
                        "seconds": round(time.perf_counter() - t0, 1)})  # fmt: skip
     return states
+
+
+def run_kind(planned: PlannedRun) -> tuple:
+    """What a run's length depends on: its model and its regime (not its seed or arm)."""
+    c = planned.config
+    return (c.arch, c.img_size, c.batch_size, c.total_epochs, c.train_images, c.synthetic_size)
 
 
 def export_run(run: RunFolder, target: Path) -> None:
