@@ -17,7 +17,8 @@ each run instead (a machine that returns only a few files returns that one), whi
     python scripts/claims_runs.py --out-dir runs --seeds 3 --epochs 10
     python scripts/claims_runs.py --only 'claims-median-*' 'claims-arch-freqnet-*'
     python scripts/claims_runs.py --budget-min 8 --export "$OUT/claims_runs.tar.gz"  # rented GPU
-    python scripts/ledger.py import claims_runs.tar.gz && make results               # back here
+    python scripts/claims_runs.py --jobs 2 --export "$OUT/claims_runs.tar.gz"        # 2 at once
+    python scripts/ledger.py import claims_runs*.tar.gz && make results              # back here
 
 Cost measured on one H100 (demo benchmark, 5,280 training images, 64 px, each recipe's batch,
 bf16), seconds per epoch after the first: freqnet 4-5, resnet50 6, hybrid 7, xception_resnet50
@@ -34,6 +35,7 @@ any runs folder (``-p runs_dir reports/runs``).
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -42,8 +44,10 @@ from pathlib import Path
 import pandas as pd
 
 from dflib.environment import output_dir, resolve_path
+from dflib.study import claims_plan as plans
 from dflib.study.claims_plan import CLAIM_ARCH, claims_plan, describe, in_ledger, train_plan
 from dflib.train.ledger import ledger_root
+from dflib.train.runs import RunFolder
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -66,6 +70,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--deadline-min", type=float, default=0,
                    help="start no run expected to end after this: as long as the longest of "
                    "its kind so far (0: off)")  # fmt: skip
+    p.add_argument("--jobs", type=int, default=1,
+                   help="train in this many processes at once, the runs still to train dealt "
+                   "out in turn, each process with its own archive (FILE-<i>.tar.gz): several "
+                   "small-batch runs on one GPU use more of it than one")  # fmt: skip
+    p.add_argument("--share", type=int, default=-1, help=argparse.SUPPRESS)  # a --jobs process
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                    help="mixed precision where supported")  # fmt: skip
@@ -105,13 +114,44 @@ def print_plan(plan, root: Path) -> None:
               f"{c.img_size} px, {c.total_epochs} epochs")  # fmt: skip
 
 
+def share_export(export: str, share: int) -> str:
+    """A ``--jobs`` process's export: its own archive (``x.tar.gz`` -> ``x-1.tar.gz``), as
+    two processes rewriting one would lose each other's runs; a folder is shared."""
+    for suffix in (".tar.gz", ".tgz"):
+        if export.endswith(suffix):
+            return f"{export.removesuffix(suffix)}-{share}{suffix}"
+    return export
+
+
+def run_jobs(args: argparse.Namespace, argv: list[str], plan, root: Path) -> int:
+    """``args.jobs`` processes of this script at once, each on its share of the runs still
+    to train, dealt out in turn so each share holds every kind; the worst exit code."""
+    ledger = ledger_root()
+    done = [plans.is_done(RunFolder(root / r.name)) or in_ledger(r, ledger) for r in plan]
+    todo = [r.name for r, d in zip(plan, done, strict=True) if not d]
+    shares = [names for names in (todo[i :: args.jobs] for i in range(args.jobs)) if names]
+    processes = []
+    for i, names in enumerate(shares):
+        command = [sys.executable, str(Path(__file__).resolve()), *argv, "--jobs", "1",
+                   "--share", str(i), "--out-dir", str(root), "--only", *names]  # fmt: skip
+        if args.export:
+            command += ["--export", share_export(args.export, i)]
+        print(f"process {i}: {len(names)} runs", flush=True)
+        processes.append(subprocess.Popen(command))
+    return max((p.wait() for p in processes), default=0)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     root = resolve_path(args.out_dir) if args.out_dir else output_dir()
     plan = plan_from(args)
-    print_plan(plan, root)
+    if args.share < 0:
+        print_plan(plan, root)
     if args.dry_run:
         return 0
+    if args.jobs > 1:
+        return run_jobs(args, argv, plan, root)
     start = time.perf_counter()
     export = resolve_path(args.export) if args.export else None
     states = train_plan(plan, root, budget_min=args.budget_min, deadline_min=args.deadline_min,

@@ -1,7 +1,7 @@
 """The run ledger ``reports/runs/`` (``dflib.train.ledger``): add run folders, import an archive.
 
     python scripts/ledger.py add runs/claims-arch-freqnet-s42 runs/demo-freqnet   # entries from run folders
-    python scripts/ledger.py import claims_runs.tar.gz                            # an archive a GPU machine returned
+    python scripts/ledger.py import claims_runs*.tar.gz                           # archives a GPU machine returned
     python scripts/ledger.py pack out.tar.gz runs/claims-*                        # entries of run folders, one archive
 
 An entry holds a finished run's params.json, metrics.json, history.csv, environment.json
@@ -25,8 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="write the ledger entries of finished run folders")
     add.add_argument("runs", nargs="+", help="run folders")
-    imp = sub.add_parser("import", help="unpack a .tar.gz of ledger entries into the ledger")
-    imp.add_argument("archive", help="a .tar.gz written by claims_runs.py --export or pack")
+    imp = sub.add_parser("import", help="unpack .tar.gz files of ledger entries into the ledger")
+    imp.add_argument("archives", nargs="+", help=".tar.gz files written by claims_runs.py "
+                     "--export (one per process with --jobs) or pack")  # fmt: skip
     pack = sub.add_parser("pack", help="one .tar.gz of the ledger entries of run folders")
     pack.add_argument("archive", help="the .tar.gz to write")
     pack.add_argument("runs", nargs="+", help="run folders")
@@ -36,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
             for run in args.runs:
                 print(f"{run} -> {write_entry(resolve_path(run), args.ledger)}")
         elif args.action == "import":
-            names = import_archive(resolve_path(args.archive), args.ledger)
-            print(f"imported {len(names)} entries into {args.ledger}: {', '.join(names)}")
+            for archive in args.archives:
+                names = import_archive(resolve_path(archive), args.ledger)
+                print(f"{archive}: imported {len(names)} entries into {args.ledger}: "
+                      f"{', '.join(names)}")  # fmt: skip
         else:
             path = write_archive([resolve_path(r) for r in args.runs], resolve_path(args.archive))
             print(f"wrote {path}")

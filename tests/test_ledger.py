@@ -94,6 +94,32 @@ def test_archive_round_trip(trained, tmp_path):
     assert (tmp_path / "folder" / trained.name / "predictions_val.csv.gz").is_file()
 
 
+def test_jobs_train_their_shares_at_once_each_into_its_own_archive(tmp_path):
+    import os
+    import sys
+
+    out = tmp_path / "out"
+    command = [sys.executable, str(SCRIPTS / "claims_runs.py"), "--size", "tiny", "--img-size",
+               "64", "--epochs", "1", "--train-images", "80", "--batch-size", "16", "--seeds",
+               "1", "--only", "claims-arch-freqnet-*", "claims-arch-rgb_fft-*", "--device", "cpu",
+               "--out-dir", str(tmp_path / "runs"), "--export", str(out / "c.tar.gz"),
+               "--jobs", "2"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "process 0: 1 runs" in done.stdout and "process 1: 1 runs" in done.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["c-0.tar.gz", "c-1.tar.gz"]
+    ledger = tmp_path / "ledger"
+    archives = [str(out / "c-0.tar.gz"), str(out / "c-1.tar.gz")]
+    assert _script("ledger").main(["--ledger", str(ledger), "import", *archives]) == 0
+    assert sorted(p.name for p in ledger.iterdir()) == sorted(
+        p.name for p in (tmp_path / "runs").iterdir()
+    )
+    assert len(list(ledger.iterdir())) == 2
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0 and "process" not in again.stdout, "nothing left to train"
+
+
 def _tar_with(path: Path, name: str, kind=tarfile.REGTYPE, data: bytes = b"{}") -> Path:
     with tarfile.open(path, "w:gz") as tar:
         ok = tarfile.TarInfo("run-a/params.json")

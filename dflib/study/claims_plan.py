@@ -175,7 +175,8 @@ def claims_plan(
         archs: the architectures of the ``arch`` group (default: every recipe).
         claim_arch: the architecture of the ``balance`` and ``median`` comparisons.
         prefix: run names start with it.
-        only: glob patterns (or substrings) of run names to keep.
+        only: glob patterns (or substrings) of run names to keep (whole names, the regime
+            included).
         train: further :class:`TrainConfig` settings for every run (``amp``,
             ``channels_last``, ``compile``, ``device``, ``data_dir``, ...).
     """
@@ -194,12 +195,11 @@ def claims_plan(
         ]
         rows += [("blur", BLUR_ARCH, v, c) for v, c in VARIANTS["blur"].items()]
         for group, arch, variant, changes in rows:
-            name = run_name(group, arch, variant, seed, prefix)
-            if only and not _matches(name, only):
-                continue
             config = get_recipe(arch, seed=seed, role=role(group, arch, variant, prefix),
                                 **shared, **changes)  # fmt: skip
-            name += regime_tag(config)
+            name = run_name(group, arch, variant, seed, prefix) + regime_tag(config)
+            if only and not _matches(name, only):
+                continue
             plan.append(PlannedRun(name, group, arch, variant, seed, dict(changes), config))
     return plan
 
