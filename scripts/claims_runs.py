@@ -110,8 +110,14 @@ def print_plan(plan, root: Path) -> None:
     if plan:
         c = plan[0].config
         images = c.train_images or "all"
-        print(f"each run: {c.synthetic_size} benchmark, {images} labelled images, "
-              f"{c.img_size} px, {c.total_epochs} epochs")  # fmt: skip
+        sizes = sorted({r.config.img_size for r in plan})
+        px = (
+            f"{sizes[0]} px"
+            if len(sizes) == 1
+            else f"each recipe's size ({sizes[0]}-{sizes[-1]} px)"
+        )
+        print(f"each run: {c.synthetic_size} benchmark, {images} labelled images, {px}, "
+              f"{c.total_epochs} epochs")  # fmt: skip
 
 
 def share_export(export: str, share: int) -> str:
