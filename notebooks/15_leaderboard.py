@@ -67,11 +67,12 @@ budget_min = 0  # start no new run after this many minutes (0: no limit)
 import pandas as pd
 from IPython.display import Markdown, display
 
+from dflib.study import campaign, reports
 from dflib.study import claims_plan as plan_mod
 from dflib.study import leaderboard as lb
-from dflib.study import reports
 from dflib.study.claims import claims
 from dflib.train.ledger import LEDGER
+from dflib.train.runs import RunFolder
 from dflib.viz.leaderboard import score_vs_cost
 
 root = lb.runs_root(runs_dir)
@@ -80,9 +81,9 @@ plan = plan_mod.claims_plan(
     train_images=make_train_images, prefix=prefix,
     only=[p.strip() for p in make_only.split(",") if p.strip()] or None,
 )  # fmt: skip
-missing = [r.name for r in plan if not plan_mod.is_done(plan_mod.RunFolder(root / r.name))]
+missing = [r.name for r in plan if not campaign.is_done(RunFolder(root / r.name))]
 print(f"claims plan: {len(plan)} runs, {len(missing)} missing in {root}")
-states = plan_mod.train_plan(plan, root, budget_min=budget_min) if make_missing else []
+states = campaign.train_plan(plan, root, budget_min=budget_min) if make_missing else []
 if missing and not make_missing:
     print("not trained here (make_missing is False); the claims they decide read "
           "'not measured'. Make them with:\n  python scripts/claims_runs.py --size "

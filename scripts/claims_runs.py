@@ -44,8 +44,8 @@ from pathlib import Path
 import pandas as pd
 
 from dflib.environment import output_dir, resolve_path
-from dflib.study import claims_plan as plans
-from dflib.study.claims_plan import CLAIM_ARCH, claims_plan, describe, in_ledger, train_plan
+from dflib.study.campaign import is_done, train_plan
+from dflib.study.claims_plan import CLAIM_ARCH, claims_plan, describe, in_ledger
 from dflib.train.ledger import ledger_root
 from dflib.train.runs import RunFolder
 
@@ -133,7 +133,7 @@ def run_jobs(args: argparse.Namespace, argv: list[str], plan, root: Path) -> int
     """``args.jobs`` processes of this script at once, each on its share of the runs still
     to train, dealt out in turn so each share holds every kind; the worst exit code."""
     ledger = ledger_root()
-    done = [plans.is_done(RunFolder(root / r.name)) or in_ledger(r, ledger) for r in plan]
+    done = [is_done(RunFolder(root / r.name)) or in_ledger(r, ledger) for r in plan]
     todo = [r.name for r, d in zip(plan, done, strict=True) if not d]
     shares = [names for names in (todo[i :: args.jobs] for i in range(args.jobs)) if names]
     processes = []

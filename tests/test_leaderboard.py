@@ -13,8 +13,9 @@ from torch import nn
 
 from dflib.models.cost import arch_flops, flops
 from dflib.study import reports
+from dflib.study.campaign import train_plan
 from dflib.study.claims import claims, decide_at_least, decide_difference, decide_level
-from dflib.study.claims_plan import claims_plan, run_name, train_plan
+from dflib.study.claims_plan import claims_plan, run_name
 from dflib.study.leaderboard import by_config, leaderboard, write_leaderboard
 from dflib.train import get_recipe
 from dflib.train import runs as rf
@@ -139,14 +140,14 @@ def test_no_run_starts_that_would_end_after_the_deadline(tmp_path, monkeypatch):
     import time
     from types import SimpleNamespace
 
-    from dflib.study import claims_plan as plan_module
+    from dflib.study import campaign
 
     def fake_fit(config, out, **kwargs):  # a run of 0.8 s, finished like a real one
         time.sleep(0.8)
         run = _fake_run(Path(out).parent, Path(out).name, config.arch, config.seed, 0.7)
         return SimpleNamespace(metrics=run.read_json("metrics"))
 
-    monkeypatch.setattr(plan_module, "fit", fake_fit)
+    monkeypatch.setattr(campaign, "fit", fake_fit)
     plan = claims_plan(2, size="tiny", img_size=32, epochs=1, only=["claims-arch-*"],
                        archs=["freqnet", "rgb_fft"])  # fmt: skip
     assert [r.arch for r in plan] == ["freqnet", "rgb_fft", "freqnet", "rgb_fft"]

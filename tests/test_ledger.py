@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dflib.study.campaign import export_run
 from dflib.study.claims import claims
-from dflib.study.claims_plan import claims_plan, export_run
+from dflib.study.claims_plan import claims_plan
 from dflib.study.leaderboard import leaderboard, write_leaderboard
 from dflib.train import fit
 from dflib.train.ledger import ENTRY_FILES, LedgerError, import_archive, write_archive, write_entry
