@@ -14,6 +14,9 @@
 #     bash scripts/gpu_campaign.sh --seeds 1 --epochs 25 --train-images 0 \
 #         --only 'claims-arch-xception_resnet50-*'       # XceptionResNet50's full recipe
 #     bash scripts/gpu_campaign.sh --seeds 1 --epochs 40 --only 'claims-arch-xception_resnet50-*'
+# (these two fit one call only at >= 3,000 img/s end to end: at the 683 img/s that
+# reports/benchmarks.md measured on an H100, 44,000 training images x 25 epochs take ~27
+# min and 17,600 x 40 ~17 min; run `bash bench/gpu.sh` first and read its arch table)
 # Back here:
 #     python scripts/ledger.py import <files_at>/claims_runs*.tar.gz && make results
 #
