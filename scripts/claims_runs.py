@@ -44,10 +44,9 @@ from pathlib import Path
 import pandas as pd
 
 from dflib.environment import output_dir, resolve_path
-from dflib.study.campaign import is_done, train_plan
-from dflib.study.claims_plan import CLAIM_ARCH, claims_plan, describe, in_ledger
+from dflib.study.campaign import ARCHIVE_SUFFIXES, already_trained, train_plan
+from dflib.study.claims_plan import CLAIM_ARCH, claims_plan, describe
 from dflib.train.ledger import ledger_root
-from dflib.train.runs import RunFolder
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -98,7 +97,7 @@ def plan_from(args: argparse.Namespace):
 def print_plan(plan, root: Path) -> None:
     table = pd.DataFrame(describe(plan))
     ledger = ledger_root()
-    done = [(root / r.name / "metrics.json").is_file() or in_ledger(r, ledger) for r in plan]
+    done = [already_trained(r, root, ledger) for r in plan]
     table.insert(1, "state", ["finished" if d else "to train" for d in done])
     with pd.option_context("display.width", 250, "display.max_rows", 500,
                            "display.max_colwidth", 60):  # fmt: skip
@@ -123,7 +122,7 @@ def print_plan(plan, root: Path) -> None:
 def share_export(export: str, share: int) -> str:
     """A ``--jobs`` process's export: its own archive (``x.tar.gz`` -> ``x-1.tar.gz``), as
     two processes rewriting one would lose each other's runs; a folder is shared."""
-    for suffix in (".tar.gz", ".tgz"):
+    for suffix in ARCHIVE_SUFFIXES:
         if export.endswith(suffix):
             return f"{export.removesuffix(suffix)}-{share}{suffix}"
     return export
@@ -133,8 +132,7 @@ def run_jobs(args: argparse.Namespace, argv: list[str], plan, root: Path) -> int
     """``args.jobs`` processes of this script at once, each on its share of the runs still
     to train, dealt out in turn so each share holds every kind; the worst exit code."""
     ledger = ledger_root()
-    done = [is_done(RunFolder(root / r.name)) or in_ledger(r, ledger) for r in plan]
-    todo = [r.name for r, d in zip(plan, done, strict=True) if not d]
+    todo = [r.name for r in plan if not already_trained(r, root, ledger)]
     shares = [names for names in (todo[i :: args.jobs] for i in range(args.jobs)) if names]
     processes = []
     for i, names in enumerate(shares):

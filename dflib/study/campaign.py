@@ -19,10 +19,19 @@ from dflib.train import fit
 from dflib.train.ledger import write_archive, write_entry
 from dflib.train.runs import RunFolder
 
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")  # an export named so is one archive, else a folder
+
 
 def is_done(run: RunFolder) -> bool:
     """Training ended: ``metrics.json`` and the validation predictions are written."""
     return run.metrics.is_file() and run.predictions_val.is_file()
+
+
+def already_trained(planned: PlannedRun, root: str | os.PathLike, ledger=None) -> bool:
+    """The run is finished in ``root`` or held by the run ``ledger`` (:func:`in_ledger`)."""
+    if is_done(RunFolder(Path(root) / planned.name)):
+        return True
+    return bool(ledger) and in_ledger(planned, ledger)
 
 
 def train_plan(
@@ -42,10 +51,11 @@ def train_plan(
     started after ``budget_min`` minutes (0: no limit), nor one expected to end after
     ``deadline_min`` (0: no limit; expected: as long as the longest run of its kind so far
     in this call, so on a machine taken away at a fixed time no run is cut off half-way
-    after its kind's first); a failing run is reported and the others go on. After each run its ledger entry (:mod:`dflib.train.ledger`: json/csv
-    files, predictions gzipped, no weights) is written to ``export/<name>``, or, when
-    ``export`` ends in ``.tar.gz``/``.tgz``, one archive of every finished run's entry is
-    rewritten. One line per run is printed. Returns ``name``, ``state``, ``seconds`` per run.
+    after its kind's first); a failing run is reported and the others go on. After each
+    run its ledger entry (:mod:`dflib.train.ledger`: json/csv files, predictions gzipped,
+    no weights) is written to ``export/<name>``, or, when ``export`` ends in ``.tar.gz``/
+    ``.tgz``, one archive of every finished run's entry is rewritten. One line per run is
+    printed. Returns ``name``, ``state``, ``seconds`` per run.
     """
     root, start, states = Path(root), time.perf_counter(), []
     took: dict[tuple, float] = {}  # the longest run of each kind so far, seconds
@@ -71,10 +81,10 @@ def train_plan(
             except Exception as error:  # one bad run must not cost the others
                 state, line = "failed", f"FAILED: {type(error).__name__}: {error}"
             else:
-                test = (m.get("test") or {}).get("f1")
+                test, seconds = (m.get("test") or {}).get("f1"), time.perf_counter() - t0
                 state = "trained"
-                took[run_kind(planned)] = max(expected, time.perf_counter() - t0)
-                line = (f"{'resumed, ' if resume else ''}done in {time.perf_counter() - t0:.0f} s "
+                took[run_kind(planned)] = max(expected, seconds)
+                line = (f"{'resumed, ' if resume else ''}done in {seconds:.0f} s "
                         f"(total {(time.perf_counter() - start) / 60:.1f} min): val F1 "
                         f"{m['val']['f1']:.3f}, test F1 {'-' if test is None else f'{test:.3f}'}, "
                         f"{m['images_per_s']:.0f} img/s")  # fmt: skip
@@ -95,7 +105,7 @@ def run_kind(planned: PlannedRun) -> tuple:
 def export_run(run: RunFolder, target: Path) -> None:
     """The run's ledger entry into ``target/<name>``, or every finished run's under the
     same runs folder into the archive ``target`` (``.tar.gz``/``.tgz``), written atomically."""
-    if target.name.endswith((".tar.gz", ".tgz")):
+    if target.name.endswith(ARCHIVE_SUFFIXES):
         folders = sorted(p for p in run.root.parent.iterdir() if p.is_dir())
         write_archive([RunFolder(p) for p in folders if is_done(RunFolder(p))], target)
         return
