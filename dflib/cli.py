@@ -35,19 +35,23 @@ def _inspect(args: argparse.Namespace) -> int:
 
     from dflib import data
 
-    kw = {"synthetic_size": args.size}
-    train = data.load_split(args.data_dir, "train", labels_csv=args.labels_csv, **kw)
+    kw = {"synthetic_size": args.size, "classes": " ".join(args.classes or ()) or None}
+    csv = {"labels_csv": args.labels_csv, "label_column": args.label_column}
+    train = data.load_split(args.data_dir, "train", **csv, **kw)
     counts = data.class_counts(train.labels)
     print(f"{train.root}: {len(train):,} training images, real {counts[0]:,} / fake {counts[1]:,}")
     print(
         "class weights total / (2 * count):", np.round(data.class_weights(train.labels), 4).tolist()
     )
-    tables = [data.verify_images(train)]
-    val = data.load_val_if_present(args.data_dir, labels_csv=args.labels_csv, **kw)
+    val = data.load_val_if_present(args.data_dir, **csv, **kw)
     test = data.load_test_if_present(args.data_dir, **kw)
-    for table in (val, test):
-        if table is not None:
-            tables.append(data.verify_images(table))
+    found = [t for t in (train, val, test) if t is not None]
+    notes = [f"  {t.split}: {note}" for t in found for note in t.report.notes]
+    if notes:
+        print("how the labels were read:", *notes, sep="\n")
+    for table in found:
+        _print_counts(table)
+    tables = [data.verify_images(t) for t in found]
     print(f"decodable: {len(tables[0]):,} training images")
     for table in tables[1:]:
         labelled = "labelled" if table.is_labeled else "unlabeled"
@@ -61,6 +65,19 @@ def _inspect(args: argparse.Namespace) -> int:
     if args.report:
         print("skip report written to", report.save(args.report))
     return 0
+
+
+def _print_counts(table) -> None:
+    """A split's images per class, and per generator (or sub-folder) where the data names them."""
+    import pandas as pd
+
+    labels = pd.Series(table.labels).map({0: "real", 1: "fake", -1: "unlabeled"})
+    line = ", ".join(f"{name} {count:,}" for name, count in labels.value_counts().items())
+    print(f"{table.split}: {len(table):,} images ({line})")
+    if table.generators is not None:
+        by = pd.crosstab(pd.Series(table.generators, name="generator").replace("", "(none)"),
+                         labels.rename("class"))  # fmt: skip
+        print("  " + by.to_string().replace("\n", "\n  "))
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -103,14 +120,18 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from dflib.data.template import find_template, read_template
+    from dflib.data.template import find_template, read_template, test_csv_template
+    from dflib.metrics import format_generator_table
     from dflib.train import predict_folder, write_submission
 
     predictions = predict_folder(args.run, args.data, synthetic_size=args.size,
                                  image_dir=args.image_dir, tta=args.tta, device=args.device,
-                                 progress=not args.no_progress)  # fmt: skip
+                                 progress=not args.no_progress, split=args.split,
+                                 classes=" ".join(args.classes or ()) or None)  # fmt: skip
     path = args.template or (find_template(predictions.root) if predictions.root else None)
     template = read_template(path) if path and path != "none" else None
+    if template is None and args.template != "none" and predictions.root:
+        template = test_csv_template(predictions.root, "prob" if args.proba else "label")
     out = write_submission(predictions, args.out, proba=args.proba, template=template)
     if template is not None:
         if args.proba and template.kind != "prob":
@@ -124,6 +145,12 @@ def _predict(args: argparse.Namespace) -> int:
     if scores is not None:
         print(f"scored against the images' labels: F1 {scores['f1']:.4f}, recall "
               f"{scores['recall']:.4f}, AUC {scores['auc']:.4f} at threshold {predictions.threshold:.3f}")  # fmt: skip
+    table = predictions.by_generator()
+    if table is not None:
+        where = out.with_name(out.stem + "_by_generator.csv")
+        table.to_csv(where, index=False)
+        print(f"per generator, at threshold {predictions.threshold:.3f} ({where}):")
+        print(format_generator_table(table))
     return 0
 
 
@@ -142,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--data-dir", default="synthetic", help="data folder, or 'synthetic'")
     inspect.add_argument("--size", default="full", help="benchmark size when --data-dir synthetic")
     inspect.add_argument("--labels-csv", default=None, help="labels CSV name if not detected")
+    inspect.add_argument("--label-column", default=None,
+                         help="the labels CSV's column to trust when label sources disagree")  # fmt: skip
+    _add_classes(inspect.add_argument)
     inspect.add_argument("--report", default=None, help="write the skip report to this CSV")
     inspect.set_defaults(handler=_inspect)
     _add_train(commands)
@@ -204,6 +234,9 @@ def _add_predict(commands) -> None:
     )
     add("--size", default="full", help="benchmark size when --data synthetic")
     add("--image-dir", default=None, help="the test images' folder inside --data if not test/")
+    add("--split", default="test", choices=("test", "val", "train"),
+        help="the split of a data folder to score (default test; val: GenImage's generators)")  # fmt: skip
+    _add_classes(add)
     add(
         "--template",
         default=None,
@@ -216,6 +249,12 @@ def _add_predict(commands) -> None:
     add("--device", default="auto", help="auto (default), cpu, cuda, ...")
     add("--no-progress", action="store_true", help="no progress bars")
     predict.set_defaults(handler=_predict)
+
+
+def _add_classes(add) -> None:
+    add("--classes", nargs="+", default=None, metavar="CLASS=NAME,NAME",
+        help="which folder names (or label values) mean which class, when their names do not "
+        "say: --classes real=nature,photos fake=ai")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

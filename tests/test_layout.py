@@ -16,7 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "dflib"
-MAX_LINES = 300
 
 
 def module_names(package: Path) -> dict[str, Path]:
@@ -116,15 +115,6 @@ def test_cycle_finder_reports_a_cycle(tmp_path):
 def test_no_import_cycle_between_modules():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
-
-
-def test_no_module_longer_than_limit():
-    files = sorted(PACKAGE.rglob("*.py"))
-    assert files
-    long = {
-        str(p.relative_to(ROOT)): n for p in files if (n := p.read_text().count("\n")) > MAX_LINES
-    }
-    assert not long, f"split these modules by concern (limit {MAX_LINES} lines): {long}"
 
 
 def test_layer_contract():

@@ -1,8 +1,10 @@
 """Images found by listing folders: class sub-folders, a test folder, anything to predict.
 
 ``predict`` accepts a data folder, a folder of images (searched recursively; its class
-sub-folders, when it has them, give labels to score against), a single image file or a
-glob, so :func:`collect_images` turns each of those into one ``id, path, label`` table.
+folders, at any depth, give labels to score against), a single image file or a glob, so
+:func:`collect_images` turns each of those into one ``id, path, label`` table. Class
+folders found below a split (``test/progan/airplane/{0_real,1_fake}``) keep where they sat
+in a ``group`` column, whose first part is the generator.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dflib.data.layouts import DataError, DataReport, class_folders
+from dflib.data.layouts import GROUP_COLUMN, Classes, DataError, DataReport, class_folder_pairs
 from dflib.imageio import IMAGE_EXTENSIONS, is_image_file
 
 GLOB_CHARS = frozenset("*?[")
@@ -45,22 +47,33 @@ def image_frame(files: list[Path], labels, base: Path | None = None) -> pd.DataF
 
 
 def from_class_folders(
-    folders: dict[int, Path], report: DataReport, recursive: bool = False
+    pairs: list[tuple[str, dict[int, list[Path]]]],
+    report: DataReport,
+    base: Path,
+    recursive: bool = False,
 ) -> pd.DataFrame:
-    """Labelled rows from ``{0: real folder, 1: fake folder}``."""
-    files, labels = [], []
-    for label, folder in sorted(folders.items()):
-        found = list_images(folder, report, recursive)
-        files += found
-        labels += [label] * len(found)
-    return image_frame(files, labels, base=folders[0].parent)
+    """Labelled rows from the class-folder pairs below ``base``
+    (:func:`~dflib.data.layouts.class_folder_pairs`); pairs below ``base`` itself keep
+    where they sit in the ``group`` column."""
+    files, labels, groups = [], [], []
+    for group, folders in pairs:
+        for label in (0, 1):
+            for folder in folders[label]:
+                found = list_images(folder, report, recursive)
+                files += found
+                labels += [label] * len(found)
+                groups += [group] * len(found)
+    frame = image_frame(files, labels, base=base)
+    if any(groups):
+        frame[GROUP_COLUMN] = groups
+    return frame
 
 
-def from_folder(folder: Path, report: DataReport) -> pd.DataFrame:
-    """The images of a split folder: labelled when it has class sub-folders."""
-    folders = class_folders(folder)
-    if folders:
-        return from_class_folders(folders, report)
+def from_folder(folder: Path, report: DataReport, classes: Classes | None = None) -> pd.DataFrame:
+    """The images of a split folder: labelled when it holds class folders (at any depth)."""
+    pairs = class_folder_pairs(folder, classes)
+    if pairs:
+        return from_class_folders(pairs, report, folder)
     files = list_images(folder, report)
     if not files:
         raise DataError(
@@ -70,9 +83,9 @@ def from_folder(folder: Path, report: DataReport) -> pd.DataFrame:
     return image_frame(files, -1)
 
 
-def collect_images(source: str, report: DataReport) -> pd.DataFrame:
+def collect_images(source: str, report: DataReport, classes: Classes | None = None) -> pd.DataFrame:
     """Every image ``source`` names: one file, a glob (``**`` recursive), or a folder
-    searched recursively (its class sub-folders labelled).
+    searched recursively (its class folders, at any depth, labelled).
 
     Raises:
         DataError: nothing matched, or the file is not an image; the message says what
@@ -94,9 +107,9 @@ def collect_images(source: str, report: DataReport) -> pd.DataFrame:
                 f"--data {source!r} is a file but not an image ({', '.join(sorted(IMAGE_EXTENSIONS))})."
             )
         return image_frame([path], -1)
-    folders = class_folders(path)
-    if folders:
-        return from_class_folders(folders, report, recursive=True)
+    pairs = class_folder_pairs(path, classes)
+    if pairs:
+        return from_class_folders(pairs, report, path, recursive=True)
     files = list_images(path, report, recursive=True)
     if not files:
         raise DataError(

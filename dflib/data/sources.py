@@ -2,15 +2,18 @@
 
 A split (``train``, ``val``, ``test``) comes from the first of:
 
-1. its own folder (``Train/``, ``valid/``, ``TEST/``, any case) with class sub-folders;
+1. its own folder (``Train/``, ``valid/``, ``TEST/``, any case) with class folders at any
+   depth below it (``train/<category>/{0_real,1_fake}``);
 2. its folder with a CSV beside it (``train.csv``, ``valid.csv``, ``test.csv``);
 3. a ``split`` column in the one labels CSV;
-4. for ``train`` only: class sub-folders at the top (``real/`` + ``fake/``) or a labels
-   CSV whose ids name images in ``train/``, ``images/`` or the data folder itself;
+4. for ``train`` only: class folders at the top (``real/`` + ``fake/``) or a labels
+   CSV whose ids name images in ``train/``, ``images/``, the data folder itself or a
+   folder nested below it; when no column names a file but class folders exist below
+   the data folder (outside validation and test), those;
 5. for ``test`` only: its folder's images, unlabeled.
 
 A given validation split is optional (training makes a stratified one without it); a
-test split is labelled when its class sub-folders, its CSV or the split column say so.
+test split is labelled when its class folders, its CSV or the split column say so.
 """
 
 from __future__ import annotations
@@ -27,65 +30,80 @@ from dflib.data.layouts import (
     SPLIT_CSVS,
     SPLIT_NAMES,
     DataError,
+    DataOptions,
     DataReport,
     child,
-    class_folders,
+    class_folder_pairs,
+    format_classes,
     split_csv,
     split_folder,
 )
 
 
-def find_train(root: Path, labels_csv, id_column, label_column, image_dir, report) -> pd.DataFrame:
+def find_train(root: Path, options: DataOptions, report: DataReport) -> pd.DataFrame:
     """The labelled training rows (``id, path, label`` + the CSV's other columns)."""
-    if labels_csv is None and image_dir is None:
-        for base in (split_folder(root, "train"), root):
-            folders = class_folders(base)
-            if folders:
-                return from_class_folders(folders, report)
-    csv_path = labels_csv_path(root, labels_csv)
+    if options.labels_csv is None and options.image_dir is None:
+        for base, depth in ((split_folder(root, "train"), 5), (root, 0)):
+            pairs = class_folder_pairs(base, options.classes, max_depth=depth)
+            if pairs:
+                _note_pairs(pairs, base, root, report)
+                return from_class_folders(pairs, report, base)
+    csv_path = labels_csv_path(root, options.labels_csv)
     if csv_path is None:
-        raise DataError(_no_training_data(root))
-    frame, id_col = read_csv_text_ids(csv_path, id_column)
-    label_col = pick_column(frame.columns, label_column, LABEL_COLUMNS, "label", csv_path)
+        raise DataError(_no_training_data(root, options))
+    frame, id_col = read_csv_text_ids(csv_path, options.id_column)
+    label_col = _label_column(frame, options, csv_path)
     rows = split_rows(frame, "train", csv_path)
-    images = _folder(root, image_dir) if image_dir is not None else _image_folder(root)
-    return rows_to_table(frame if rows is None else rows, id_col, label_col, root, images, report)
+    images = (
+        _folder(root, options.image_dir) if options.image_dir is not None else _image_folder(root)
+    )
+    table = rows_to_table(frame if rows is None else rows, id_col, label_col, root, images,
+                          report, options=options, csv_name=csv_path.name)  # fmt: skip
+    if len(table) == 0 and options.image_dir is None:
+        pairs = [(g, f) for g, f in class_folder_pairs(root, options.classes) if _trainable(g)]
+        if pairs:
+            report.note(f"{csv_path.name}: no column names an image file here, so the class "
+                        "folders are used instead")  # fmt: skip
+            _note_pairs(pairs, root, root, report)
+            return from_class_folders(pairs, report, root)
+    return table
 
 
-def find_val(root: Path, labels_csv, id_column, label_column, report) -> pd.DataFrame | None:
+def find_val(root: Path, options: DataOptions, report: DataReport) -> pd.DataFrame | None:
     """The given validation rows, or ``None`` when the data has no validation split."""
     folder, csv_path = split_folder(root, "val"), split_csv(root, "val")
-    folders = class_folders(folder)
-    if folders:
-        return from_class_folders(folders, report)
+    pairs = class_folder_pairs(folder, options.classes)
+    if pairs:
+        _note_pairs(pairs, folder, root, report)
+        return from_class_folders(pairs, report, folder)
     if csv_path is not None:
-        frame, id_col = read_csv_text_ids(csv_path, id_column)
-        label_col = pick_column(frame.columns, label_column, LABEL_COLUMNS, "label", csv_path)
-        return rows_to_table(frame, id_col, label_col, root, folder or root, report)
+        frame, id_col = read_csv_text_ids(csv_path, options.id_column)
+        label_col = _label_column(frame, options, csv_path)
+        return rows_to_table(frame, id_col, label_col, root, folder or root, report,
+                             options=options, csv_name=csv_path.name)  # fmt: skip
     if folder is not None:
         raise DataError(
             f"{folder} looks like a validation split but has neither class sub-folders "
             f"(real/ + fake/) nor a CSV beside it ({', '.join(SPLIT_CSVS['val'][:4])}). Add "
             "one, or rename the folder to train on a stratified random split instead."
         )
-    return _from_split_column(root, labels_csv, id_column, label_column, "val", report)
+    return _from_split_column(root, options, "val", report)
 
 
-def find_test(root: Path, image_dir, report: DataReport, id_column=None) -> pd.DataFrame:
+def find_test(root: Path, options: DataOptions, report: DataReport) -> pd.DataFrame:
     """The test rows; ``label`` is -1 unless the test split carries labels."""
-    if image_dir is not None:
-        return from_folder(_folder(root, image_dir), report)
+    if options.image_dir is not None:
+        return from_folder(_folder(root, options.image_dir), report, options.classes)
     folder, csv_path = split_folder(root, "test"), split_csv(root, "test")
     if folder is not None:
-        if not class_folders(folder) and csv_path is not None:
-            frame, id_col = read_csv_text_ids(csv_path, id_column)
+        if not class_folder_pairs(folder, options.classes) and csv_path is not None:
+            frame, id_col = read_csv_text_ids(csv_path, options.id_column)
             label_col = find_column(frame.columns, LABEL_COLUMNS)
             if label_col is not None and frame[label_col].notna().any():
-                return rows_to_table(
-                    frame, id_col, label_col, root, folder, report, unlabeled_ok=True
-                )
-        return from_folder(folder, report)
-    rows = _from_split_column(root, None, id_column, None, "test", report)
+                return rows_to_table(frame, id_col, label_col, root, folder, report,
+                                     unlabeled_ok=True, options=options, csv_name=csv_path.name)  # fmt: skip
+        return from_folder(folder, report, options.classes)
+    rows = _from_split_column(root, options, "test", report)
     if rows is not None and len(rows):
         return rows
     raise DataError(
@@ -113,20 +131,41 @@ def labels_csv_path(root: Path, labels_csv=None) -> Path | None:
     return csvs[0] if len(csvs) == 1 else None
 
 
-def _from_split_column(root, labels_csv, id_column, label_column, split, report):
-    csv_path = labels_csv_path(root, labels_csv)
+def _from_split_column(root: Path, options: DataOptions, split: str, report: DataReport):
+    csv_path = labels_csv_path(root, options.labels_csv)
     if csv_path is None:
         return None
-    frame, id_col = read_csv_text_ids(csv_path, id_column)
+    frame, id_col = read_csv_text_ids(csv_path, options.id_column)
     rows = split_rows(frame, split, csv_path)
     if rows is None:
         return None
-    label_col = (pick_column(frame.columns, label_column, LABEL_COLUMNS, "label", csv_path)
-                 if split != "test" else find_column(frame.columns, LABEL_COLUMNS))  # fmt: skip
+    label_col = (_label_column(frame, options, csv_path) if split != "test"
+                 else find_column(frame.columns, LABEL_COLUMNS))  # fmt: skip
     images = split_folder(root, split) or _image_folder(root)
-    return rows_to_table(
-        rows, id_col, label_col, root, images, report, unlabeled_ok=split == "test"
-    )
+    return rows_to_table(rows, id_col, label_col, root, images, report,
+                         unlabeled_ok=split == "test", options=options, csv_name=csv_path.name)  # fmt: skip
+
+
+def _label_column(frame: pd.DataFrame, options: DataOptions, csv_path: Path) -> str:
+    return pick_column(frame.columns, options.label_column, LABEL_COLUMNS, "label", csv_path)
+
+
+def _note_pairs(pairs, base: Path, root: Path, report: DataReport) -> None:
+    """Say which folders were taken for which class (``inspect`` and training print it)."""
+    names = {label: sorted({p.name for _, f in pairs for p in f[label]}) for label in (0, 1)}
+    where = base.relative_to(root).as_posix() if base != root else "."
+    groups = [g for g, _ in pairs if g]
+    report.note(
+        f"{where}/: class folders real = {', '.join(names[0])}; fake = {', '.join(names[1])}"
+        + (f"; in {len(groups)} sub-folders ({', '.join(groups[:4])}{', ...' if len(groups) > 4 else ''})"
+           if groups else "")
+    )  # fmt: skip
+
+
+def _trainable(group: str) -> bool:
+    """Whether class folders found below the data folder lie outside validation and test."""
+    others = set(SPLIT_NAMES["val"] + SPLIT_NAMES["test"])
+    return not any(part.lower() in others for part in Path(group).parts)
 
 
 def _image_folder(root: Path) -> Path:
@@ -143,11 +182,20 @@ def _folder(root: Path, image_dir) -> Path:
     return folder
 
 
-def _no_training_data(root: Path) -> str:
+def _no_training_data(root: Path, options: DataOptions) -> str:
     listing = ", ".join(sorted(p.name for p in root.iterdir())[:20]) or "nothing"
+    folders = [p.name for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    train = split_folder(root, "train")
+    if train is not None:
+        folders = [p.name for p in sorted(train.iterdir()) if p.is_dir()] or folders
+    mapping = (f" Folders whose names say no class are never guessed: if {folders[0]}/ holds the "
+               f"real images and {folders[-1]}/ the fakes, say so with --classes real={folders[0]} "
+               f"fake={folders[-1]} (classes= in Python)." if len(folders) >= 2 else "")  # fmt: skip
+    given = f" (classes given: {format_classes(options.classes)})" if options.classes else ""
     return (
-        f"No labelled training data in {root}. Expected class sub-folders Train/Real + "
-        "Train/Fake (any case; or real/ + fake/, 0/ + 1/), or a labels CSV (train.csv, "
-        f"labels.csv, ...) beside an image folder. Found: {listing}. A CSV with another name: "
-        "--labels-csv NAME (labels_csv= in Python)."
+        f"No labelled training data in {root}{given}. Expected class folders Train/Real + "
+        "Train/Fake (any case, at any depth below train/: 0_real + 1_fake, training_real + "
+        "training_fake, nature + ai, ...; or real/ + fake/ at the top), or a labels CSV "
+        f"(train.csv, labels.csv, ...) beside an image folder. Found: {listing}.{mapping} A CSV "
+        "with another name: --labels-csv NAME (labels_csv= in Python)."
     )

@@ -3,12 +3,16 @@
 Accepted layouts (see ``data/README.md``; every name in any case):
 
 * given splits: ``train/``, ``valid/`` (or ``val``, ``validation``, ``dev``) and
-  ``test/`` folders, each with class sub-folders (``real/`` + ``fake/``) or a CSV beside
-  it (``train.csv``, ``valid.csv``, ``test.csv``), or one CSV with a ``split`` column;
+  ``test/`` folders, each with class folders at any depth (``real/`` + ``fake/``,
+  ``<category>/{0_real,1_fake}``, ``ai/`` + ``nature/``; :data:`~dflib.data.layouts.CLASS_WORDS`,
+  or a user's ``classes=`` mapping) or a CSV beside it (``train.csv``, ``valid.csv``,
+  ``test.csv``), or one CSV with a ``split`` column;
 * a labels CSV (``train.csv``, ``labels.csv``, ...) with an id/path column and a label
   column beside an image folder (``train/``, ``images/`` or the data folder itself);
 * class sub-folders ``real/`` + ``fake/`` (or ``0``/``1``) without the ``train/`` level;
-* any of these one level down (Kaggle's ``/kaggle/input/<name>/<folder>/``).
+* any of these one level down (Kaggle's ``/kaggle/input/<name>/<folder>/``), or two;
+  a folder of several such layouts (one per generator, GenImage) is scored per generator
+  by :func:`load_prediction_images` with ``split=``.
 
 ``data_dir="synthetic"`` means the embedded benchmark (:mod:`dflib.synthetic`), written
 to disk in the CSV layout, so both go through the same code. Files that cannot be used
@@ -27,10 +31,16 @@ import pandas as pd
 from dflib.data.folders import GLOB_CHARS, collect_images
 from dflib.data.layouts import (
     CLASS_NAMES,
+    GROUP_COLUMN,
     SPLIT_NAMES,
     DataError,
+    DataOptions,
     DataReport,
+    class_folder_pairs,
     find_layout_root,
+    holds_layout,
+    layout_roots,
+    parse_classes,
     split_folder,
 )
 from dflib.data.sources import find_test, find_train, find_val
@@ -59,6 +69,20 @@ class ImageTable:
     @property
     def paths(self) -> list[Path]:
         return [Path(p) for p in self.frame["path"]]
+
+    @property
+    def generators(self) -> np.ndarray | None:
+        """Which generator made each image, where the data says: the embedded benchmark's
+        ``family`` column, else the first folder of ``group`` (``test/<generator>/...``);
+        ``""`` for an image without one (the benchmark's reals). ``None`` when the data
+        names fewer than two generators."""
+        if "family" in self.frame.columns:
+            found = self.frame["family"].fillna("").astype(str)
+        elif GROUP_COLUMN in self.frame.columns:
+            found = self.frame[GROUP_COLUMN].fillna("").astype(str).str.split("/").str[0]
+        else:
+            return None
+        return found.to_numpy(dtype=object) if found[found != ""].nunique() >= 2 else None
 
     @property
     def is_labeled(self) -> bool:
@@ -98,6 +122,7 @@ def load_split(
     id_column: str | None = None,
     label_column: str | None = None,
     image_dir: str | os.PathLike | None = None,
+    classes: str | dict | None = None,
 ) -> ImageTable:
     """Find the images (and labels) of ``split`` in ``data_dir``.
 
@@ -107,22 +132,28 @@ def load_split(
             (labels -1 unless the test split carries them).
         synthetic_size: benchmark size when ``data_dir == "synthetic"``.
         labels_csv: the labels CSV, if its name is not one of the usual ones.
-        id_column, label_column: CSV column names, if detection picks the wrong ones.
+        id_column, label_column: CSV column names, if detection picks the wrong ones (a
+            ``label_column`` given also settles label sources that disagree).
         image_dir: the folder the CSV's ids refer to, if not ``train/`` or ``images/``
             (for "test": the folder of the images to predict).
+        classes: which folder names (or label values) mean which class, when the
+            vocabulary does not say: ``"real=nature,photos fake=ai"`` or
+            ``{"real": ["nature"], "fake": ["ai"]}``; it wins over the vocabulary.
 
     Raises:
         DataError: nothing usable was found (or no such split), a single class, unknown
-            label values or columns; the message names what was found and what was expected.
+            label values or columns, label sources that disagree; the message names what
+            was found and what was expected.
     """
     root = resolve_data_dir(data_dir, synthetic_size)
     report = DataReport(root)
+    options = DataOptions(labels_csv, id_column, label_column, image_dir, parse_classes(classes))
     if split == "test":
-        frame = find_test(root, image_dir, report, id_column)
+        frame = find_test(root, options, report)
     elif split == "train":
-        frame = find_train(root, labels_csv, id_column, label_column, image_dir, report)
+        frame = find_train(root, options, report)
     elif split == "val":
-        frame = find_val(root, labels_csv, id_column, label_column, report)
+        frame = find_val(root, options, report)
         if frame is None:
             raise DataError(
                 f"No validation split in {root}: expected a valid/ (val/, validation/, dev/) "
@@ -190,39 +221,82 @@ def load_test_if_present(data_dir: str | os.PathLike, **kwargs) -> ImageTable | 
 
 
 def load_prediction_images(
-    source: str | os.PathLike, *, synthetic_size: str = "full", image_dir=None
+    source: str | os.PathLike,
+    *,
+    synthetic_size: str = "full",
+    image_dir=None,
+    split: str = "test",
+    classes: str | dict | None = None,
 ) -> ImageTable:
-    """What ``predict --data`` scores: a data folder's test split, a folder of images
-    (searched recursively; class sub-folders give labels to score against), one image
-    file, or a glob (``shots/**/*.jpg``; relative to the project root).
+    """What ``predict --data`` scores: a data folder's ``split`` (test by default), a
+    folder of images (searched recursively; class folders at any depth give labels to
+    score against, and where they sit, their ``group``), one image file, a glob
+    (``shots/**/*.jpg``; relative to the project root), or a folder of several data
+    folders (one per generator, GenImage): each one's ``split``, its name first in ``group``.
 
     Raises:
         DataError: nothing to predict; the message names the ``--data`` forms accepted.
     """
     text = str(source)
+    kw = {"synthetic_size": synthetic_size, "classes": classes}
     if text == SYNTHETIC or image_dir is not None:
-        return load_split(source, "test", synthetic_size=synthetic_size, image_dir=image_dir)
+        return load_split(source, split, image_dir=image_dir, **kw)
     path = resolve_path(text)
+    mapping = parse_classes(classes)
     if path.is_dir() and not GLOB_CHARS & set(text):
-        root = find_layout_root(path)
-        if split_folder(root, "test") is not None:
-            return load_split(root, "test")
-        test = load_test_if_present(root)  # a split column's test rows
-        if test is not None:
-            return test
-        given = [split_folder(root, s).name for s in ("train", "val") if split_folder(root, s)]
-        if given:
-            raise DataError(
-                f"--data {text} holds {' and '.join(given)} but no test split ({'/'.join(SPLIT_NAMES['test'])}). "
-                f"Pass the folder to score, e.g. --data {root / given[-1]}, or add a test/ folder."
-            )
+        if holds_layout(path, mapping):
+            return _split_of(path, text, split, **kw)
+        with_splits = [
+            r for r in layout_roots(path) if any(split_folder(r, s) for s in SPLIT_NAMES)
+        ]
+        if len(with_splits) > 1:
+            return _several_layouts(path, with_splits, split, **kw)
+        if not class_folder_pairs(path, mapping):  # else a folder of class folders at any
+            return _split_of(find_layout_root(path), text, split, **kw)  # depth: listed below
     elif not path.exists() and not GLOB_CHARS & set(text):
         raise DataError(
             f"--data {text!r} resolved to {path}, which does not exist. Give a data folder "
             "(with test/), a folder of images, one image file, or a glob such as 'shots/*.jpg'."
         )
     report = DataReport(path if path.is_dir() else path.parent)
-    return ImageTable(collect_images(str(path), report), report.root, "test", report)
+    return ImageTable(collect_images(str(path), report, mapping), report.root, "test", report)
+
+
+def _split_of(root: Path, text: str, split: str, **kw) -> ImageTable:
+    """``split`` of one data folder for ``predict``: the test split (or a split column's
+    test rows), or the split asked for."""
+    if split != "test" or split_folder(root, "test") is not None:
+        return load_split(root, split, **kw)
+    test = load_test_if_present(root, **kw)  # a split column's test rows
+    if test is not None:
+        return test
+    given = [split_folder(root, s).name for s in ("train", "val") if split_folder(root, s)]
+    if given:
+        raise DataError(
+            f"--data {text} holds {' and '.join(given)} but no test split ({'/'.join(SPLIT_NAMES['test'])}). "
+            f"Pass the folder to score, e.g. --data {root / given[-1]}, --split val, or add a test/ folder."
+        )
+    report = DataReport(root)
+    mapping = parse_classes(kw.get("classes"))
+    return ImageTable(collect_images(str(root), report, mapping), root, "test", report)
+
+
+def _several_layouts(root: Path, layouts: list[Path], split: str, **kw) -> ImageTable:
+    """``split`` of every data folder below ``root`` in one table, each image's ``group``
+    starting with its generator folder (``BigGAN/...``) and its id with the same path."""
+    frames, report = [], DataReport(root)
+    for sub in layouts:
+        table = load_split(sub, split, **kw)
+        generator = sub.relative_to(root).parts[0]
+        group = table.frame.get(GROUP_COLUMN, pd.Series("", index=table.frame.index))
+        frame = table.frame.assign(
+            id=generator + "/" + table.frame["id"].astype(str),
+            **{GROUP_COLUMN: [f"{generator}/{g}".rstrip("/") for g in group]},
+        )
+        frames.append(frame)
+        report.skipped += table.report.skipped
+        report.notes += [f"{generator}: {note}" for note in table.report.notes]
+    return ImageTable(pd.concat(frames, ignore_index=True), root, split, report)
 
 
 def load_val_if_present(
@@ -230,12 +304,15 @@ def load_val_if_present(
     *,
     synthetic_size: str = "full",
     labels_csv: str | os.PathLike | None = None,
+    label_column: str | None = None,
+    classes: str | dict | None = None,
 ) -> ImageTable | None:
     """The given validation split, or ``None`` when the data folder has none (a malformed
     one still raises)."""
     root = resolve_data_dir(data_dir, synthetic_size)
     report = DataReport(root)
-    frame = find_val(root, labels_csv, None, None, report)
+    options = DataOptions(labels_csv, None, label_column, None, parse_classes(classes))
+    frame = find_val(root, options, report)
     return None if frame is None else _table(frame, root, "val", report)
 
 

@@ -24,6 +24,7 @@ from dflib.data.layouts import (
     SPLIT_NAMES,
     DataError,
     child,
+    split_csv,
     split_folder,
 )
 from dflib.imageio import is_image_file
@@ -79,6 +80,24 @@ def find_template(root: Path) -> Path | None:
             if found is not None:
                 return found
     return None
+
+
+def test_csv_template(root: Path, kind: str = "label") -> Template | None:
+    """Without a sample submission, a ``test.csv`` (in the data folder, or beside the test
+    folder given) gives the submission's ids as it spells them and its row order; the
+    value column is ``label`` (0/1) or ``prob`` (``kind="prob"``)."""
+    above = root.parent if root.name.lower() in SPLIT_NAMES["test"] else None
+    path = next(
+        (p for p in (split_csv(root, "test"), above and split_csv(above, "test")) if p), None
+    )
+    if path is None:
+        return None
+    try:
+        frame, id_col = read_csv_text_ids(path)
+    except DataError:
+        return None
+    value = "prob" if kind == "prob" else "label"
+    return Template(path, frame[[id_col]].assign(**{value: 0}), id_col, value, kind)
 
 
 def read_template(path: str | os.PathLike) -> Template:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dflib.data import load_split
-from dflib.train.dataset import subsample
+from dflib.train.dataset import data_options, subsample
 from dflib.train.recipes import TrainConfig
 from dflib.train.runs import RunFolder, run_folder
 
@@ -174,8 +174,8 @@ def write_pseudo_folder(
         raise FileExistsError(
             f"{root} already holds a labels.csv: pass overwrite=True or another out"
         )
-    kw = {"synthetic_size": config.synthetic_size}
-    train = load_split(config.data_dir, "train", labels_csv=config.labels_csv or None, **kw)
+    kw = data_options(config)
+    train = load_split(config.data_dir, "train", **kw)
     train = subsample(train, config.train_images, config.seed).frame
     if exclude is not None:
         pairs = set(zip(exclude["id"].astype(str), exclude["label"].astype(int), strict=True))
@@ -184,7 +184,8 @@ def write_pseudo_folder(
             for i, y in zip(train["id"].astype(str), train["label"], strict=True)
         ]
         train = train[keep].reset_index(drop=True)
-    test = load_split(config.data_dir, "test", **kw)
+    test = load_split(config.data_dir, "test", synthetic_size=config.synthetic_size,
+                      classes=config.classes or None)  # fmt: skip
     test_paths = dict(zip(test.frame["id"].astype(str), test.frame["path"], strict=True))
     kept = pseudo.kept
     unknown = sorted(set(kept["id"]) - set(test_paths))

@@ -46,7 +46,7 @@ from dflib.metrics import binary_metrics
 from dflib.study.perturb import Condition, apply
 from dflib.train import load_run_model
 from dflib.train.batches import eval_loader
-from dflib.train.dataset import subsample
+from dflib.train.dataset import data_options, subsample
 from dflib.train.engine import evaluate
 from dflib.train.recipes import TrainConfig
 from dflib.train.runs import RunFolder
@@ -62,8 +62,9 @@ def held_out(run: RunFolder, max_images: int = 0, seed: int = 42) -> ImageTable:
         ValueError: neither the test split nor the run's validation predictions give labels.
     """
     config = TrainConfig.from_dict(run.read_json("params"))
-    kw = {"synthetic_size": config.synthetic_size}
-    table = load_test_if_present(config.data_dir, **kw)
+    kw = data_options(config)
+    table = load_test_if_present(config.data_dir, synthetic_size=config.synthetic_size,
+                                 classes=config.classes or None)  # fmt: skip
     if table is not None and len(table):
         hidden = load_hidden_test_labels(table.root)
         if hidden is not None:
@@ -79,7 +80,6 @@ def held_out(run: RunFolder, max_images: int = 0, seed: int = 42) -> ImageTable:
                 "the run has no predictions_val.csv; finish the run (it writes one)"
             )
         ids = set(pd.read_csv(run.predictions_val, dtype={"id": str})["id"])
-        kw["labels_csv"] = config.labels_csv or None
         tables = [
             load_split(config.data_dir, "train", **kw),
             load_val_if_present(config.data_dir, **kw),

@@ -121,6 +121,13 @@ def select_families(table: ImageTable, families: tuple[str, ...]) -> ImageTable:
     return ImageTable(frame.loc[keep].reset_index(drop=True), table.root, table.split, table.report)
 
 
+def data_options(config: TrainConfig) -> dict:
+    """The data settings of ``config`` as :func:`~dflib.data.load_split`'s keywords (the
+    training split's and the given validation split's: one place for every caller)."""
+    return {"synthetic_size": config.synthetic_size, "labels_csv": config.labels_csv or None,
+            "label_column": config.label_column or None, "classes": config.classes or None}  # fmt: skip
+
+
 def split_sizes(n: int, val_fraction: float) -> int:
     """Validation images: the fraction, but at least one per class (tiny folders)."""
     return int(min(n - 2, max(2, round(n * val_fraction))))
@@ -128,7 +135,7 @@ def split_sizes(n: int, val_fraction: float) -> int:
 
 def prepare(config: TrainConfig, progress: bool = True) -> TrainingData:
     """Find, cache and split the data of ``config``; cache the test split too."""
-    kw = {"synthetic_size": config.synthetic_size, "labels_csv": config.labels_csv or None}
+    kw = data_options(config)
     table = load_split(config.data_dir, "train", **kw)
     table = subsample(
         select_families(table, config.fake_families), config.train_images, config.seed
@@ -151,7 +158,9 @@ def prepare(config: TrainConfig, progress: bool = True) -> TrainingData:
         validation = f"given by the data: {len(val):,} images ({_where(given)}/), not re-split"
     data = TrainingData(table, cache, train, val, class_weights(labels[train]),
                         validation=validation, val_table=given)  # fmt: skip
-    test_table = load_test_if_present(config.data_dir, synthetic_size=config.synthetic_size)
+    test_table = load_test_if_present(
+        config.data_dir, synthetic_size=config.synthetic_size, classes=config.classes
+    )
     if test_table is not None and len(test_table):
         data.test_table = test_table
         data.test = build_cache(test_table, config.img_size, preprocess, progress=progress)

@@ -24,6 +24,8 @@ RESUMABLE = ("epochs", "finetune_epochs", "device", "workers")
 FLAG_ALIASES = {"data_dir": ("--data", "--data-dir"),
                 "synthetic_size": ("--size", "--synthetic-size")}  # fmt: skip
 SETTINGS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+# settings whose value is written as several words (``--classes real=nature fake=ai``)
+SEVERAL_WORDS = ("classes",)
 
 
 def flag(name: str) -> str:
@@ -50,8 +52,9 @@ def add_settings(parser: argparse.ArgumentParser) -> None:
                                help=f"{text} Comma-separated; 'none' for none.")  # fmt: skip
         else:
             metavar = {int: "N", float: "X"}.get(kind, f.name.upper())
+            several = {"nargs": "+"} if f.name in SEVERAL_WORDS else {}
             group.add_argument(*flags, dest=f.name, default=None, type=kind, metavar=metavar,
-                               help=text)  # fmt: skip
+                               help=text, **several)  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -64,6 +67,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """
     given = {name: getattr(args, name) for name in SETTINGS
              if getattr(args, name, None) is not None}  # fmt: skip
+    given.update({name: " ".join(given[name]) for name in SEVERAL_WORDS if name in given})
     if args.resume and args.out and run_folder(args.out).params.is_file():
         ignored = sorted(set(given) - set(RESUMABLE))
         if ignored:

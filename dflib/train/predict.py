@@ -23,7 +23,7 @@ from dflib.data import load_prediction_images
 from dflib.data.cache import build_cache
 from dflib.data.template import Template, write_filled
 from dflib.imageio import is_image_file
-from dflib.metrics import binary_metrics
+from dflib.metrics import binary_metrics, by_generator
 from dflib.models import create_model
 from dflib.runtime import autocast_dtype, resolve_device
 from dflib.train.augment import DevicePipeline
@@ -52,6 +52,16 @@ class Predictions:
             return self.frame[["id", "prob"]]
         labels = (self.frame["prob"] >= self.threshold).astype(int)
         return pd.DataFrame({"id": self.frame["id"], "label": labels})
+
+    def by_generator(self) -> pd.DataFrame | None:
+        """The per-generator table (:func:`dflib.metrics.by_generator`) over the readable
+        images with a known label, when the images name two generators or more."""
+        if "generator" not in self.frame.columns:
+            return None
+        known = self.frame[(self.frame["label"] >= 0) & self.frame["readable"]]
+        if not len(known) or known["label"].nunique() < 2:
+            return None
+        return by_generator(known["label"], known["prob"], known["generator"], self.threshold)
 
     def scores(self) -> dict | None:
         """F1 / recall / AUC at the threshold over the readable images with a known label."""
@@ -83,15 +93,21 @@ def predict_folder(
     tta: bool = False,
     device: str = "auto",
     progress: bool = True,
+    split: str = "test",
+    classes: str | dict | None = None,
 ) -> Predictions:
     """Probabilities of "fake" for every image ``data_dir`` names.
 
     Args:
         runs: one run folder, or several (their probabilities are averaged: soft voting).
-        data_dir: a data folder (its test split), a folder of images (recursively), one
-            image file, a glob, or ``"synthetic"``.
+        data_dir: a data folder (its test split), a folder of images (recursively; class
+            folders at any depth label them, one generator per sub-folder), one image
+            file, a glob, a folder of several data folders (one per generator), or
+            ``"synthetic"``.
         image_dir: the test images' folder inside ``data_dir``, if not ``test/``.
         tta: average with the horizontally flipped images.
+        split: the split of a data folder to score ("val" for GenImage's generators).
+        classes: which folder names mean which class (:func:`dflib.data.load_split`).
     """
     folders = [run_folder(r) for r in runs]
     for folder in folders:
@@ -100,7 +116,8 @@ def predict_folder(
                 f"{folder.root} has no best.pt: train it first (python -m dflib train --out "
                 f"{folder.root}) or give the folder of a finished run"
             )
-    table = load_prediction_images(data_dir, synthetic_size=synthetic_size, image_dir=image_dir)
+    table = load_prediction_images(data_dir, synthetic_size=synthetic_size, image_dir=image_dir,
+                                   split=split, classes=classes)  # fmt: skip
     probs = []
     frame = None
     for folder in folders:
@@ -116,13 +133,17 @@ def predict_folder(
     mean = pd.concat(probs, axis=1).mean(axis=1)
     prior = folders[0].fake_share()
     unreadable = [(p, r) for p, r in table.report.skipped if is_image_file(p)]
-    known = dict(zip(table.frame["id"].astype(str), table.frame["label"], strict=True))
+    ids = table.frame["id"].astype(str)
+    known = dict(zip(ids, table.frame["label"], strict=True))
+    id_of = dict(zip(table.frame["path"].astype(str), ids, strict=True))
     rows = pd.DataFrame({"id": mean.index, "prob": mean.to_numpy(), "readable": True})
     if unreadable:
-        extra = pd.DataFrame({"id": [Path(p).stem for p, _ in unreadable], "prob": prior,
-                              "readable": False})  # fmt: skip
+        extra = pd.DataFrame({"id": [id_of.get(str(p), Path(p).stem) for p, _ in unreadable],
+                              "prob": prior, "readable": False})  # fmt: skip
         rows = pd.concat([rows, extra], ignore_index=True)
     rows["label"] = rows["id"].map(known).fillna(-1).astype(int)
+    if table.generators is not None:
+        rows["generator"] = rows["id"].map(dict(zip(ids, table.generators, strict=True)))
     rows = rows.sort_values("id", kind="stable").reset_index(drop=True)
     duplicated = rows["id"][rows["id"].duplicated()].tolist()
     if duplicated:

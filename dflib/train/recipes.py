@@ -19,6 +19,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
+from dflib.data.layouts import DataError, parse_classes
+
 LOSSES = ("ce", "bce", "bce_focal")
 AUGMENTS = ("hflip", "resized_crop", "color_jitter", "gaussian_blur", "sharpness")
 RESIDENT_MODES = ("auto", "on", "off")
@@ -33,6 +35,11 @@ class TrainConfig:
         data_dir: ``"synthetic"`` (the embedded benchmark) or a data folder.
         synthetic_size: benchmark preset when ``data_dir == "synthetic"``.
         labels_csv: labels CSV name when it is not detected ("" = detect).
+        label_column: the labels CSV's column to trust ("" = detect); settles label
+            sources that disagree (a numeric ``label`` against a text ``label_str``).
+        classes: which folder names or label values mean which class where the
+            vocabulary does not say (``"real=nature,photos fake=ai"``; ``real=1 fake=0``
+            turns a label column around); "" = the vocabulary (``data/README.md``).
         train_images: stratified subsample of the labelled images (0 = all of them).
         fake_families: train on the fakes of these generator families only (reals are all
             kept; ``()`` = every fake). Needs a ``family`` column in the labels (the
@@ -80,6 +87,8 @@ class TrainConfig:
     data_dir: str = "synthetic"
     synthetic_size: str = "full"
     labels_csv: str = ""
+    label_column: str = ""
+    classes: str = ""
     train_images: int = 0
     fake_families: tuple[str, ...] = ()
     img_size: int = 196
@@ -130,6 +139,10 @@ class TrainConfig:
             )
         if not 0.0 < self.val_fraction < 1.0:
             problems.append(f"val_fraction={self.val_fraction} (must be in (0, 1))")
+        try:
+            parse_classes(self.classes)
+        except DataError as error:
+            problems.append(str(error))
         if problems:
             raise ValueError("invalid training settings: " + "; ".join(problems))
 

@@ -17,7 +17,8 @@ from dflib.train.optim import fused, make_optimizer
 from dflib.train.recipes import TrainConfig
 from dflib.train.runs import RunFolder
 
-FIXED = ("arch", "data_dir", "synthetic_size", "labels_csv", "train_images", "fake_families",
+FIXED = ("arch", "data_dir", "synthetic_size", "labels_csv", "label_column", "classes",
+         "train_images", "fake_families",
          "img_size", "filter", "tol", "seed", "val_fraction", "loss", "focal_gamma",
          "batch_size", "balanced_sampler", "class_weighting", "augment", "lr", "weight_decay",
          "plateau_factor", "plateau_patience", "finetune_lr")  # fmt: skip
