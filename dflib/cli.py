@@ -120,7 +120,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from dflib.data.template import find_template, read_template, test_csv_template
+    from dflib.data.template import find_template, read_template, template_from_test_csv
     from dflib.metrics import format_generator_table
     from dflib.train import predict_folder, write_submission
 
@@ -131,7 +131,7 @@ def _predict(args: argparse.Namespace) -> int:
     path = args.template or (find_template(predictions.root) if predictions.root else None)
     template = read_template(path) if path and path != "none" else None
     if template is None and args.template != "none" and predictions.root:
-        template = test_csv_template(predictions.root, "prob" if args.proba else "label")
+        template = template_from_test_csv(predictions.root, "prob" if args.proba else "label")
     out = write_submission(predictions, args.out, proba=args.proba, template=template)
     if template is not None:
         if args.proba and template.kind != "prob":

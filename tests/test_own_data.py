@@ -130,3 +130,51 @@ def test_a_runs_submission_follows_the_datas_template(trained, tmp_path, capsys)
     written = pd.read_csv(write_submission(str(run), 0.5), dtype={"image_id": str})
     assert written.to_dict("list") == {"image_id": ["0100.png", "0003.png"], "prob": [0.75, 0.25]}
     assert "followed sample_submission.csv" in capsys.readouterr().out
+
+
+def test_predict_scores_each_generator_and_the_mean(trained, tmp_path, capsys):
+    """``test/<generator>/[<category>/]{0_real,1_fake}``: one row per generator, the mean
+    over generators and the pooled row, printed and written beside the predictions, with
+    the numbers sklearn gives on the same predictions."""
+    from sklearn import metrics as skm
+
+    root = tmp_path / "test"
+    for g, where in enumerate(("progan/car", "progan/cat", "deepfake", "stylegan")):
+        for c, name in enumerate(("0_real", "1_fake")):
+            for i in range(2 + c):
+                write_rgb(root / where / name / f"{i:03d}.png", 1000 + 100 * g + 10 * c + i)
+    out = tmp_path / "scores.csv"
+    assert main(["predict", "--run", str(trained), "--data", str(root), "--out", str(out),
+                 "--proba", "--no-progress"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "per generator" in printed and "mean over generators" in printed
+    probs = pd.read_csv(out, dtype={"id": str}).set_index("id")["prob"]
+    table = pd.read_csv(out.with_name("scores_by_generator.csv")).set_index("generator")
+    assert list(table.index) == ["deepfake", "progan", "stylegan", "mean over generators",
+                                 "all (pooled)"]  # fmt: skip
+    threshold = float(printed.split("per generator, at threshold ")[1][:5])
+    for generator in ("deepfake", "progan", "stylegan"):
+        ids = [i for i in probs.index if i.startswith(generator + "/")]
+        y = [int("/1_fake/" in i) for i in ids]
+        p = probs[ids].to_numpy()
+        assert table.loc[generator, "images"] == len(ids)
+        assert table.loc[generator, "auc"] == pytest.approx(skm.roc_auc_score(y, p))
+        assert table.loc[generator, "ap"] == pytest.approx(skm.average_precision_score(y, p))
+        assert table.loc[generator, "accuracy"] == pytest.approx(
+            skm.accuracy_score(y, p >= threshold), abs=1e-9
+        )
+    assert table.loc["mean over generators", "auc"] == pytest.approx(table["auc"].iloc[:3].mean())
+
+
+def test_a_test_csv_gives_the_submissions_ids_and_order(trained, tmp_path, capsys):
+    comp = tmp_path / "comp"
+    names = ["test_data/zz.png", "test_data/ab12.png", "test_data/c3.png"]
+    for i, name in enumerate(names):
+        write_rgb(comp / name, 60 + i)
+    (comp / "test.csv").write_text("id\n" + "\n".join(names) + "\n")
+    out = tmp_path / "submission.csv"
+    assert main(["predict", "--run", str(trained), "--data", str(comp), "--out", str(out),
+                 "--no-progress"]) == 0  # fmt: skip
+    assert "followed test.csv" in capsys.readouterr().out
+    written = pd.read_csv(out, dtype=str)
+    assert written["id"].tolist() == names and set(written["label"]) <= {"0", "1"}

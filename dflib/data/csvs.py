@@ -197,6 +197,8 @@ def rows_to_table(
     extra = (
         frame.iloc[keep].drop(columns=[c for c in (id_col, label_col) if c]).reset_index(drop=True)
     )
+    # the CSV's own columns named like the table's (an unused ``label``, ``path`` or ``id``)
+    extra = extra.rename(columns={c: f"csv_{c}" for c in ("id", "path", "label") if c in extra})
     table = pd.DataFrame({"id": ids, "path": paths, "label": labels[keep]})
     table = pd.concat([table, extra], axis=1)
     duplicated = table["path"].duplicated()

@@ -82,7 +82,7 @@ def find_template(root: Path) -> Path | None:
     return None
 
 
-def test_csv_template(root: Path, kind: str = "label") -> Template | None:
+def template_from_test_csv(root: Path, kind: str = "label") -> Template | None:
     """Without a sample submission, a ``test.csv`` (in the data folder, or beside the test
     folder given) gives the submission's ids as it spells them and its row order; the
     value column is ``label`` (0/1) or ``prob`` (``kind="prob"``)."""

@@ -7,8 +7,8 @@ live one stage up, in :mod:`dflib.study`.
 
 - :mod:`~dflib.decide.calibration`: threshold curves and tuning, bootstrap spread, the
   gain over 0.5, ECE / Brier / reliability, temperature scaling;
-  :mod:`~dflib.decide.submit`: a run's labelled sets, ``threshold.json`` and the
-  thresholded ``submission.csv``;
+  :mod:`~dflib.decide.submit`: a run's labelled sets and its test scores per generator,
+  ``threshold.json`` and the thresholded ``submission.csv``;
 - :mod:`~dflib.decide.ensemble`: aligning runs by image id, soft voting, fitted weights,
   rank averaging, correlation, greedy selection; :mod:`~dflib.decide.compare` scores them
   side by side and writes the ensemble's submission; :mod:`~dflib.decide.tta`: flip TTA
@@ -64,6 +64,7 @@ from dflib.decide.retrain import (
 from dflib.decide.submit import (
     labelled_sets,
     read_threshold,
+    scores_by_generator,
     submission,
     submission_summary,
     write_submission,
@@ -79,7 +80,7 @@ __all__ = [
     "compare_methods", "correlation", "ensemble_score", "ensure_run", "ensure_runs",
     "expected_calibration_error", "fit_weights", "flip_tta_runs", "flip_tta_scores",
     "greedy_selection", "labelled_sets", "load_predictions", "merge", "pseudo_run_name", "rank_average",
-    "rank_scores", "read_threshold", "reliability_table", "rescore", "retrain_with_pseudo",
+    "rank_scores", "read_threshold", "reliability_table", "rescore", "retrain_with_pseudo", "scores_by_generator",
     "select_pseudo", "soft_vote", "spread", "submission", "submission_summary", "threshold_curves", "threshold_gain",
     "train_fake_share", "tune_threshold", "versus_writeup", "write_ensemble",
     "write_pseudo_folder", "write_submission", "write_threshold",

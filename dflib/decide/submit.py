@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dflib.data import DataError, resolve_data_dir
+from dflib.data import DataError, load_hidden_test_labels, load_test_if_present, resolve_data_dir
 from dflib.data.template import Template, find_template, read_template, write_filled
 from dflib.decide.calibration import TunedThreshold
+from dflib.metrics import by_generator
 from dflib.train.runs import RunFolder, run_folder, write_json
 
 
@@ -33,6 +34,36 @@ def labelled_sets(run: RunFolder | str | os.PathLike) -> dict[str, tuple[np.ndar
         if len(test) and (test["label"] >= 0).all():
             sets["hidden test"] = (test["label"].to_numpy(), test["prob"].to_numpy())
     return sets
+
+
+def scores_by_generator(
+    run: RunFolder | str | os.PathLike, threshold: float | None = None
+) -> pd.DataFrame | None:
+    """The run's labelled test predictions scored per generator, the mean over generators
+    and pooled (:func:`dflib.metrics.by_generator`), at ``threshold`` (default: the run's
+    decision threshold). The generators are the embedded benchmark's families (its reals,
+    which have none, count in every row) or the generator folders of a user's test split
+    (``test/<generator>/{0_real,1_fake}``); ``None`` where the data names fewer than two."""
+    run = _as_run(run)
+    if not run.predictions_test.is_file():
+        return None
+    test = run.read_predictions("test")
+    test = test[test["label"] >= 0]
+    params = run.read_json("params")
+    root = resolve_data_dir(params.get("data_dir", "synthetic"), params.get("synthetic_size", "full"))
+    hidden = load_hidden_test_labels(root)
+    if hidden is not None and "family" in hidden.columns:
+        lookup = dict(zip(hidden["id"].astype(str), hidden["family"].fillna(""), strict=True))
+    else:
+        table = load_test_if_present(root, classes=params.get("classes") or None)
+        if table is None or table.generators is None:
+            return None
+        lookup = dict(zip(table.frame["id"].astype(str), table.generators, strict=True))
+    generators = test["id"].astype(str).map(lookup).fillna("")
+    if generators[generators != ""].nunique() < 2:
+        return None
+    threshold = run.decision_threshold() if threshold is None else threshold
+    return by_generator(test["label"], test["prob"], generators, threshold)
 
 
 def _as_run(run: RunFolder | str | os.PathLike) -> RunFolder:
