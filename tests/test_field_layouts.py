@@ -122,21 +122,36 @@ def faces_140k(tmp_path: Path) -> Path:
         for i in range(n):
             for word, numeric in (("real", 1), ("fake", 0)):
                 name = f"{word[0]}{split}{i}"
-                write_rgb(images / split / word / f"{name}.jpg", hash(name) % 1000, size=24, fmt="JPEG")
-                rows.append((f"/kaggle/input/x/{name}.jpg", name, numeric, word, f"{split}/{word}/{name}.jpg"))
+                write_rgb(
+                    images / split / word / f"{name}.jpg", hash(name) % 1000, size=24, fmt="JPEG"
+                )
+                rows.append(
+                    (
+                        f"/kaggle/input/x/{name}.jpg",
+                        name,
+                        numeric,
+                        word,
+                        f"{split}/{word}/{name}.jpg",
+                    )
+                )
         frame = pd.DataFrame(rows, columns=["original_path", "id", "label", "label_str", "path"])
         frame.to_csv(root / f"{split}.csv")  # the unnamed index column, as shipped
     return root
 
 
 def test_labels_that_contradict_each_other_are_refused(faces_140k):
-    with pytest.raises(DataError, match=r"column 'label' and column 'label_str' differ on 8 of 8 rows") as error:
+    with pytest.raises(
+        DataError, match=r"column 'label' and column 'label_str' differ on 8 of 8 rows"
+    ) as error:
         data.load_split(faces_140k, "train")
     message = str(error.value)
     assert "--label-column label_str" in message and "--classes real=1 fake=0" in message
     train = data.load_split(faces_140k, "train", label_column="label_str")
     assert train.labels.tolist() == [0, 1] * 4  # real, fake per row: label_str, not label
-    assert all(Path(p).parent.name == ("real", "fake")[y] for p, y in zip(train.frame["path"], train.labels))
+    assert all(
+        Path(p).parent.name == ("real", "fake")[y]
+        for p, y in zip(train.frame["path"], train.labels, strict=True)
+    )
     assert any("ids from column 'path'" in note for note in train.report.notes)
     assert any("real_vs_fake/real-vs-fake" in note for note in train.report.notes)
     flipped = data.load_split(faces_140k, "train", classes="real=1 fake=0")
@@ -180,11 +195,20 @@ def test_a_mapping_names_folders_the_vocabulary_does_not(tmp_path):
 
 
 def test_classes_on_the_command_line_is_a_fixed_setting(tmp_path):
-    from dflib.train.resume import FIXED
     from dflib.cli import build_parser
+    from dflib.train.resume import FIXED
 
     args = build_parser().parse_args(
-        ["train", "--arch", "freqnet", "--classes", "real=photos", "fake=gen,ai", "--label-column", "y"]
+        [
+            "train",
+            "--arch",
+            "freqnet",
+            "--classes",
+            "real=photos",
+            "fake=gen,ai",
+            "--label-column",
+            "y",
+        ]
     )
     config = config_from_args(args)
     assert (config.classes, config.label_column) == ("real=photos fake=gen,ai", "y")
@@ -206,7 +230,9 @@ def test_test_ids_that_are_paths_keep_their_spelling_and_order(tmp_path):
     filled = fill(template, test.frame["id"], [0.9, 0.1, 0.6], threshold=0.5, prior=0.2)
     assert filled.frame["id"].tolist() == names  # test.csv's spelling and row order
     assert filled.frame["label"].tolist() == [1, 1, 0]  # zz 0.6, ab12 0.9, c3 0.1 (sorted ids)
-    (root / "test.csv").write_text("id,label\n" + "\n".join(f"{n},{i % 2}" for i, n in enumerate(names)) + "\n")
+    (root / "test.csv").write_text(
+        "id,label\n" + "\n".join(f"{n},{i % 2}" for i, n in enumerate(names)) + "\n"
+    )
     labelled = data.load_split(root, "test")
     assert labelled.frame["id"].tolist() == names and labelled.labels.tolist() == [0, 1, 0]
 

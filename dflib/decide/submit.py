@@ -50,7 +50,9 @@ def scores_by_generator(
     test = run.read_predictions("test")
     test = test[test["label"] >= 0]
     params = run.read_json("params")
-    root = resolve_data_dir(params.get("data_dir", "synthetic"), params.get("synthetic_size", "full"))
+    root = resolve_data_dir(
+        params.get("data_dir", "synthetic"), params.get("synthetic_size", "full")
+    )
     hidden = load_hidden_test_labels(root)
     if hidden is not None and "family" in hidden.columns:
         lookup = dict(zip(hidden["id"].astype(str), hidden["family"].fillna(""), strict=True))
