@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -31,6 +31,7 @@
 data_dir = "synthetic"  # "synthetic" for the embedded benchmark, or your data folder (relative to the project root)
 synthetic_size = "full"  # benchmark size: "full" (50,000 + 10,000 at 256 px), "smoke" (CI) or "tiny"
 labels_csv = ""  # name of the labels CSV if not train.csv / labels.csv (empty: detect)
+classes = ""  # folder names / label values of each class where their names do not say, e.g. "real:nature fake:ai" (empty: detect)
 n_noise_images = 400  # images decoded for the noise statistics
 n_grid = 6  # images per class in the sample grid
 density_tol = 12  # spike band for counting: values within tol of 0 or 255 (spikes sit near 5 and 250)
@@ -50,9 +51,10 @@ from dflib.runtime import seed_everything
 from dflib.viz import plotting
 
 seed_everything(seed)
-train = data.load_split(data_dir, "train", synthetic_size=synthetic_size, labels_csv=labels_csv or None)
+train = data.load_split(data_dir, "train", synthetic_size=synthetic_size, labels_csv=labels_csv or None,
+                        classes=classes or None)
 train = data.verify_images(train)  # decode every file: a PNG signature is not an image
-test = data.load_test_if_present(data_dir, synthetic_size=synthetic_size)
+test = data.load_test_if_present(data_dir, synthetic_size=synthetic_size, classes=classes or None)
 print(f"data folder: {train.root}")
 print(f"training images: {len(train):,}; test images: {len(test) if test is not None else 'no test folder'}")
 print(train.report.summary(full_list="train.report.to_frame() (or .save('skipped.csv'))"))

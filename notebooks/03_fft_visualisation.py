@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -38,6 +38,7 @@
 data_dir = "synthetic"  # "synthetic" for the embedded benchmark, or your data folder (relative to the project root)
 synthetic_size = "full"  # benchmark size: "full" (50,000 + 10,000 at 256 px), "smoke" (CI) or "tiny"
 labels_csv = ""  # name of the labels CSV if not train.csv / labels.csv (empty: detect)
+classes = ""  # folder names / label values of each class where their names do not say, e.g. "real:nature fake:ai" (empty: detect)
 n_images = 2000  # images sampled per class for every analysis below
 crop_size = 0  # side of the centre crop giving all images one size (0: the smallest side in the sample)
 filter_tol = 30  # tolerance of the selective, coherent, adaptive and Wiener filters (the write-up's 30)
@@ -63,7 +64,8 @@ from dflib.viz import residuals as residual_plots
 from dflib.viz import spectra as spectrum_plots
 
 seed_everything(seed)
-train = data.load_split(data_dir, "train", synthetic_size=synthetic_size, labels_csv=labels_csv or None)
+train = data.load_split(data_dir, "train", synthetic_size=synthetic_size, labels_csv=labels_csv or None,
+                        classes=classes or None)
 real_images, real_rows = data.sample_images(train, n_images, seed=seed, label=0)
 fake_images, fake_rows = data.sample_images(train, n_images, seed=seed, label=1)
 rows = pd.concat([real_rows, fake_rows], ignore_index=True)

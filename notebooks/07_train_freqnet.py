@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -27,6 +27,7 @@ arch = "freqnet"  # architecture: a name from dflib.models.list_models()
 data_dir = "synthetic"  # "synthetic" for the embedded benchmark, or your data folder (relative to the project root)
 synthetic_size = "full"  # benchmark size: "full", "demo", "smoke" or "tiny"
 labels_csv = ""  # name of the labels CSV if not train.csv / labels.csv (empty: detect)
+classes = ""  # folder names / label values of each class where their names do not say, e.g. "real:nature fake:ai" (empty: detect)
 train_images = 0  # stratified subsample of the labelled images (0: all of them)
 img_size = None  # side of the images in px (None: the recipe's)
 batch_size = None  # images per step (None: the recipe's)
@@ -51,7 +52,7 @@ from dflib.train.summary import versus_reference
 from dflib.viz import training as figures
 
 config = get_recipe(
-    arch, data_dir=data_dir, synthetic_size=synthetic_size, labels_csv=labels_csv,
+    arch, data_dir=data_dir, synthetic_size=synthetic_size, labels_csv=labels_csv, classes=classes,
     train_images=train_images, img_size=img_size, batch_size=batch_size, epochs=epochs, lr=lr,
     filter=filter, finetune_epochs=finetune_epochs, early_stopping=early_stopping, seed=seed,
     device=device, amp=amp, compile=compile,

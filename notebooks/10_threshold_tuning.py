@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -61,6 +61,7 @@ from dflib.decide import calibration as cal
 from dflib.decide import (
     ensure_run,
     labelled_sets,
+    scores_by_generator,
     submission_summary,
     write_submission,
     write_threshold,
@@ -104,6 +105,22 @@ fig_pr = figures.pr_curve(y, prob, tuned.threshold)
 # %%
 gain = cal.threshold_gain(y, prob, tuned.threshold, held_out)
 display(gain.round(4))
+
+# %% [markdown]
+# ## Per generator
+#
+# The field reports a detector per generator (CNNDetection, SIDBench and GenImage: AUC, AP
+# and accuracy per generator, the mean over generators as the headline). On the embedded
+# benchmark the generator is the fake's family, and each family's fakes are scored against
+# all the real test images; on your data, the test split's generator folders
+# (`test/<generator>/{0_real,1_fake}`). At the tuned threshold.
+
+# %%
+per_generator = scores_by_generator(source, tuned.threshold)
+if per_generator is not None:
+    display(per_generator.round(3))
+else:
+    print("the test data names fewer than two generators, or has no labels: no per-generator table")
 
 # %% [markdown]
 # ## Stability: the bootstrap

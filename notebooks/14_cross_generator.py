@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -52,6 +52,8 @@ train_images = 0  # labelled images per run after dropping the held-out fakes (0
 seed = 42  # one seed for every run
 make_missing = True  # train the runs that are not in runs/ yet (False: report which are missing)
 prefix = "xgen"  # run names: <prefix>-<arch>-no-<family> and <prefix>-<arch>-all
+generators_dir = ""  # your own folder of generators (test/<generator>/{0_real,1_fake}; "": skip): every run scored per generator
+generators_split = "test"  # its split to score ("val" for GenImage's root of <generator>/{train,val})
 
 # %%
 from IPython.display import display
@@ -109,3 +111,17 @@ print("wrote", folder / "crossgen_scores.csv", "and", save(fig, folder / "figure
 
 # %%
 print(crossgen.conclusion(summary))
+
+# %% [markdown]
+# ## Your generators
+#
+# With `generators_dir`, every run above is also scored on your own images, one row per
+# generator as the field reports them (AUC, AP, accuracy and F1 at the run's threshold,
+# each class's accuracy), then the mean over generators and all images pooled.
+
+# %%
+if generators_dir:
+    own = crossgen.score_on_generators(runs, generators_dir, split=generators_split)
+    display(own.round(3))
+else:
+    print("generators_dir not given: pass -p generators_dir <folder> to score the runs on your generators")

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -67,7 +67,7 @@ make_epochs = 3  # epochs of runs made here
 # %%
 from IPython.display import Markdown, display
 
-from dflib.decide import ensure_runs
+from dflib.decide import ensure_runs, scores_by_generator
 from dflib.imageio import read_image
 from dflib.study import perturb, robustness
 from dflib.study import robustness_tables as rt
@@ -108,6 +108,20 @@ fig_examples = figures.examples(shown, [c.name for c in conditions])
 scores = robustness.score_runs(sources, tables, conditions, filter_tols, device=device, seed=seed)
 scores.to_csv(sources[0].root / "robustness.csv", index=False)
 display(scores[scores["kind"] == "clean"].round(3))
+
+# %% [markdown]
+# ## Clean scores per generator
+#
+# Before any perturbation: each run's test predictions per generator (the benchmark's
+# families, each against all the real test images; a user's `test/<generator>/` folders),
+# at its own threshold, with the mean over generators and the pooled row.
+
+# %%
+per_generator = scores_by_generator(sources)
+if per_generator is not None:
+    display(per_generator.round(3))
+else:
+    print("the test data names fewer than two generators, or has no labels: no per-generator table")
 
 # %% [markdown]
 # ## One figure per perturbation

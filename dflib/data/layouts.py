@@ -150,7 +150,7 @@ def parse_classes(spec) -> Classes | None:
     """A user's mapping of names to classes, ``{0: real names, 1: fake names}`` in lower case.
 
     Accepts ``None`` / ``""`` (no mapping: the vocabulary decides), the command line's text
-    ``"real=nature,photos fake=ai"`` (``--classes``), or a dict ``{"real": ["nature"], "fake":
+    ``"real=nature,photos fake=ai"`` (``--classes``; ``real:nature`` alike), or a dict ``{"real": ["nature"], "fake":
     "ai"}`` (keys ``real``/``fake`` or 0/1). The names are folder names or label values, any
     case; ``real=1 fake=0`` turns a label column of the opposite convention around.
 
@@ -161,7 +161,7 @@ def parse_classes(spec) -> Classes | None:
         return None
     example = "expected e.g. --classes real=nature,photos fake=ai (classes='real=nature fake=ai')"
     if isinstance(spec, str):
-        pairs = [part.split("=", 1) for part in spec.replace(";", " ").split()]
+        pairs = [re.split(r"[=:]", part, maxsplit=1) for part in spec.replace(";", " ").split()]
         if any(len(p) != 2 for p in pairs):
             raise DataError(f"classes {spec!r} is not CLASS=NAME,NAME ...: {example}.")
         spec = dict(pairs)

@@ -37,13 +37,19 @@ def labelled_sets(run: RunFolder | str | os.PathLike) -> dict[str, tuple[np.ndar
 
 
 def scores_by_generator(
-    run: RunFolder | str | os.PathLike, threshold: float | None = None
+    run: RunFolder | str | os.PathLike | list, threshold: float | None = None
 ) -> pd.DataFrame | None:
     """The run's labelled test predictions scored per generator, the mean over generators
     and pooled (:func:`dflib.metrics.by_generator`), at ``threshold`` (default: the run's
     decision threshold). The generators are the embedded benchmark's families (its reals,
     which have none, count in every row) or the generator folders of a user's test split
-    (``test/<generator>/{0_real,1_fake}``); ``None`` where the data names fewer than two."""
+    (``test/<generator>/{0_real,1_fake}``); ``None`` where the data names fewer than two.
+    Several runs give one table with a ``run`` column (each at its own threshold)."""
+    if isinstance(run, list | tuple):
+        tables = [scores_by_generator(r, threshold) for r in run]
+        named = [t.assign(run=_as_run(r).root.name) for r, t in zip(run, tables, strict=True)
+                 if t is not None]  # fmt: skip
+        return pd.concat(named, ignore_index=True) if named else None
     run = _as_run(run)
     if not run.predictions_test.is_file():
         return None

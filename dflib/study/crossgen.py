@@ -211,6 +211,33 @@ def score_runs(plan: list[PlannedRun], runs: list[RunFolder]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[COLUMNS]
 
 
+def score_on_generators(
+    runs: list[RunFolder], folder: str, split: str = "test", device: str = "auto"
+) -> pd.DataFrame:
+    """Each run scored on a user's folder of generators, one row per run and generator
+    plus each run's mean over generators and pooled rows (:func:`dflib.metrics.by_generator`,
+    at the run's threshold): ``test/<generator>/{0_real,1_fake}`` as CNNDetection ships it,
+    or GenImage's root of generator folders with ``split="val"``.
+
+    Raises:
+        ValueError: the folder names fewer than two generators or holds no labels.
+    """
+    from dflib.train import predict_folder
+
+    tables = []
+    for run in runs:
+        predictions = predict_folder([run.root], folder, split=split, device=device, progress=False)
+        table = predictions.by_generator()
+        if table is None:
+            raise ValueError(
+                f"{folder} does not name two generators with labelled images: expected "
+                "<generator>/{0_real,1_fake} (class folders at any depth below each generator)"
+            )
+        tables.append(table.assign(run=run.root.name))
+    frame = pd.concat(tables, ignore_index=True)
+    return frame[["run", *[c for c in frame.columns if c != "run"]]]
+
+
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (arch, held-out family): in-family (mean over the trained families),
     out-of-family and the baseline's score on the held-out family, for F1 and AUC, and
