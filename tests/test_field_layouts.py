@@ -265,3 +265,9 @@ def test_inspect_shows_the_mapping_and_counts_per_generator(cnndetection, capsys
     assert "class folders real = 0_real; fake = 1_fake" in printed
     assert "deepfake" in printed and "progan" in printed
     assert "test: 12 images (real 7, fake 5)" in printed
+
+
+def test_predict_on_a_folder_above_one_data_folder_scores_its_test_split(cnndetection):
+    """Kaggle's ``/kaggle/input/<name>/<folder>/``: the test split, not every class folder."""
+    table = data.load_prediction_images(cnndetection.parent)
+    assert len(table) == 12 and all("/test/" in p for p in table.frame["path"])

@@ -251,6 +251,8 @@ def load_prediction_images(
         ]
         if len(with_splits) > 1:
             return _several_layouts(path, with_splits, split, **kw)
+        if with_splits:  # one data folder below (Kaggle's /kaggle/input/<name>/<folder>/)
+            return _split_of(with_splits[0], text, split, **kw)
         if not class_folder_pairs(path, mapping):  # else a folder of class folders at any
             return _split_of(find_layout_root(path), text, split, **kw)  # depth: listed below
     elif not path.exists() and not GLOB_CHARS & set(text):
