@@ -49,11 +49,13 @@ demo: install
 	@echo "  submission        reports/demo/submission.csv"
 
 # Lint, the import layers, unit tests, notebook hygiene tests, then every notebook at smoke
-# size under nbmake.
+# size under nbmake, on every core (pytest-xdist: TEST_WORKERS=1 for one process); the 15
+# slowest tests are listed at the end, so the next person sees where the time goes.
+TEST_WORKERS ?= auto
 test: install
 	$(PYTHON) -m ruff check dflib tests scripts bench notebooks/*.py
 	$(LINT_IMPORTS)
-	$(PYTHON) -m pytest tests notebooks --nbmake --nbmake-timeout=1800
+	$(PYTHON) -m pytest tests notebooks --nbmake --nbmake-timeout=1800 -n $(TEST_WORKERS) --durations=15
 
 unit: install
 	$(PYTHON) -m pytest tests

@@ -10,6 +10,8 @@ import os
 import platform
 from pathlib import Path
 
+from filelock import FileLock
+
 ROOT_ENV = "DFLIB_ROOT"
 CACHE_ENV = "DFLIB_CACHE"
 RUNS_ENV = "DFLIB_RUNS"
@@ -117,3 +119,12 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def file_lock(path: str | os.PathLike) -> FileLock:
+    """An inter-process lock on ``path`` (created if missing), for ``with``: two processes
+    asking for the same benchmark, cache or run (two notebooks, two test workers) make it
+    once, the second waiting and then reusing it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path))

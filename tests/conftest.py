@@ -11,8 +11,16 @@ import pytest
 from PIL import Image
 
 # Runs made by tests (and by the notebooks nbmake executes in the same session, whose
-# kernels inherit this environment) go to a scratch folder, not the project's runs/.
-os.environ.setdefault("DFLIB_RUNS", tempfile.mkdtemp(prefix="dflib-test-runs-"))
+# kernels inherit this environment) go to a scratch folder, not the project's runs/. The
+# pytest-xdist workers of one session share it (xdist gives them one run id), so a run
+# several notebooks read is made once (dflib.decide.upstream.ensure_run holds a lock).
+_SESSION = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+os.environ.setdefault(
+    "DFLIB_RUNS",
+    str(Path(tempfile.gettempdir()) / f"dflib-test-runs-{_SESSION}")
+    if _SESSION
+    else tempfile.mkdtemp(prefix="dflib-test-runs-"),
+)
 
 
 def write_rgb(

@@ -105,3 +105,28 @@ def test_preprocess_first_runs_at_native_size(table, tmp_path):
     assert first.folder != after.folder and (40, 40) in seen
     expected = resize_square(255 - read_image(first.frame["path"][0]), 16)
     assert np.array_equal(first[0], expected)
+
+
+def test_two_processes_asking_for_one_cache_build_it_once(messy_csv_folder, tmp_path):
+    """Parallel test workers (and two notebooks) ask for the same cache at once: the
+    first builds it, the second waits for it and reuses it (a build that lasts seconds,
+    so both ask before either ends)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time; import dflib.data.cache as c; from dflib import data\n"
+        "build = c._build\n"
+        "def slow(*a, **k):\n"
+        "    print('BUILT', flush=True); time.sleep(3); build(*a, **k)\n"
+        "c._build = slow\n"
+        f"table = data.load_split({str(messy_csv_folder)!r}, 'train')\n"
+        f"cache = c.build_cache(table, 16, root={str(tmp_path / 'caches')!r}, workers=1, progress=False)\n"
+        "print('IMAGES', len(cache))\n"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]  # fmt: skip
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert sum(out.count("BUILT") for out in outputs) == 1, outputs
+    assert all("IMAGES 10" in out for out in outputs), outputs

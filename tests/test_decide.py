@@ -497,3 +497,23 @@ def test_decision_figures_draw(tmp_path):
         assert save(fig, tmp_path / f"{name}.png").stat().st_size > 1000, name
     bars = drawn["bars"][0].axes[0]
     assert len(bars.containers) == 4  # val / test F1 and AUC
+
+
+def test_two_processes_asking_for_one_missing_run_train_it_once(tmp_path):
+    """Notebooks 10-13 and 16 all make the same smoke run: under parallel test workers
+    the first trains it, the others wait for it and read it."""
+    import subprocess
+    import sys
+
+    script = (
+        "from dflib.decide import ensure_run\n"
+        f"run = ensure_run({str(tmp_path / 'shared')!r}, 'freqnet', make_missing=True, "
+        "synthetic_size='tiny', train_images=24, img_size=64, epochs=1, finetune_epochs=0)\n"
+        "print('FINISHED', run.metrics.is_file())\n"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]  # fmt: skip
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert sum("training it now" in out for out in outputs) == 1, outputs
+    assert all("FINISHED True" in out for out in outputs), outputs

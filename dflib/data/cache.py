@@ -29,7 +29,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from dflib.data.tables import ImageTable
-from dflib.environment import cache_dir, num_workers
+from dflib.environment import cache_dir, file_lock, num_workers
 from dflib.imageio import resize_square, try_read_image
 
 CACHE_FORMAT = 1
@@ -152,7 +152,10 @@ def build_cache(
     parent = Path(root) if root is not None else cache_dir() / "images"
     folder = parent / f"{table.split}-{size}px-{key}"
     if not (folder / "index.csv").is_file():
-        _build(table, size, (preprocess, preprocess_first), folder, num_workers(workers), progress)
+        with file_lock(folder.with_name(folder.name + ".lock")):  # one builder per cache
+            if not (folder / "index.csv").is_file():
+                steps = (preprocess, preprocess_first)
+                _build(table, size, steps, folder, num_workers(workers), progress)
     return _open(folder, table)
 
 

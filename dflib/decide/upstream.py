@@ -12,7 +12,7 @@ import difflib
 import os
 from typing import Any
 
-from dflib.environment import output_dir
+from dflib.environment import file_lock, output_dir
 from dflib.train import fit, get_recipe
 from dflib.train.runs import RunFolder, run_folder
 
@@ -58,6 +58,12 @@ def ensure_run(
             lists the finished runs and the commands that make this one.
     """
     run = run_folder(name)
+    with file_lock(run.root.with_name(f".{run.name}.lock")):  # made once, however many ask
+        return _finished_or_made(run, str(name), arch, make_missing, progress, recipe_overrides)
+
+
+def _finished_or_made(run: RunFolder, name: str, arch: str, make_missing: bool, progress: bool,
+                      recipe_overrides: dict[str, Any]) -> RunFolder:  # fmt: skip
     if is_finished(run):
         params = run.read_json("params")
         print(f"run {run.name}: {params.get('arch')}, {params.get('n_train', '?')} training "

@@ -17,7 +17,6 @@ most the chunks in flight and a rerun skips every valid file already there.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dflib.environment import file_lock
 from dflib.runtime import single_thread
 from dflib.synthetic.config import FORMAT_VERSION, SyntheticConfig, get_config
 from dflib.synthetic.rendering import render
@@ -133,22 +133,6 @@ def _pending(config: SyntheticConfig, partial: Path, chunk: int) -> list[tuple[s
     return todo
 
 
-@contextlib.contextmanager
-def _lock(path: Path):
-    """Inter-process lock, so two notebooks asking for the same data generate it once."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock, generation is still safe, just duplicated
-        yield
-        return
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def is_complete(root: Path) -> bool:
     """A finished benchmark folder: ``dataset.json`` is written last, then renamed in."""
     return (Path(root) / "dataset.json").is_file()
@@ -182,7 +166,7 @@ def ensure_dataset(
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
     partial = root.with_name(root.name + ".partial")
-    with _lock(root.with_name(root.name + ".lock")):
+    with file_lock(root.with_name(root.name + ".lock")):
         if is_complete(root):  # another process finished it while we waited
             return root
         for sub in ("train", "test", "_chunks"):
