@@ -154,3 +154,34 @@ def format_generator_table(table: pd.DataFrame) -> str:
     for column in ("auc", "ap", "accuracy", "f1", "real_acc", "fake_acc"):
         shown[column] = [f"{v:.3f}" if pd.notna(v) else "n/a" for v in shown[column]]
     return shown.to_string(index=False)
+
+
+SHUFFLE_SCORES = {
+    "auc": skm.roc_auc_score,
+    "ap": skm.average_precision_score,
+    "f1": lambda y, p, threshold=0.5: skm.f1_score(y, p >= threshold, zero_division=0),
+}
+
+
+def shuffled_floor(
+    y_true,
+    prob,
+    score: str = "auc",
+    q: float = 99.0,
+    n: int = 1000,
+    seed: int = 0,
+    threshold: float = 0.5,
+) -> float:
+    """The ``q``-th percentile of ``score`` when the labels are shuffled: what a model
+    that learned nothing reaches by luck on a set of this size and class ratio. A learned
+    result's floor in a notebook's checks must lie above it, or the check cannot fail.
+
+    Args:
+        score: ``"auc"``, ``"ap"`` or ``"f1"`` (at ``threshold``).
+    """
+    y_true, prob = np.asarray(y_true, dtype=np.int64), np.asarray(prob, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    fn = SHUFFLE_SCORES[score]
+    kw = {"threshold": threshold} if score == "f1" else {}
+    values = [fn(rng.permutation(y_true), prob, **kw) for _ in range(n)]
+    return float(np.percentile(values, q))

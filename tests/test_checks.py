@@ -1,0 +1,43 @@
+"""The notebooks' checks helper: a failed answer raises with its name, nothing asked is
+shown as not checked, and the shuffled-label floor that learned results must clear."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dflib.checks import CheckFailed, Checks
+from dflib.metrics import shuffled_floor
+
+
+def test_checks_pass_fail_and_unchecked_rows(capsys):
+    checks = Checks()
+    checks.expect("auc", 0.81, low=0.7).expect("ratio", 4.88, low=4.5, high=5.2)
+    checks.expect("not at this size", 0.3, None, None).expect("order", "a>b", equals="a>b")
+    checks.true("probabilities in [0, 1]", True).expect("psnr", 41.7, equals=41.7, tol=0.01)
+    table = checks.done()
+    assert table["ok"].tolist() == ["ok", "ok", "-", "ok", "ok", "ok"]
+    assert "not checked" in capsys.readouterr().out
+    checks.expect("val auc", 0.55, low=0.7).true("weights", False).expect(
+        "nan", float("nan"), low=0
+    )
+    assert checks.failed() == ["val auc", "weights", "nan"]
+    with pytest.raises(CheckFailed, match=r"3 of 9 checks failed: val auc; weights; nan"):
+        checks.done()
+
+
+def test_shuffled_floor_is_what_chance_reaches_and_a_learned_score_clears_it():
+    rng = np.random.default_rng(1)
+    labels = (rng.random(200) < 0.2).astype(int)
+    noise = rng.random(200)
+    learned = np.clip(0.35 * labels + 0.65 * noise, 0, 1)
+    floor = shuffled_floor(labels, learned, "auc", q=99, n=400)
+    assert 0.55 < floor < 0.7  # 200 images: chance reaches ~0.6 one time in a hundred
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(labels, learned) > floor
+    small = shuffled_floor(labels[:20], learned[:20], "auc", q=99, n=400)
+    assert small > floor  # fewer images: luck reaches further
+    assert shuffled_floor(labels, learned, "f1", n=50) == shuffled_floor(
+        labels, learned, "f1", n=50
+    )
