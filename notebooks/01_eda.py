@@ -27,7 +27,7 @@
 #    how dense it is per image and per class, how often it hits one channel only, and
 #    which filter tolerance catches it without touching genuine dark or bright pixels.
 
-# %% tags=["parameters"] nbmake={"mock": {"synthetic_size": "smoke", "n_noise_images": 80}}
+# %% tags=["parameters"] nbmake={"mock": {"synthetic_size": "smoke", "n_noise_images": 80, "expect_ratio": [4.5, 5.3], "expect_noise_values": [1, 10, 245, 254], "expect_tolerance": [8, 14], "expect_single_channel_min": 0.9}}
 data_dir = "synthetic"  # "synthetic" for the embedded benchmark, or your data folder (relative to the project root)
 synthetic_size = "full"  # benchmark size: "full" (50,000 + 10,000 at 256 px), "smoke" (CI) or "tiny"
 labels_csv = ""  # name of the labels CSV if not train.csv / labels.csv (empty: detect)
@@ -37,6 +37,10 @@ n_grid = 6  # images per class in the sample grid
 density_tol = 12  # spike band for counting: values within tol of 0 or 255 (spikes sit near 5 and 250)
 tol_max = 60  # largest filter tolerance in the sweep
 seed = 42  # sampling seed
+expect_ratio = None  # checks: [low, high] of the real : fake ratio (None: not checked)
+expect_noise_values = None  # checks: [pepper low, pepper high, salt low, salt high] of the injected noise values
+expect_tolerance = None  # checks: [low, high] of the recommended filter tolerance
+expect_single_channel_min = None  # checks: least share of noisy pixels hit in one channel only
 
 # %%
 import numpy as np
@@ -44,6 +48,7 @@ import pandas as pd
 from IPython.display import display
 
 from dflib import data
+from dflib.checks import Checks
 from dflib.filters import noise_stats
 from dflib.imageio import describe_images
 from dflib.metrics import constant_predictor
@@ -192,3 +197,28 @@ print(f"Recommended tolerance ({ground_truth} truth): tol = {recommended} catche
 if at_30 is not None:
     print(f"The write-up's tol = 30 catches {at_30['pixel_noise_caught']:.2%} and flags "
           f"{at_30['pixel_genuine_flagged']:.2%} of genuine pixels.")  # fmt: skip
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: invariants that hold on any data, then the results
+# expected at the CI size (the `expect_*` parameters; empty for your own data). A failed
+# check stops the notebook here with its name.
+
+# %%
+checks = Checks()
+checks.true("class counts add up to the table", counts.sum() == len(train))
+checks.true("weights follow total / (2 * count)", np.allclose(weights, len(train) / (2 * counts)))
+checks.expect("'always real' F1 of the fake class", baselines.loc["always real", "f1"], equals=0)
+checks.expect("'always real' accuracy = share of reals", baselines.loc["always real", "accuracy"],
+              equals=counts[0] / counts.sum(), tol=1e-9)  # fmt: skip
+checks.true("more tolerance never catches less noise", sweep["pixel_noise_caught"].is_monotonic_increasing)
+checks.expect("real : fake ratio", counts[0] / counts[1], *(expect_ratio or (None, None)))
+low_high = expect_noise_values or (None,) * 4
+checks.expect("lowest pepper value", injected.loc["pepper", "min"], low=low_high[0])
+checks.expect("highest pepper value", injected.loc["pepper", "max"], high=low_high[1])
+checks.expect("lowest salt value", injected.loc["salt", "min"], low=low_high[2])
+checks.expect("highest salt value", injected.loc["salt", "max"], high=low_high[3])
+checks.expect("recommended tolerance", recommended, *(expect_tolerance or (None, None)))
+checks.expect("share of noisy pixels hit in one channel", single, low=expect_single_channel_min)
+checks.done();
