@@ -121,10 +121,14 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def file_lock(path: str | os.PathLike) -> FileLock:
-    """An inter-process lock on ``path`` (created if missing), for ``with``: two processes
-    asking for the same benchmark, cache or run (two notebooks, two test workers) make it
-    once, the second waiting and then reusing it."""
-    path = Path(path)
+def file_lock(what: str | os.PathLike) -> FileLock:
+    """An inter-process lock on the folder ``what`` (which need not exist), for ``with``:
+    two processes asking for the same benchmark, cache or run (two notebooks, two test
+    workers) make it once, the second waiting and then reusing it. The lock file lives in
+    the cache folder (``locks/``), never beside ``what``, which may be read-only."""
+    import hashlib
+
+    key = hashlib.sha1(str(Path(what).resolve()).encode()).hexdigest()[:20]
+    path = cache_dir() / "locks" / f"{key}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     return FileLock(str(path))

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -28,7 +28,7 @@
 # `coherent_noise_filter`, `adaptive_median` (median of the unflagged neighbours only),
 # `fft_wiener` (the proposed frequency-aware filter, never built in the write-ups).
 
-# %% tags=["parameters"] nbmake={"mock": {"synthetic_size": "smoke", "n_quality_images": 40, "probe_images": 600, "probe_size": 64, "probe_epochs": 1}}
+# %% tags=["parameters"] nbmake={"mock": {"synthetic_size": "smoke", "n_quality_images": 40, "probe_images": 600, "probe_size": 64, "probe_epochs": 1, "expect_psnr_order": "selective_median,coherent_noise_filter,global_median,none"}}
 data_dir = "synthetic"  # "synthetic" for the embedded benchmark, or your data folder (relative to the project root)
 synthetic_size = "full"  # benchmark size: "full" (50,000 + 10,000 at 256 px), "smoke" (CI) or "tiny"
 tol = 30  # filter tolerance: a value within tol of 0 or 255 is flagged (the write-up used 30)
@@ -39,6 +39,7 @@ probe_images = 4000  # images per probe (train and validation, stratified)
 probe_size = 96  # side in px the probe sees (each filter runs at native size first)
 probe_epochs = 6  # training passes per probe: fixed, so the comparison is fair
 seed = 42  # one seed for sampling, split and training
+expect_psnr_order = ""  # checks: filters best first by PSNR, comma-separated ("": not checked)
 
 # %%
 import numpy as np
@@ -120,3 +121,14 @@ if "psnr_db" in quality:
     print(f"Against the clean image, the best PSNR is {quality['psnr_db'].idxmax()} "
           f"({quality['psnr_db'].max():.1f} dB); the fewest coloured specks: {quality['speckle_left'].idxmin()}; "
           f"the fine detail of fakes best kept: {quality['fake_hf_correlation'].idxmax()}.")  # fmt: skip
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: `none` changes nothing, the selective median changes
+# only flagged values and the coherent filter only pixels with a flagged value (what each
+# promises), and - where `expect_psnr_order` is set (the CI size sets one) - the filters'
+# order on PSNR against the clean images.
+
+# %%
+evaluation.filter_checks(sample, quality, tol, expect_psnr_order).done();

@@ -34,7 +34,7 @@
 #
 # Every conclusion at the end is computed from the numbers above it.
 
-# %% tags=["parameters"] nbmake={"mock": {"synthetic_size": "smoke", "n_images": 150}}
+# %% tags=["parameters"] nbmake={"mock": {"synthetic_size": "smoke", "n_images": 150, "expect_strongest_family": "tconv", "expect_grid_contrast_min": 0.1, "expect_probe_auc_min": 0.62}}
 data_dir = "synthetic"  # "synthetic" for the embedded benchmark, or your data folder (relative to the project root)
 synthetic_size = "full"  # benchmark size: "full" (50,000 + 10,000 at 256 px), "smoke" (CI) or "tiny"
 labels_csv = ""  # name of the labels CSV if not train.csv / labels.csv (empty: detect)
@@ -52,6 +52,9 @@ n_residual_examples = 3  # crops per class in the residual figure
 probe_folds = 5  # cross-validation folds of the linear probe
 probe_normalize = True  # min-max scale each profile to [0, 1] as Durall et al. do
 seed = 42  # sampling and cross-validation seed
+expect_strongest_family = ""  # checks: the generator family with the strongest up-sampling grid ("": not checked)
+expect_grid_contrast_min = None  # checks: least grid contrast of that family, log units
+expect_probe_auc_min = None  # checks: least AUC of the linear profile probe, unfiltered
 
 # %%
 import numpy as np
@@ -59,6 +62,8 @@ import pandas as pd
 from IPython.display import display
 
 from dflib import data, filters, spectral
+from dflib.checks import Checks
+from dflib.metrics import shuffled_floor
 from dflib.runtime import seed_everything
 from dflib.viz import residuals as residual_plots
 from dflib.viz import spectra as spectrum_plots
@@ -261,3 +266,25 @@ if best_probe is not None:
     print("Probe AUC after each filter: " + ", ".join(summary.index + " " + summary["probe_auc"].map("{:.3f}".format))
           + f"; best filter for this probe: {best_probe}; global median "
           f"{summary.loc['global_median', 'probe_auc'] - summary.loc['none', 'probe_auc']:+.3f} AUC against no filter.")  # fmt: skip
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: every sampled image analysed once, the probe's
+# probabilities in [0, 1], and - where the `expect_*` parameters are set (the CI size
+# sets them) - the family whose up-sampling grid stands out, how far, and a profile probe
+# that beats the AUC label-shuffled predictions reach (the floor must clear that too).
+
+# %%
+checks = Checks()
+checks.expect("images analysed", len(labels), equals=batch.shape[0])
+checks.true("probe probabilities in [0, 1]", bool(((probe.prob >= 0) & (probe.prob <= 1)).all()))
+chance = shuffled_floor(labels, probe.prob)
+print(f"profile-probe AUC of label-shuffled predictions, 99th percentile: {chance:.3f}")
+checks.expect("the probe's AUC floor clears chance (shuffled 99th pct)", chance, high=expect_probe_auc_min)
+checks.expect("profile-probe AUC, unfiltered", probe.metrics["auc"], low=expect_probe_auc_min)
+checks.expect("family with the strongest up-sampling grid", strongest, equals=expect_strongest_family or None)
+checks.expect("its grid contrast (log units)",
+              fingerprints.loc[strongest, "grid_contrast"] if strongest is not None else float("nan"),
+              low=expect_grid_contrast_min)  # fmt: skip
+checks.done();

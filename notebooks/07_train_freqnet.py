@@ -22,7 +22,7 @@
 # The write-up states no recipe for it: write-up 1's defaults apply (196 px, batch 32,
 # AdamW 1e-3, class-weighted cross-entropy, CoherentNoiseFilter). Reported F1: 0.48.
 
-# %% tags=["parameters"] nbmake={"mock": {"synthetic_size": "tiny", "img_size": 64, "epochs": 1, "finetune_epochs": 0, "batch_size": 16}}
+# %% tags=["parameters"] nbmake={"mock": {"synthetic_size": "smoke", "img_size": 64, "epochs": 1, "finetune_epochs": 0, "batch_size": 16, "expect_val_auc_min": 0.7}}
 arch = "freqnet"  # architecture: a name from dflib.models.list_models()
 data_dir = "synthetic"  # "synthetic" for the embedded benchmark, or your data folder (relative to the project root)
 synthetic_size = "full"  # benchmark size: "full", "demo", "smoke" or "tiny"
@@ -42,13 +42,14 @@ amp = True  # mixed precision on a GPU (bf16 on Ampere+, fp16 + GradScaler on T4
 compile = False  # torch.compile the model (GPU; slow to start)
 out = ""  # run folder: a name under runs/ or a path ("": a fresh runs/<arch>-<time>)
 resume = False  # continue the run in `out` from its last.pt (also with more epochs)
+expect_val_auc_min = None  # checks: least validation AUC (None: not checked; the CI size sets one)
 
 # %%
 import pandas as pd
 from IPython.display import display
 
 from dflib.train import fit, get_recipe, reference
-from dflib.train.summary import versus_reference
+from dflib.train.summary import run_checks, versus_reference
 from dflib.viz import training as figures
 
 config = get_recipe(
@@ -124,3 +125,14 @@ print("figures:", ", ".join(p.name for p in saved))
 # A network that sees only high frequencies also sees the salt-and-pepper noise at full
 # strength: compare this run with `-p filter none` to see how much the filter matters to
 # it. The write-up's low score is a claim to test, not to assume.
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: the history's length, one probability in [0, 1] per
+# validation image, the tuned threshold at least as good as 0.5 on validation, and - where
+# `expect_val_auc_min` is set (the CI size sets one) - a validation AUC that a model which
+# learned nothing does not reach (the floor itself must clear the AUC of shuffled labels).
+
+# %%
+run_checks(result.run, expect_val_auc_min).done();

@@ -42,13 +42,14 @@ amp = True  # mixed precision on a GPU (bf16 on Ampere+, fp16 + GradScaler on T4
 compile = False  # torch.compile the model (GPU; slow to start)
 out = ""  # run folder: a name under runs/ or a path ("": a fresh runs/<arch>-<time>)
 resume = False  # continue the run in `out` from its last.pt (also with more epochs)
+expect_val_auc_min = None  # checks: least validation AUC (None: not checked; the CI size sets one)
 
 # %%
 import pandas as pd
 from IPython.display import display
 
 from dflib.train import fit, get_recipe, reference
-from dflib.train.summary import versus_reference
+from dflib.train.summary import run_checks, versus_reference
 from dflib.viz import training as figures
 
 config = get_recipe(
@@ -124,3 +125,14 @@ print("figures:", ", ".join(p.name for p in saved))
 # Transformers need more data than CNNs to pay off; on a few thousand images this model
 # may trail the plain CNNs for that reason alone. Compare it at the same data size in
 # `reports/training.md` before reading anything into its architecture.
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: the history's length, one probability in [0, 1] per
+# validation image, the tuned threshold at least as good as 0.5 on validation, and - where
+# `expect_val_auc_min` is set (the CI size sets one) - a validation AUC that a model which
+# learned nothing does not reach (the floor itself must clear the AUC of shuffled labels).
+
+# %%
+run_checks(result.run, expect_val_auc_min).done();

@@ -52,6 +52,7 @@ make_size = "demo"  # benchmark size of a run made here ("demo": the settings of
 make_train_images = 0  # labelled images of a run made here (0: all of them)
 make_img_size = 64  # image side in px of a run made here
 make_epochs = 3  # epochs of a run made here
+expect_val_auc_min = None  # checks: least validation AUC of the run (None: not checked; the CI size sets one)
 
 # %%
 import pandas as pd
@@ -61,11 +62,13 @@ from dflib.decide import calibration as cal
 from dflib.decide import (
     ensure_run,
     labelled_sets,
+    read_threshold,
     scores_by_generator,
     submission_summary,
     write_submission,
     write_threshold,
 )
+from dflib.train.summary import run_checks
 from dflib.viz import decisions as figures
 from dflib.viz.plotting import save
 
@@ -184,3 +187,24 @@ print("figures:", ", ".join(p.name for p in saved))
 # chose noise. With few validation fakes (small runs) the bootstrap interval is wide and
 # any single threshold is a guess; `min_recall` trades precision for missed fakes
 # explicitly rather than by accident.
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: the tuned threshold's validation F1 is at least F1
+# at 0.5 when no minimum recall is asked (it was chosen there), the recall floor holds when
+# one is, temperature scaling does not raise the negative log-likelihood on the data it
+# was fitted on, `threshold.json` holds the tuned threshold, and - where
+# `expect_val_auc_min` is set - the run learned (its floor above the AUC of shuffled labels).
+
+# %%
+checks = run_checks(source, expect_val_auc_min)
+if min_recall:
+    checks.expect("recall at the tuned threshold", tuned.recall, low=min_recall)
+else:
+    checks.expect("val F1 tuned - F1 at 0.5", gain.loc["validation", "gain"], low=0.0)
+checks.expect("NLL after temperature scaling - before (validation)",
+              calibration.loc[("validation", "scaled"), "nll"] - calibration.loc[("validation", "raw"), "nll"],
+              high=1e-9)  # fmt: skip
+checks.expect("threshold.json", read_threshold(source), equals=tuned.threshold, tol=1e-12)
+checks.done();

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -50,12 +50,14 @@ make_size = "demo"  # benchmark size of a run made here ("demo": the settings of
 make_train_images = 0  # labelled images of a run made here (0: all of them)
 make_img_size = 64  # image side in px of a run made here
 make_epochs = 3  # epochs of a run made here
+expect_val_auc_min = None  # checks: least validation AUC of the run (None: not checked)
 
 # %%
 import pandas as pd
 from IPython.display import display
 
 from dflib import decide
+from dflib.train.summary import run_checks
 from dflib.viz import decisions as figures
 from dflib.viz.plotting import save
 
@@ -153,3 +155,19 @@ if retrain:
 # `test_unseen` means the retrained model learned its predecessor's answers, not more
 # about fakes. On a user's real test set the purity cannot be measured: only the
 # validation columns remain.
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: the upstream run's (`dflib.train.summary.run_checks`),
+# every kept pseudo-label past its class's cut-off and at least `min_confidence`, the class
+# ratio matched where asked, and the true purity reported only where true labels exist.
+
+# %%
+checks = run_checks(source, expect_val_auc_min)
+kept = pseudo.kept
+checks.true("kept fakes at or above the fake cut-off", bool((kept.loc[kept["pseudo_label"] == 1, "prob"] >= pseudo.cutoff_fake).all()))
+checks.true("kept reals at or below the real cut-off", bool((kept.loc[kept["pseudo_label"] == 0, "prob"] <= pseudo.cutoff_real).all()))
+checks.expect("least confidence kept", kept["confidence"].min() if len(kept) else 1.0, low=min_confidence)
+checks.true("purity reported only against true labels", ("purity" in report) == (hidden is not None))
+checks.done();

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -52,11 +52,15 @@ make_size = "demo"  # benchmark size of runs made here ("demo": the settings of 
 make_train_images = 0  # labelled images of runs made here (0: all of them)
 make_img_size = 64  # image side in px of runs made here
 make_epochs = 3  # epochs of runs made here
+expect_val_auc_min = None  # checks: least validation AUC of the chosen method (None: not checked)
 
 # %%
+import numpy as np
+import pandas as pd
 from IPython.display import display
 
 from dflib import decide
+from dflib.checks import Checks
 from dflib.viz import decisions as figures
 from dflib.viz.plotting import save
 
@@ -136,3 +140,22 @@ save(fig_bars, path.parent / "figures" / "comparison.png");
 # the fitted weights show which runs carry it, and a greedy bag that keeps one run says
 # the others add nothing. The same soft voting is available without the notebook:
 # `python -m dflib predict --run <a> --run <b> [--tta]`.
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: every method's validation and test scores lie in
+# [0, 1] (rank averages too), the weights of a fitted ensemble add up to 1, the chosen
+# method is the best on validation when `method` is `auto`, and - where
+# `expect_val_auc_min` is set - the chosen method's validation AUC.
+
+# %%
+checks = Checks()
+scores = pd.concat([comparison.val, comparison.test])
+checks.true("every method's scores in [0, 1]", bool(((scores >= 0) & (scores <= 1)).all().all()))
+checks.true("each ensemble's weights add up to 1", bool(np.allclose(comparison.weights.sum(axis=1), 1)))
+if method == "auto":
+    checks.expect("chosen method's val F1 tuned - the best", comparison.table.loc[chosen, "val_f1_tuned"]
+                  - comparison.table["val_f1_tuned"].max(), equals=0, tol=1e-12)  # fmt: skip
+checks.expect("chosen method's val AUC", comparison.table.loc[chosen, "val_auc"], low=expect_val_auc_min)
+checks.done();

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -52,6 +52,7 @@ make_size = "demo"  # benchmark size of a run made here ("demo": the settings of
 make_train_images = 0  # labelled images of a run made here (0: all of them)
 make_img_size = 64  # image side in px of a run made here
 make_epochs = 3  # epochs of a run made here
+expect_val_auc_min = None  # checks: least validation AUC of the run (None: not checked)
 
 # %%
 import numpy as np
@@ -60,6 +61,7 @@ from IPython.display import display
 from dflib.decide import ensure_run
 from dflib.study import explain
 from dflib.study.explain_run import load_explained, mass_share_summary
+from dflib.train.summary import run_checks
 from dflib.viz import explain as figures
 from dflib.viz.plotting import save
 from dflib.viz.training import worst_errors
@@ -164,3 +166,17 @@ print("figures:", ", ".join(p.name for p in saved), "in", source.figures)
 # (`docs/writeups.md#task-and-data`); drops concentrated in the low bands would mean the
 # model decides on coarse content. One run, one seed: compare architectures by running this notebook on each
 # (`-p run ...`) before drawing a general conclusion.
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: the upstream run's (`dflib.train.summary.run_checks`),
+# one CAM per image, non-negative (Grad-CAM keeps the evidence for "fake"), and the CAM
+# mass inside the fake region a share in [0, 1].
+
+# %%
+checks = run_checks(source, expect_val_auc_min)
+checks.expect("CAMs (one per image)", len(cams), equals=len(ex.frame))
+checks.expect("least CAM value", float(cams.min()), low=0.0)
+checks.true("CAM mass inside the region in [0, 1]", bool(shares["inside"].dropna().between(0, 1 + 1e-6).all()))
+checks.done();

@@ -54,10 +54,12 @@ make_missing = True  # train the runs that are not in runs/ yet (False: report w
 prefix = "xgen"  # run names: <prefix>-<arch>-no-<family> and <prefix>-<arch>-all
 generators_dir = ""  # your own folder of generators (test/<generator>/{0_real,1_fake}; "": skip): every run scored per generator
 generators_split = "test"  # its split to score ("val" for GenImage's root of <generator>/{train,val})
+expect_seen_auc_min = None  # checks: least mean AUC of the held-out runs on the families they saw (None: not checked)
 
 # %%
 from IPython.display import display
 
+from dflib.checks import Checks
 from dflib.study import crossgen
 from dflib.train.runs import run_folder
 from dflib.viz import crossgen as figures
@@ -111,6 +113,22 @@ print("wrote", folder / "crossgen_scores.csv", "and", save(fig, folder / "figure
 
 # %%
 print(crossgen.conclusion(summary))
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: one summary row per held-out run, `drop = in - out`
+# and `gap = base - out` as their names say, every AUC a share in [0, 1], and - where
+# `expect_seen_auc_min` is set - the held-out runs learned the families they saw.
+
+# %%
+checks = Checks()
+checks.expect("summary rows (held-out runs)", len(summary), equals=sum(p.held_out != "none" for p in plan))
+checks.expect("largest |drop_auc - (in_auc - out_auc)|", (summary["drop_auc"] - (summary["in_auc"] - summary["out_auc"])).abs().max(), high=1e-9)
+checks.expect("largest |gap_auc - (base_auc - out_auc)|", (summary["gap_auc"] - (summary["base_auc"] - summary["out_auc"])).abs().max(), high=1e-9)
+checks.true("AUCs in [0, 1]", bool(summary[["in_auc", "out_auc", "base_auc"]].stack().between(0, 1).all()))
+checks.expect("mean AUC on the families seen", summary["in_auc"].mean(), low=expect_seen_auc_min)
+checks.done();
 
 # %% [markdown]
 # ## Your generators

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -62,11 +62,13 @@ make_train_images = 0  # labelled images of runs made here (0: all of them)
 make_img_size = 64  # image side in px of runs made here
 make_epochs = 10  # epochs of runs made here
 budget_min = 0  # start no new run after this many minutes (0: no limit)
+expect_verdicts = ""  # checks: finding=verdict pairs ("class weights=reproduced;..."), the start of a finding suffices ("": not checked)
 
 # %%
 import pandas as pd
 from IPython.display import Markdown, display
 
+from dflib.checks import Checks
 from dflib.study import campaign, reports
 from dflib.study import claims_plan as plan_mod
 from dflib.study import leaderboard as lb
@@ -154,3 +156,22 @@ command = "\n".join([
 ])  # fmt: skip
 written = reports.write_reports(reports_dir, table, findings, runs_dir, command, prefix)
 print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing written")
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: one row per finished run and each run in one
+# configuration, every verdict one of the five words, and - where `expect_verdicts` is set -
+# the verdicts expected of the runs at this size.
+
+# %%
+checks = Checks()
+checks.expect("runs in the configurations", int(board["n"].sum()), equals=len(table))
+words = findings["verdict"].str.split(" at ").str[0]
+checks.true("every verdict is one of the five",
+            bool(words.isin(["reproduced", "refuted", "inconclusive", "not comparable", "not measured"]).all()))
+expected = dict(pair.split("=", 1) for pair in expect_verdicts.split(";") if "=" in pair)
+observed = {finding: words[findings["finding"].str.startswith(finding)].tolist() for finding in expected}
+checks.expect("verdicts expected at this size", {f: v[0] if v else "no such finding" for f, v in observed.items()},
+              equals=expected or None)  # fmt: skip
+checks.done();

@@ -56,6 +56,7 @@ brightness_factors = "0.7,1.3"  # brightness factor (torchvision; 1 is the ident
 contrast_factors = "0.7,1.3"  # contrast factor (torchvision; 1 is the identity)
 filter_tols = "30,45"  # CoherentNoiseFilter tolerances at test time (scored beside no filter)
 seed = 42  # seed of the subset and of the noise
+expect_clean_auc_min = None  # checks: least clean AUC of the first run through its own pipeline (None: not checked)
 device = "auto"  # "auto", "cpu", "cuda", ...
 make_missing = False  # train missing runs now, with the settings below (fine-tuning off)
 make_archs = "freqnet,rgb_fft,hrnet_artifact"  # architectures of runs made here, in the order of `runs`
@@ -67,6 +68,7 @@ make_epochs = 3  # epochs of runs made here
 # %%
 from IPython.display import Markdown, display
 
+from dflib.checks import Checks
 from dflib.decide import ensure_runs, scores_by_generator
 from dflib.imageio import read_image
 from dflib.study import perturb, robustness
@@ -184,3 +186,22 @@ display(Markdown(rt.conclusions(scores)))
 # not on the clean images, says the tolerance should follow the noise a user's data
 # carries (notebook 01 measures it: the smallest tolerance that catches it). One seed per
 # run: differences of a few hundredths between architectures are within noise.
+
+# %% [markdown]
+# ## Checks
+#
+# This notebook's answers, asserted: the clean row of each run through its own pipeline
+# equals the AUC of the run's own predictions on the same images (else the perturbation
+# pipeline is not the run's), every score a share in [0, 1], one row per run, condition
+# and filter setting, and - where `expect_clean_auc_min` is set - the first run's clean AUC.
+
+# %%
+agree = robustness.clean_against_own(scores, sources, held)
+display(agree.round(4))
+checks = Checks()
+checks.expect("largest |clean AUC - the run's own AUC| on the same images", agree["difference"].max(), high=1e-3)
+checks.true("AUC and F1 in [0, 1]", bool(scores[["auc", "f1"]].stack().between(0, 1).all()))
+checks.expect("rows: runs x conditions x filter settings", len(scores),
+              equals=len(sources) * len(conditions) * len(robustness.filter_settings(filter_tols)))  # fmt: skip
+checks.expect("clean AUC, first run, own pipeline", agree["clean_auc"].iloc[0], low=expect_clean_auc_min)
+checks.done();

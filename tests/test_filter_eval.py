@@ -67,3 +67,19 @@ def test_region_masks_from_metadata():
     masks = filter_eval.fake_region_masks(rows, (32, 32))
     assert masks[0, 16, 16] == 1.0 and masks[0, 0, 0] == 0.0 and masks[1].sum() == 0
     assert filter_eval.fake_region_masks(pd.DataFrame({"id": [1]}), (8, 8)).sum() == 0
+
+
+def test_changed_outside_flags_holds_each_filter_to_its_rule():
+    from dflib import filters
+    from dflib.filters.evaluation import changed_outside_flags
+
+    rng = np.random.default_rng(0)
+    noisy = rng.integers(40, 215, (2, 24, 24, 3), dtype=np.uint8)
+    spots = rng.random(noisy.shape) < 0.05
+    noisy[spots] = rng.choice([3, 250], size=int(spots.sum())).astype(np.uint8)
+    named = filters.filter_set("selective_median,coherent_noise_filter,global_median", 30)
+    out = {name: fn(noisy) for name, fn in named.items()}
+    assert changed_outside_flags(noisy, out["selective_median"], 30, whole_pixel=False) == 0
+    assert changed_outside_flags(noisy, out["coherent_noise_filter"], 30, whole_pixel=True) == 0
+    assert changed_outside_flags(noisy, out["coherent_noise_filter"], 30, whole_pixel=False) > 0
+    assert changed_outside_flags(noisy, out["global_median"], 30, whole_pixel=True) > 0

@@ -152,7 +152,7 @@ def build_cache(
     parent = Path(root) if root is not None else cache_dir() / "images"
     folder = parent / f"{table.split}-{size}px-{key}"
     if not (folder / "index.csv").is_file():
-        with file_lock(folder.with_name(folder.name + ".lock")):  # one builder per cache
+        with file_lock(folder):  # one builder per cache
             if not (folder / "index.csv").is_file():
                 steps = (preprocess, preprocess_first)
                 _build(table, size, steps, folder, num_workers(workers), progress)

@@ -58,7 +58,9 @@ def ensure_run(
             lists the finished runs and the commands that make this one.
     """
     run = run_folder(name)
-    with file_lock(run.root.with_name(f".{run.name}.lock")):  # made once, however many ask
+    if is_finished(run) or not make_missing:  # no lock to read a run (its folder may be read-only)
+        return _finished_or_made(run, str(name), arch, make_missing, progress, recipe_overrides)
+    with file_lock(run.root):  # made once, however many ask at once
         return _finished_or_made(run, str(name), arch, make_missing, progress, recipe_overrides)
 
 

@@ -4,6 +4,7 @@ A good filter here repairs the injected impulses, leaves every genuine pixel alo
 no coloured specks, and keeps the fine detail that gives fakes away. Each of those is
 one column of :func:`compare_filters`; :func:`probe_filters` then asks the question that
 matters most: does a detector trained on the filtered images still find the fakes?
+:func:`filter_checks` holds notebook 02's answers to what each filter may change.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from dflib.checks import Checks
 from dflib.filters.frequency import fft_highpass
 
 REPAIR_TOLERANCE = 16  # a noisy value counts as repaired within this distance of the clean one
@@ -255,3 +257,41 @@ def probe_filters(
         rows.append({"filter": name, "auc": m["auc"], "f1@0.5": m["f1"], "tuned_f1": m["tuned_f1"],
                      "recall@0.5": m["recall"], "epochs": result.epochs, "train_s": result.train_seconds})  # fmt: skip
     return pd.DataFrame(rows).set_index("filter")
+
+
+def changed_outside_flags(
+    noisy: np.ndarray, filtered: np.ndarray, tol: int, whole_pixel: bool
+) -> int:
+    """How many values a filter changed that its rule says it may not: a selective filter
+    may change only flagged channel values (``v <= tol`` or ``v >= 255 - tol``), a coherent
+    one only the pixels where some channel is flagged (``whole_pixel``)."""
+    noisy, filtered = np.asarray(noisy), np.asarray(filtered)
+    flagged = (noisy <= tol) | (noisy >= 255 - tol)
+    if whole_pixel:
+        flagged = np.broadcast_to(flagged.any(axis=-1, keepdims=True), flagged.shape)
+    return int(((filtered != noisy) & ~flagged).sum())
+
+
+def filter_checks(
+    sample: FilterSample, quality: pd.DataFrame, tol: int, expect_psnr_order: str | None = None
+) -> Checks:
+    """Notebook 02's checks: ``none`` changes nothing, the selective median only flagged
+    values, the coherent filter only pixels with a flagged value (for those compared), and
+    - at the CI size - the filters named in ``expect_psnr_order`` ranked by PSNR in that
+    order, best first (the others compared are left out of the ranking)."""
+    checks = Checks()
+    rules = {"none": None, "selective_median": False, "coherent_noise_filter": True}
+    for name, whole_pixel in rules.items():
+        if name in sample.outputs:
+            out = sample.outputs[name]
+            wrong = int((out != sample.noisy).sum()) if whole_pixel is None else (
+                changed_outside_flags(sample.noisy, out, tol, whole_pixel))  # fmt: skip
+            what = "values changed" if whole_pixel is None else "values changed outside its rule"
+            checks.expect(f"{name}: {what}", wrong, equals=0)
+    if "psnr_db" in quality.columns:
+        names = [n.strip() for n in (expect_psnr_order or "").split(",") if n.strip()]
+        ranked = [n for n in quality["psnr_db"].sort_values(ascending=False).index
+                  if n in names or not names]  # fmt: skip
+        checks.expect("filters by PSNR, best first", ",".join(ranked),
+                      equals=",".join(names) if names else None)  # fmt: skip
+    return checks

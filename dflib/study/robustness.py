@@ -206,3 +206,29 @@ def score_runs(
             for cache in caches.values():
                 shutil.rmtree(cache.folder, ignore_errors=True)
     return pd.DataFrame(rows)
+
+
+def clean_against_own(
+    scores: pd.DataFrame, runs: list[RunFolder], held: ImageTable
+) -> pd.DataFrame:
+    """Each run's clean score through its own pipeline (:func:`score_runs`) beside the AUC
+    of the run's own predictions on the same held-out images: the two must agree, or the
+    perturbation pipeline is not the one the run was scored with (notebook 16's check).
+
+    Returns:
+        One row per run: ``run``, ``clean_auc``, ``own_auc``, ``difference``.
+    """
+    split = "test" if held.split == "test" else "val"
+    truth = dict(zip(held.frame["id"].astype(str), held.frame["label"].astype(int), strict=True))
+    clean = scores[(scores["kind"] == "clean") & scores["own"]].set_index("run")["auc"]
+    rows = []
+    for run in runs:
+        own = run.read_predictions(split)
+        own = own[own["id"].astype(str).isin(truth)]
+        labels = own["id"].astype(str).map(truth).to_numpy()
+        auc = binary_metrics(labels, own["prob"].to_numpy()).get("auc", float("nan"))
+        rows.append(
+            {"run": run.name, "clean_auc": clean.get(run.name, float("nan")), "own_auc": auc}
+        )
+    frame = pd.DataFrame(rows)
+    return frame.assign(difference=(frame["clean_auc"] - frame["own_auc"]).abs())

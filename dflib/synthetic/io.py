@@ -166,7 +166,7 @@ def ensure_dataset(
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
     partial = root.with_name(root.name + ".partial")
-    with file_lock(root.with_name(root.name + ".lock")):
+    with file_lock(root):
         if is_complete(root):  # another process finished it while we waited
             return root
         for sub in ("train", "test", "_chunks"):

@@ -1,4 +1,5 @@
-"""One row per finished run, beside the write-up's number: for notebooks and tables."""
+"""One row per finished run, beside the write-up's number: for notebooks and tables; and
+the checks a training notebook ends with."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from dflib.checks import Checks
+from dflib.metrics import shuffled_floor
 from dflib.train.recipes import reference
 from dflib.train.runs import RunFolder, run_folder
 
@@ -80,3 +83,31 @@ def versus_reference(run: RunFolder | str | os.PathLike) -> pd.DataFrame:
         index=["val F1 @0.5", "val F1 @tuned", "val recall @0.5", "val AUC",
                "hidden-test F1 @0.5", "hidden-test F1 @tuned"],
     ).rename_axis(note)  # fmt: skip
+
+
+def run_checks(
+    run: RunFolder | str | os.PathLike, expect_val_auc_min: float | None = None
+) -> Checks:
+    """A training notebook's checks of its run (:mod:`dflib.checks`): the history's length,
+    one probability in [0, 1] per validation image, the tuned threshold's validation F1 at
+    least F1 at 0.5 (it was chosen there), and - at the CI size - a validation AUC that a
+    model which learned nothing does not reach: the floor ``expect_val_auc_min`` is checked
+    against the run's AUC, and itself against the 99th percentile of the AUC under
+    shuffled labels on the same predictions (a floor at or below it could not fail)."""
+    run = run if isinstance(run, RunFolder) else run_folder(run)
+    params, metrics = run.read_json("params"), run.read_json("metrics")
+    history, val = run.read_history(), run.read_predictions("val")
+    total = params["epochs"] + params.get("finetune_epochs", 0)
+    checks = Checks()
+    checks.expect("epochs in the history", len(history), 1, total)
+    checks.expect("validation predictions (one per image)", len(val), equals=metrics["n_val"])
+    checks.true("validation probabilities in [0, 1]", bool(val["prob"].between(0, 1).all()))
+    checks.expect("val F1 at the tuned threshold - at 0.5", metrics["val_tuned"]["f1"]
+                  - metrics["val"]["f1"], low=0.0)  # fmt: skip
+    chance = shuffled_floor(val["label"], val["prob"], "auc", q=99)
+    print(f"val AUC of label-shuffled predictions, 99th percentile: {chance:.3f}")
+    checks.expect(
+        "the AUC floor clears chance (shuffled 99th pct)", chance, high=expect_val_auc_min
+    )
+    checks.expect("val AUC", metrics["val"]["auc"], low=expect_val_auc_min)
+    return checks
