@@ -271,3 +271,14 @@ def test_predict_on_a_folder_above_one_data_folder_scores_its_test_split(cnndete
     """Kaggle's ``/kaggle/input/<name>/<folder>/``: the test split, not every class folder."""
     table = data.load_prediction_images(cnndetection.parent)
     assert len(table) == 12 and all("/test/" in p for p in table.frame["path"])
+
+
+def test_training_says_which_column_and_folders_it_read(faces_140k, tmp_path, capsys):
+    from dflib.train.dataset import prepare
+
+    config = get_recipe("rgb_fft", data_dir=str(faces_140k), label_column="label_str", img_size=64)
+    data_ = prepare(config, progress=False)
+    printed = capsys.readouterr().out
+    assert "data: train.csv: ids from column 'path'" in printed
+    assert "data: valid.csv: labels from column 'label_str'" in printed
+    assert data_.validation.startswith("given by the data: 4 images")

@@ -141,6 +141,11 @@ def prepare(config: TrainConfig, progress: bool = True) -> TrainingData:
         select_families(table, config.fake_families), config.train_images, config.seed
     )
     given = load_val_if_present(config.data_dir, **kw)
+    if (
+        os.environ.get("RANK", "0") == "0"
+    ):  # what the loader chose (column, class folders): said once
+        for note in table.report.notes + (given.report.notes if given is not None else []):
+            print(f"data: {note}")
     if given is not None:
         given = select_families(given, config.fake_families)
         frames = [table.frame.assign(split="train"), given.frame.assign(split="val")]
