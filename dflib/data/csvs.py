@@ -234,20 +234,21 @@ def choose_id_column(
         c for c in id_columns(frame.columns) if c != id_col
     ]  # fmt: skip
     root = root.resolve()
-    best = None
+    best, hits_of = None, {}
     for column in candidates:
         sample = [v for v in frame[column].astype(str).head(ID_PROBE_ROWS) if v.strip()]
         bases = [root, images.resolve()]
         nested = next((nested_base(root, v) for v in sample[:1] if is_path(v)), None)
         if nested is not None and nested not in bases:
             bases.append(nested)
-        hits = sum(locate(v, root, bases, by_name)[0] is not None for v in sample)
+        hits = hits_of[column] = sum(locate(v, root, bases, by_name)[0] is not None for v in sample)
         if best is None or hits > best[2]:
             best = (column, bases, hits)
     column, bases, hits = best
     if column != id_col:
         report.note(f"{csv_name}: ids from column {column!r}, whose values name image files "
-                    f"({id_col!r}, the first id-like column, names none of them)")  # fmt: skip
+                    f"({hits} of its first {ID_PROBE_ROWS} rows; {id_col!r}, the first id-like "
+                    f"column, {hits_of[id_col]})")  # fmt: skip
     if len(bases) > 2 and hits:
         report.note(f"{csv_name}: the paths in {column!r} are relative to "
                     f"{bases[2].relative_to(root).as_posix()}/")  # fmt: skip
