@@ -62,7 +62,7 @@ make_train_images = 0  # labelled images of runs made here (0: all of them)
 make_img_size = 64  # image side in px of runs made here
 make_epochs = 10  # epochs of runs made here
 budget_min = 0  # start no new run after this many minutes (0: no limit)
-expect_verdicts = ""  # checks: finding=verdict pairs ("class weights=reproduced;..."), the start of a finding suffices ("": not checked)
+expect_verdicts = ""  # checks: "finding:verdict;..." pairs, the start of a finding suffices ("": not checked)
 
 # %%
 import pandas as pd
@@ -170,7 +170,7 @@ checks.expect("runs in the configurations", int(board["n"].sum()), equals=len(ta
 words = findings["verdict"].str.split(" at ").str[0]
 checks.true("every verdict is one of the five",
             bool(words.isin(["reproduced", "refuted", "inconclusive", "not comparable", "not measured"]).all()))
-expected = dict(pair.split("=", 1) for pair in expect_verdicts.split(";") if "=" in pair)
+expected = dict(pair.split(":", 1) for pair in expect_verdicts.split(";") if ":" in pair)
 observed = {finding: words[findings["finding"].str.startswith(finding)].tolist() for finding in expected}
 checks.expect("verdicts expected at this size", {f: v[0] if v else "no such finding" for f, v in observed.items()},
               equals=expected or None)  # fmt: skip
