@@ -15,6 +15,7 @@ import torch.multiprocessing as mp
 from dflib.train import TrainingDiverged, fit, get_recipe, load_checkpoint
 from dflib.train import trainer as fit_module
 from dflib.train.distributed import World, shard
+from dflib.train.losses import Loss
 
 WORLD = 2
 
@@ -42,7 +43,7 @@ def poison_loss(at_step: int) -> None:
             value = loss(logits, targets)
             return value * float("nan") if steps[0] == at_step else value
 
-        return poisoned
+        return Loss(poisoned, loss.normaliser)
 
     fit_module.make_loss = make_loss
 

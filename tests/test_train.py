@@ -20,7 +20,7 @@ from dflib.train import trainer as fit_module
 from dflib.train.augment import DevicePipeline
 from dflib.train.batches import batch_loader, split_batches
 from dflib.train.engine import Device, train_one_epoch
-from dflib.train.losses import make_loss
+from dflib.train.losses import Loss, make_loss
 
 TIMING = ["seconds", "images_per_s"]
 
@@ -201,7 +201,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_last_good(tmp_path, monke
             value = loss(logits, targets)
             return value * float("nan") if calls[0] == 7 else value  # epoch 2 (5 steps each)
 
-        return wrapped
+        return Loss(wrapped, loss.normaliser)
 
     monkeypatch.setattr(fit_module, "make_loss", poisoned)
     with pytest.raises(TrainingDiverged, match=r"epoch 2, batch \d+ \(lr"):

@@ -58,6 +58,34 @@ def test_weighted_ce_matches_torch_and_heads_agree():
     assert torch.allclose(fake_probability(logits2), torch.softmax(logits2, 1)[:, 1], atol=1e-6)
 
 
+def test_validation_loss_does_not_depend_on_the_evaluation_batch():
+    """The epoch's class-weighted CE is the split's loss as one batch, at any batch size.
+
+    Before, it was a mean of batch means: 1e-3 apart between a CPU's evaluation batch and
+    CUDA's 512, so ``ce`` runs' ``val_loss`` (and the lr schedule reading it) moved with
+    the machine. This moves ``val_loss`` of ``ce`` runs; ``bce`` and ``bce_focal`` are
+    image means, whose value this leaves as it was."""
+    from dflib.models import create_model
+    from dflib.train.batches import batch_loader, split_batches
+    from dflib.train.engine import Device, evaluate
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (45, 64, 64, 3), dtype=np.uint8)
+    labels = (rng.random(45) < 0.2).astype(np.int64)  # about 5:1 like the data
+    torch.manual_seed(0)
+    model, pipeline = create_model("rgb_fft"), DevicePipeline((0.5,) * 3, (0.25,) * 3)
+    loss_fn = make_loss("ce", [0.6024, 2.9412])
+    dev = Device(torch.device("cpu"))
+
+    def val_loss(batch: int) -> float:
+        loader = batch_loader(images, labels, split_batches(np.arange(45), batch, False))
+        return evaluate(model, loader, pipeline, dev, loss_fn)["loss"]
+
+    whole = val_loss(45)
+    assert val_loss(4) == pytest.approx(whole, rel=1e-6, abs=0)
+    assert val_loss(16) == pytest.approx(whole, rel=1e-6, abs=0)
+
+
 def test_focal_down_weights_easy_examples():
     easy = torch.tensor([[6.0]]), torch.tensor([1])
     bce, combo = make_loss("bce", [1.0, 1.0]), make_loss("bce_focal", [1.0, 1.0])

@@ -169,12 +169,14 @@ def evaluate(
         tta: also score the horizontally flipped images and average the probabilities.
 
     Returns:
-        ``positions``, ``labels``, ``probs`` (arrays) and the mean ``loss`` when a loss
-        is given and the labels are known.
+        ``positions``, ``labels``, ``probs`` (arrays), the ``loss`` of the whole split when
+        a loss is given and the labels are known (the same at any batch size,
+        :class:`~dflib.train.losses.Loss`) and ``loss_weight``, its normaliser (to merge
+        ranks' losses).
     """
     model.eval()
     positions, labels, probs = [], [], []
-    total_loss, counted = 0.0, 0
+    total_loss, counted = 0.0, 0.0
     for images, y, pos in tqdm(loader, desc="predicting", leave=False, disable=not progress):
         torch.compiler.cudagraph_mark_step_begin()
         images, y_dev = to_device((images, y), dev.device)
@@ -185,8 +187,9 @@ def evaluate(
             if tta:
                 prob = (prob + fake_probability(model(x.flip(-1)).float())) / 2
         if loss_fn is not None and bool((y >= 0).all()):
-            total_loss += float(loss_fn(logits, y_dev)) * len(y)
-            counted += len(y)
+            weight = loss_fn.weight(y_dev)  # the batch's share of the split's loss
+            total_loss += float(loss_fn(logits, y_dev)) * weight
+            counted += weight
         positions.append(pos.numpy())
         labels.append(y.cpu().numpy())  # on the device when the cache is resident
         probs.append(prob.cpu().numpy())
@@ -196,4 +199,5 @@ def evaluate(
         "probs": np.concatenate(probs).astype(np.float64) if probs else np.zeros(0),
     }
     out["loss"] = total_loss / counted if counted else float("nan")
+    out["loss_weight"] = counted
     return out

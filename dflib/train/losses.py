@@ -9,12 +9,35 @@ both. Class weights are ``total / (2 * count)`` from the training split.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch.nn import functional as F
 
-Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BCE_SHARE = 0.6  # write-up 2: 0.6 x BCE + 0.4 x Focal
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss and what it divides each batch's sum by.
+
+    ``loss(logits, targets)`` is the batch's loss, the value a step minimises;
+    ``loss.weight(targets)`` is what that value was normalised by (the batch's sum of class
+    weights for ``"ce"``, its number of images otherwise). An epoch's loss is then
+    ``sum(loss * weight) / sum(weight)``, the loss of the whole epoch taken as one batch,
+    whatever the batch size: a mean of batch means would depend on the evaluation batch
+    (64 on a CPU, 512 on CUDA), and the lr schedule, which reads it, with it.
+    """
+
+    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    normaliser: Callable[[torch.Tensor], torch.Tensor] | None = None  # None: the image count
+
+    def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.fn(logits, targets)
+
+    def weight(self, targets: torch.Tensor) -> float:
+        """What the loss of a batch with these ``targets`` is divided by."""
+        return float(self.normaliser(targets)) if self.normaliser else float(len(targets))
 
 
 def fake_logit(logits: torch.Tensor) -> torch.Tensor:
@@ -47,7 +70,7 @@ def weighted_ce(weights: torch.Tensor) -> Loss:
         w = weights.to(logits.device)[targets]
         return (w * _per_sample_bce(logits, targets)).sum() / w.sum()
 
-    return loss
+    return Loss(loss, lambda targets: weights.to(targets.device)[targets].sum())
 
 
 def weighted_bce(weights: torch.Tensor) -> Loss:
@@ -56,7 +79,7 @@ def weighted_bce(weights: torch.Tensor) -> Loss:
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return (weights.to(logits.device)[targets] * _per_sample_bce(logits, targets)).mean()
 
-    return loss
+    return Loss(loss)
 
 
 def focal(gamma: float = 2.0) -> Loss:
@@ -67,7 +90,7 @@ def focal(gamma: float = 2.0) -> Loss:
         p_t = torch.exp(-bce)
         return ((1.0 - p_t) ** gamma * bce).mean()
 
-    return loss
+    return Loss(loss)
 
 
 def make_loss(kind: str, class_weights, focal_gamma: float = 2.0) -> Loss:
@@ -79,7 +102,9 @@ def make_loss(kind: str, class_weights, focal_gamma: float = 2.0) -> Loss:
         return weighted_bce(weights)
     if kind == "bce_focal":
         bce, foc = weighted_bce(weights), focal(focal_gamma)
-        return lambda logits, targets: (
-            BCE_SHARE * bce(logits, targets) + (1 - BCE_SHARE) * foc(logits, targets)
+        return Loss(
+            lambda logits, targets: (
+                BCE_SHARE * bce(logits, targets) + (1 - BCE_SHARE) * foc(logits, targets)
+            )
         )
     raise ValueError(f"unknown loss {kind!r}; expected 'ce', 'bce' or 'bce_focal'")

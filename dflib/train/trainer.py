@@ -225,7 +225,7 @@ def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held)
     batches = eval_batches(mine, config.batch_size, dev.device)
     loader = batch_source(held, data.cache, data.labels, batches, workers, dev.device)
     val = evaluate(model, loader, pipeline, dev, loss_fn)
-    loss = ddp.mean_over_ranks(world, val.pop("loss"), len(val["labels"]))
+    loss = ddp.mean_over_ranks(world, val.pop("loss"), val.pop("loss_weight"))
     return {**ddp.gather_arrays(world, val), "loss": loss}
 
 
