@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 
 import numpy as np
@@ -158,6 +159,49 @@ def test_restore_puts_the_random_generators_back(tmp_path):
     got = torch.rand(4), np.random.rand(4), random.random()  # noqa: NPY002
     assert epoch == 1 and torch.equal(fresh.weight, model.weight)
     assert torch.equal(got[0], want[0]) and np.array_equal(got[1], want[1]) and got[2] == want[2]
+
+
+def test_resume_loads_the_optimiser_state_for_this_runs_fused_update(tmp_path, monkeypatch):
+    """A run saved with the default update (a CPU) resumed with the fused one (a GPU, in
+    channels_last): the saved state must be loaded with the fused flag already in place,
+    or ``load_state_dict`` leaves ``step`` on the saver's device (pytorch/pytorch#124133),
+    and every moment must take its parameter's strides, or the fused kernel refuses it.
+    On a CPU both would still run, so the causes are checked, not the crash."""
+    from dflib.train import optim
+    from dflib.train.checkpoint import load_checkpoint, save_checkpoint
+    from dflib.train.resume import last_state, restore
+
+    config = TrainConfig(epochs=2)
+    torch.manual_seed(0)
+    saver = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    optimizer, scheduler = optim.make_optimizer(saver, config, finetune=False)
+    saver(torch.randn(2, 3, 8, 8)).sum().backward()
+    optimizer.step()
+    best = {"epoch": 0, "f1": 0.5, "auc": 0.5, "since": 0}
+    save_checkpoint(last_state(saver, optimizer, scheduler, None, 1, [], best, config),
+                    tmp_path / "last.pt")  # fmt: skip
+
+    monkeypatch.setattr(optim, "FUSED_DEVICES", ("cuda", "cpu"))  # the GPU's update
+    loaded_with = []
+    real_load = torch.optim.Optimizer.load_state_dict
+
+    def load_state_dict(self, state_dict):
+        loaded_with.extend(group.get("fused") for group in state_dict["param_groups"])
+        return real_load(self, state_dict)
+
+    monkeypatch.setattr(torch.optim.Optimizer, "load_state_dict", load_state_dict)
+    model = copy.deepcopy(saver).to(memory_format=torch.channels_last)
+    resumed, *_ = restore(load_checkpoint(tmp_path / "last.pt"), model, config, None)
+    assert loaded_with == [True], "the saved groups are loaded with this run's fused flag"
+    assert resumed.param_groups[0]["fused"] is True
+    conv = model[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    for saved, param in zip(saver.parameters(), model.parameters(), strict=True):
+        for key in ("exp_avg", "exp_avg_sq"):
+            moment = resumed.state[param][key]
+            assert moment.stride() == param.stride(), (key, moment.stride(), param.stride())
+            assert torch.equal(moment, optimizer.state[saved][key])
+    resumed.step()  # the fused update runs on the restored state
 
 
 def test_step_mode_follows_device_and_flags():
