@@ -17,7 +17,6 @@ import torch
 
 from dflib.data import ImageTable, load_split
 from dflib.data.cache import ImageCache, build_cache
-from dflib.runtime import autocast_dtype
 from dflib.train import fit, get_recipe, resident
 from dflib.train.augment import DevicePipeline, build_augmentations
 from dflib.train.batched_augment import BatchedAugment
@@ -90,13 +89,11 @@ class Setup:
 def setup(b: Bench, config: TrainConfig, amp: bool, channels_last: bool, compile: bool = False):
     torch.manual_seed(0)
     model, pipeline = model_and_pipeline(config.replace(channels_last=channels_last), b.device)
-    dtype = autocast_dtype(b.device) if amp else None
-    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     optimizer, _ = make_optimizer(model, config, finetune=False)  # fused on CUDA, as trained
     mode = compile_mode(config.replace(compile=compile), b.device, distributed=False)
     step_model = model if mode is None else torch.compile(model, mode=mode)
     loss_fn = make_loss(config.loss, [0.6024, 2.9412], config.focal_gamma)
-    return Setup(model, step_model, pipeline, Device(b.device, dtype, scaler),
+    return Setup(model, step_model, pipeline, Device.for_run(b.device, "auto" if amp else "off"),
                  loss_fn, optimizer)  # fmt: skip
 
 

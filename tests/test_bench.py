@@ -84,8 +84,10 @@ def test_bench_runs_every_cpu_table_at_a_tiny_size(bench_modules, tmp_path):
     saved = json.loads((tmp_path / "quick" / "cpu.json").read_text())
     assert set(saved["sections"]) == {"arch", "seed", "predict", "cost", "augment", "epochs"}
     epochs = saved["sections"]["epochs"]  # eager, then torch.compile (default mode on a CPU)
-    assert [r["step"] for r in epochs] == ["eager, AdamW default update",
-                                           "torch.compile (default), AdamW default update"]  # fmt: skip
+    assert [r["step"] for r in epochs] == [
+        "eager, float32, NCHW, AdamW default update",
+        "torch.compile (default), float32, NCHW, AdamW default update",
+    ]
     assert all(r["steady epoch s"] > 0 and r["first / steady"] > 0 for r in epochs)
     augment = saved["sections"]["augment"]  # freqnet: its one op, hflip
     sets = {(r["recipe"], r["op"], r["pipeline"]) for r in augment}

@@ -206,6 +206,7 @@ def test_resume_loads_the_optimiser_state_for_this_runs_fused_update(tmp_path, m
 
 def test_step_mode_follows_device_and_flags():
     """Compiled steps are CUDA graphs on one GPU only; AdamW is fused on CUDA only."""
+    from dflib.train.engine import Device
     from dflib.train.optim import fused, make_optimizer
     from dflib.train.trainer import compile_mode, describe_step
 
@@ -219,7 +220,11 @@ def test_step_mode_follows_device_and_flags():
     assert not fused(list(model.parameters())) and not fused([])
     optimizer, _ = make_optimizer(model, TrainConfig(), finetune=False)
     assert not optimizer.param_groups[0]["fused"], "CPU runs keep the default update"
-    assert describe_step(None, model) == "eager, AdamW default update"
-    assert describe_step("default", model) == "torch.compile (default), AdamW default update"
+    dev = Device(cpu)
+    assert describe_step(None, model, dev, False) == "eager, float32, NCHW, AdamW default update"
+    assert describe_step("default", model, Device.for_run(cpu, "fp16"), True) == (
+        "torch.compile (default), float16 autocast + GradScaler, channels_last, "
+        "AdamW default update"
+    )
     on_gpu = SimpleNamespace(device=cuda)  # a parameter as fused() sees it
     assert fused([on_gpu, on_gpu]) and not fused([on_gpu, next(model.parameters())])

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from dflib.runtime import amp_dtype
 from dflib.train.augment import DevicePipeline
 from dflib.train.batches import to_device
 from dflib.train.distributed import min_over_ranks
@@ -42,6 +43,23 @@ class Device:
     device: torch.device
     amp_dtype: torch.dtype | None = None
     scaler: torch.amp.GradScaler | None = None
+
+    @classmethod
+    def for_run(cls, device: torch.device, amp: str) -> Device:
+        """The setup a run's ``amp`` setting asks for (:func:`dflib.runtime.amp_dtype`):
+        fp16 steps get a GradScaler on the same device type (gradients of small fp16
+        losses would underflow to zero without it)."""
+        dtype = amp_dtype(amp, device)
+        return cls(
+            device, dtype, torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
+        )
+
+    def describe(self) -> str:
+        """The precision of each step, for the run's ``step:`` line."""
+        if self.amp_dtype is None:
+            return "float32"
+        scaler = " + GradScaler" if self.scaler is not None else ""
+        return f"{str(self.amp_dtype).replace('torch.', '')} autocast{scaler}"
 
     def autocast(self):
         if self.amp_dtype is None:

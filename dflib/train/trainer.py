@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from dflib.models import create_model
-from dflib.runtime import autocast_dtype, resolve_device, seed_everything
+from dflib.runtime import resolve_device, seed_everything
 from dflib.train import distributed as ddp
 from dflib.train import finish, resident, runs
 from dflib.train.augment import DevicePipeline
@@ -35,6 +35,10 @@ from dflib.train.optim import fused, make_optimizer
 from dflib.train.recipes import TrainConfig
 from dflib.train.resume import last_state, previous_state, restore
 from dflib.train.runs import RunFolder
+
+# devices where a recipe's channels_last is used (tensor cores want NHWC); a CPU keeps
+# NCHW, so CPU runs stay as they were. Tests add "cpu" to take the GPU's layout here.
+CHANNELS_LAST_DEVICES = ("cuda",)
 
 
 @dataclass
@@ -99,8 +103,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
         )
     ddp.barrier(world)  # every rank has looked before rank 0 writes
     seed_everything(config.seed, config.deterministic)
-    amp = autocast_dtype(device) if config.amp else None
-    dev = Device(device, amp, torch.amp.GradScaler("cuda") if amp == torch.float16 else None)
+    dev = Device.for_run(device, config.amp)
     if device.type == "cuda" and not config.deterministic:
         torch.backends.cudnn.benchmark = True
     data = ddp.main_first(world, lambda: prepare(config, progress))  # one process builds caches
@@ -109,7 +112,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     weights = data.weights if config.class_weighting else np.ones_like(data.weights)
     loss_fn = make_loss(config.loss, weights, config.focal_gamma)
     mode = compile_mode(config, device, world.active)
-    step = describe_step(mode, model)
+    step = describe_step(mode, model, dev, pipeline.channels_last)
     if world.is_main:
         finish.write_run_header(run, config, model.default_cfg, data, dev, step)
         print(f"validation: {data.validation}")
@@ -203,11 +206,13 @@ def compile_mode(config: TrainConfig, device: torch.device, distributed: bool) -
     return "reduce-overhead" if device.type == "cuda" and not distributed else "default"
 
 
-def describe_step(mode: str | None, model: nn.Module) -> str:
-    """How each training step runs, for the run's log and ``params.json``."""
+def describe_step(mode: str | None, model: nn.Module, dev: Device, channels_last: bool) -> str:
+    """How each training step runs, for the run's log and ``params.json``: compiled or
+    eager, its precision, its memory format and AdamW's update."""
     compiled = "eager" if mode is None else f"torch.compile ({mode})"
+    layout = "channels_last" if channels_last else "NCHW"
     update = "fused" if fused(list(model.parameters())) else "default"
-    return f"{compiled}, AdamW {update} update"
+    return f"{compiled}, {dev.describe()}, {layout}, AdamW {update} update"
 
 
 def _wrap(model: nn.Module, mode: str | None, world: ddp.World, device) -> nn.Module:
@@ -240,7 +245,7 @@ def batch_source(held, images, labels, batches, workers: int, device: torch.devi
 def model_and_pipeline(config: TrainConfig, device: torch.device):
     """The model (NHWC on CUDA when the recipe asks) and its device pipeline, on ``device``."""
     model = create_model(config.arch).to(device)
-    channels_last = config.channels_last and device.type == "cuda"
+    channels_last = config.channels_last and device.type in CHANNELS_LAST_DEVICES
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     cfg = model.default_cfg
