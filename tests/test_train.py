@@ -103,6 +103,32 @@ def test_epoch_loss_equals_an_eager_per_step_reference():
     assert same_weights(model.state_dict(), reference.state_dict())
 
 
+def test_augmentation_runs_in_float32_outside_autocast():
+    """Under bf16 autocast the model sees the very images a float32 run sees: blur and
+    sharpness convolve in float32, not in the autocast dtype."""
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (16, 64, 64, 3), dtype=np.uint8)
+    labels = np.arange(16) % 2
+    loader = batch_loader(images, labels, split_batches(np.arange(16), 8, drop_last=True))
+    pipeline = DevicePipeline((0.5,) * 3, (0.25,) * 3, ("gaussian_blur", "sharpness"), 64)
+
+    def model_inputs(amp_dtype):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.AdaptiveAvgPool2d(1),
+                                    torch.nn.Flatten())  # fmt: skip
+        seen = []
+        model.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        train_one_epoch(model, loader, pipeline, make_loss("bce", [1.0, 1.0]), optimizer,
+                        Device(torch.device("cpu"), amp_dtype), epoch=0, progress=False)  # fmt: skip
+        return seen
+
+    under_bf16, in_fp32 = model_inputs(torch.bfloat16), model_inputs(None)
+    assert len(under_bf16) == 2
+    for a, b in zip(under_bf16, in_fp32, strict=True):
+        assert a.dtype == torch.float32 and torch.equal(a, b)
+
+
 # 1-based; the reads come after step 16 and at the end (step 20)
 @pytest.mark.parametrize("bad_batch", [5, 17, 19])
 def test_nan_is_reported_at_its_own_batch_between_reads(bad_batch):

@@ -81,6 +81,10 @@ def train_one_epoch(
 ) -> dict[str, float]:
     """Train over ``loader`` once; returns the mean loss, images and seconds.
 
+    The device pipeline (conversion, augmentation, normalisation) runs in float32 outside
+    autocast: under it, blur and sharpness would convolve in bf16 / fp16 on a GPU and the
+    model would see images a grey level away from a CPU's.
+
     No step waits for the device: the loss is summed there, and a non-finite loss is
     flagged there with its batch index; the host reads both every ``CHECK_EVERY`` steps
     (refreshing the progress bar) and at the epoch's end, before returning. Steps after
@@ -98,8 +102,9 @@ def train_one_epoch(
         # a new step for compiled CUDA graphs (their outputs of the last step may be reused)
         torch.compiler.cudagraph_mark_step_begin()
         images, labels = to_device(batch[:2], dev.device)  # positions stay on the host
+        x = pipeline(images, train=True)  # float32 outside autocast: the same images everywhere
         with dev.autocast():
-            logits = model(pipeline(images, train=True))
+            logits = model(x)
             loss = loss_fn(logits, labels)
         running.add(loss.detach(), len(labels), index)
         optimizer.zero_grad(set_to_none=True)
@@ -198,8 +203,8 @@ def evaluate(
     for images, y, pos in tqdm(loader, desc="predicting", leave=False, disable=not progress):
         torch.compiler.cudagraph_mark_step_begin()
         images, y_dev = to_device((images, y), dev.device)
+        x = pipeline(images)
         with dev.autocast():
-            x = pipeline(images)
             logits = model(x).float()
             prob = fake_probability(logits)
             if tta:
