@@ -92,7 +92,7 @@ def setup(b: Bench, config: TrainConfig, amp: bool, channels_last: bool, compile
     optimizer, _ = make_optimizer(model, config, finetune=False)  # fused on CUDA, as trained
     mode = compile_mode(config.replace(compile=compile), b.device, distributed=False)
     step_model = model if mode is None else torch.compile(model, mode=mode)
-    loss_fn = make_loss(config.loss, [0.6024, 2.9412], config.focal_gamma)
+    loss_fn = make_loss(config.loss, [0.6024, 2.9412], config.focal_gamma, b.device)
     return Setup(model, step_model, pipeline, Device.for_run(b.device, "auto" if amp else "off"),
                  loss_fn, optimizer)  # fmt: skip
 

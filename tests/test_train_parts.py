@@ -87,6 +87,31 @@ def test_validation_loss_does_not_depend_on_the_evaluation_batch():
     assert val_loss(16) == pytest.approx(whole, rel=1e-6, abs=0)
 
 
+def test_losses_copy_no_class_weights_per_call():
+    """A loss copying its class weights to the device at each call made every GPU step
+    wait (a pageable host-to-device copy); they are put on the device once."""
+    from torch.overrides import TorchFunctionMode
+
+    from dflib.train.recipes import LOSSES
+
+    class Calls(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.names = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.names.append(getattr(func, "__name__", str(func)))
+            return func(*args, **(kwargs or {}))
+
+    logits, targets = torch.randn(6, 2), torch.tensor([0, 1, 0, 0, 1, 0])
+    for kind in LOSSES:
+        loss = make_loss(kind, [0.6024, 2.9412])  # device="cpu": where the targets are
+        with Calls() as calls:
+            loss(logits, targets)
+            loss.weight(targets)
+        assert calls.names and "to" not in calls.names, (kind, calls.names)
+
+
 def test_focal_down_weights_easy_examples():
     easy = torch.tensor([[6.0]]), torch.tensor([1])
     bce, combo = make_loss("bce", [1.0, 1.0]), make_loss("bce_focal", [1.0, 1.0])

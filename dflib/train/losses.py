@@ -63,21 +63,22 @@ def _per_sample_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
 
 
 def weighted_ce(weights: torch.Tensor) -> Loss:
-    """Class-weighted cross-entropy, normalised as ``nn.CrossEntropyLoss(weight=...)``
+    """Class-weighted cross-entropy (``weights`` on the targets' device), normalised as ``nn.CrossEntropyLoss(weight=...)``
     does (by the sum of the weights in the batch)."""
 
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        w = weights.to(logits.device)[targets]
+        w = weights[targets]
         return (w * _per_sample_bce(logits, targets)).sum() / w.sum()
 
-    return Loss(loss, lambda targets: weights.to(targets.device)[targets].sum())
+    return Loss(loss, lambda targets: weights[targets].sum())
 
 
 def weighted_bce(weights: torch.Tensor) -> Loss:
-    """BCEWithLogits with each image weighted by its class weight (mean over the batch)."""
+    """BCEWithLogits with each image weighted by its class weight (mean over the batch;
+    ``weights`` on the targets' device)."""
 
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return (weights.to(logits.device)[targets] * _per_sample_bce(logits, targets)).mean()
+        return (weights[targets] * _per_sample_bce(logits, targets)).mean()
 
     return Loss(loss)
 
@@ -93,9 +94,16 @@ def focal(gamma: float = 2.0) -> Loss:
     return Loss(loss)
 
 
-def make_loss(kind: str, class_weights, focal_gamma: float = 2.0) -> Loss:
-    """The loss a recipe names: ``"ce"``, ``"bce"`` or ``"bce_focal"``."""
-    weights = torch.as_tensor(class_weights, dtype=torch.float32)
+def make_loss(
+    kind: str, class_weights, focal_gamma: float = 2.0, device: torch.device | str = "cpu"
+) -> Loss:
+    """The loss a recipe names: ``"ce"``, ``"bce"`` or ``"bce_focal"``, for targets on
+    ``device``.
+
+    The class weights are put on ``device`` once, here: a copy from the host at every
+    call would be a pageable host-to-device copy, which makes each step wait for the GPU.
+    """
+    weights = torch.as_tensor(class_weights, dtype=torch.float32, device=device)
     if kind == "ce":
         return weighted_ce(weights)
     if kind == "bce":

@@ -110,7 +110,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     model, pipeline = model_and_pipeline(config, device)
     # class_weighting=False: every class weighs 1 (the unbalanced control)
     weights = data.weights if config.class_weighting else np.ones_like(data.weights)
-    loss_fn = make_loss(config.loss, weights, config.focal_gamma)
+    loss_fn = make_loss(config.loss, weights, config.focal_gamma, device)
     mode = compile_mode(config, device, world.active)
     step = describe_step(mode, model, dev, pipeline.channels_last)
     if world.is_main:
