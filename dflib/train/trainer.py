@@ -129,7 +129,8 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
         optimizer, scheduler, epoch, history, best = restore(state, model, config, dev.scaler)
         if world.is_main:
             print(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
-    step_model = _wrap(model, mode, world, device)
+    step_model = _wrap(model, mode, world, device, config.batch_size)
+    graphs_before = compiled_graphs()
     workers = loader_workers(config, device)
     held = resident.hold(config.resident_data, data.cache, data.labels, device)
     if held is not None and world.is_main:
@@ -157,10 +158,10 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
                                     epoch=epoch, progress=progress, hooks=hooks)  # fmt: skip
             stats["loss"] = ddp.mean_over_ranks(world, stats["loss"], stats["images"])
             stats["images"] *= world.size
-            # scored without the DDP wrapper: its forward syncs buffers, and shards may
-            # hold different numbers of batches
-            scorer = model if world.active else step_model
-            val = _validate(scorer, data, pipeline, dev, loss_fn, config, workers, world, held)
+            # scored with the bare model: the DDP wrapper's forward syncs buffers and shards
+            # may hold different numbers of batches; a compiled one would compile again for
+            # evaluation's shapes and no_grad
+            val = _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held)
             row = history_row(epoch, finetune, stats, val, optimizer.param_groups[0]["lr"])
             history.append(row)
             if scheduler is not None:
@@ -186,6 +187,8 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             print(f"\ninterrupted: {run.last} holds the last finished epoch; continue with "
                   f"resume=True (--resume --out {run.root})")  # fmt: skip
         raise
+    if mode is not None and world.is_main:
+        _record_graphs(run, compiled_graphs() - graphs_before)
     ddp.barrier(world)
     metrics = {}
     if world.is_main:
@@ -215,13 +218,52 @@ def describe_step(mode: str | None, model: nn.Module, dev: Device, channels_last
     return f"{compiled}, {dev.describe()}, {layout}, AdamW {update} update"
 
 
-def _wrap(model: nn.Module, mode: str | None, world: ddp.World, device) -> nn.Module:
-    """DistributedDataParallel across processes, then ``torch.compile`` if asked."""
+def _wrap(model: nn.Module, mode: str | None, world: ddp.World, device, batch_size: int):
+    """DistributedDataParallel across processes, then ``torch.compile`` if asked, for whole
+    batches only (:class:`OneShapeStep`).
+
+    Dynamo is reset first: its compiled code and recompile counts are per function, and
+    every model shares ``ClassifierBase.forward``, so the runs before this one in the
+    process (a notebook training one architecture after another) would count towards
+    this one's recompile limit, past which dynamo silently runs eager.
+    """
     step_model = model
     if world.active:
         ids = [device.index] if device.type == "cuda" else None
         step_model = DistributedDataParallel(model, device_ids=ids)
-    return step_model if mode is None else torch.compile(step_model, mode=mode)
+    if mode is None:
+        return step_model
+    torch._dynamo.reset()
+    return OneShapeStep(torch.compile(step_model, mode=mode), step_model, batch_size)
+
+
+class OneShapeStep(nn.Module):
+    """The compiled step for whole batches, the eager one for an epoch's smaller last batch.
+
+    Each new input shape makes a compiled module compile a new graph (and under CUDA
+    graphs, record a new one): the ragged last batch would add one per run. Only
+    ``batch_size`` images ever reach ``compiled``, so the training step is one graph.
+    """
+
+    def __init__(self, compiled: nn.Module, eager: nn.Module, batch_size: int) -> None:
+        super().__init__()
+        self.compiled, self.eager, self.batch_size = compiled, eager, batch_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.compiled if len(x) == self.batch_size else self.eager)(x)
+
+
+def compiled_graphs() -> int:
+    """Graphs dynamo has compiled in this process so far."""
+    return int(torch._dynamo.utils.counters["stats"]["unique_graphs"])
+
+
+def _record_graphs(run: RunFolder, graphs: int) -> None:
+    """The run's compiled graph count, in its log and its ``params.json``
+    (``compiled_graphs``): 1 when the training step compiled once."""
+    print(f"torch.compile: {graphs} graph{'s' if graphs != 1 else ''} compiled for the "
+          "training step (1 expected: more means recompiles or graph breaks)")  # fmt: skip
+    runs.write_json(run.params, {**run.read_json("params"), "compiled_graphs": graphs})
 
 
 def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held) -> dict[str, Any]:
