@@ -186,6 +186,24 @@ def test_restore_puts_the_random_generators_back(tmp_path):
     assert torch.equal(got[0], want[0]) and np.array_equal(got[1], want[1]) and got[2] == want[2]
 
 
+def test_compile_runs_eager_and_says_why_below_compute_capability_7(monkeypatch):
+    """Inductor's Triton kernels need compute capability 7.0: on Kaggle's P100 (6.0) a
+    compiled step crashed at its first forward; it now runs eager, saying so."""
+    from dflib.train import trainer
+
+    cuda, on = torch.device("cuda"), TrainConfig(compile=True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla P100-PCIE-16GB")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (6, 0))
+    assert trainer.compile_mode(on, cuda, distributed=False) is None
+    compile_mode, compile_unsupported = trainer.compile_mode, trainer.compile_unsupported
+    why = compile_unsupported(cuda)
+    assert "compute capability >= 7.0" in why and "Tesla P100-PCIE-16GB has 6.0" in why
+    assert "runs eager" in why and "compile=False" in why
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 0))
+    assert compile_mode(on, cuda, distributed=False) == "reduce-overhead"
+    assert not compile_unsupported(cuda) and not compile_unsupported(torch.device("cpu"))
+
+
 def test_resume_loads_the_optimiser_state_for_this_runs_fused_update(tmp_path, monkeypatch):
     """A run saved with the default update (a CPU) resumed with the fused one (a GPU, in
     channels_last): the saved state must be loaded with the fused flag already in place,
@@ -229,13 +247,14 @@ def test_resume_loads_the_optimiser_state_for_this_runs_fused_update(tmp_path, m
     resumed.step()  # the fused update runs on the restored state
 
 
-def test_step_mode_follows_device_and_flags():
+def test_step_mode_follows_device_and_flags(monkeypatch):
     """Compiled steps are CUDA graphs on one GPU only; AdamW is fused on CUDA only."""
     from dflib.train.engine import Device
     from dflib.train.optim import fused, make_optimizer
     from dflib.train.trainer import compile_mode, describe_step
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))  # a T4
     assert compile_mode(TrainConfig(), cuda, distributed=False) is None, "off unless asked"
     on = TrainConfig(compile=True)
     assert compile_mode(on, cuda, distributed=False) == "reduce-overhead"

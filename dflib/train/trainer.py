@@ -36,6 +36,8 @@ from dflib.train.recipes import TrainConfig
 from dflib.train.resume import last_state, previous_state, restore
 from dflib.train.runs import RunFolder
 
+# the oldest GPU inductor compiles for (Volta); a P100 is 6.0
+MIN_COMPILE_CAPABILITY = (7, 0)
 # devices where a recipe's channels_last is used (tensor cores want NHWC); a CPU keeps
 # NCHW, so CPU runs stay as they were. Tests add "cpu" to take the GPU's layout here.
 CHANNELS_LAST_DEVICES = ("cuda",)
@@ -113,10 +115,15 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     loss_fn = make_loss(config.loss, weights, config.focal_gamma, device)
     mode = compile_mode(config, device, world.active)
     step = describe_step(mode, model, dev, pipeline.channels_last)
+    refused = compile_unsupported(device) if config.compile else ""
+    if refused:
+        step += " (compile refused by the GPU)"
     if world.is_main:
         finish.write_run_header(run, config, model.default_cfg, data, dev, step)
         print(f"validation: {data.validation}")
         print(f"step: {step}")
+        if refused:
+            print(refused)
         report = data.skipped_report()
         if report.skipped:
             print(report.summary(full_list=run.skipped))
@@ -204,9 +211,26 @@ def compile_mode(config: TrainConfig, device: torch.device, distributed: bool) -
     replayed as CUDA graphs, since at the recipes' batch sizes (16-32) the launches, not
     the arithmetic, bound a step. Under DDP and on a CPU the default mode.
     """
-    if not config.compile:
+    if not config.compile or compile_unsupported(device):
         return None
     return "reduce-overhead" if device.type == "cuda" and not distributed else "default"
+
+
+def compile_unsupported(device: torch.device) -> str:
+    """Why ``torch.compile`` cannot run on ``device`` ("" when it can): inductor's Triton
+    kernels need a GPU of compute capability 7.0 or newer, and on an older one (Kaggle's
+    P100, 6.0) the first forward crashes."""
+    if device.type != "cuda":
+        return ""
+    capability = torch.cuda.get_device_capability(device)
+    if capability >= MIN_COMPILE_CAPABILITY:
+        return ""
+    return (
+        f"compile=True needs a GPU of compute capability >= "
+        f"{'.'.join(map(str, MIN_COMPILE_CAPABILITY))} (inductor's Triton kernels); "
+        f"{torch.cuda.get_device_name(device)} has {'.'.join(map(str, capability))}, so the "
+        "step runs eager. Pass compile=False (--no-compile) to leave it off."
+    )
 
 
 def describe_step(mode: str | None, model: nn.Module, dev: Device, channels_last: bool) -> str:
