@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -48,10 +49,17 @@ def poison_loss(at_step: int) -> None:
     fit_module.make_loss = make_loss
 
 
-def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: int) -> None:
+def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: int,
+            gpu_path: bool) -> None:  # fmt: skip
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank))  # fmt: skip
     torch.set_num_threads(1)
+    config = tiny_config()
+    if gpu_path:  # Kaggle's T4 x2 step: fp16 + GradScaler, fused AdamW, channels_last
+        from test_gpu_path import take_the_gpu_path, tiny
+
+        take_the_gpu_path()
+        config = tiny(workers=0)
     if nan_at and rank == 1:
         poison_loss(nan_at)
     calls = [0]
@@ -62,7 +70,7 @@ def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: 
             raise KeyboardInterrupt
 
     try:
-        result = fit(tiny_config(), out=out, resume=resume, progress=False,
+        result = fit(config, out=out, resume=resume, progress=False,
                      hooks=(kill,) if kill_at else ())  # fmt: skip
     except KeyboardInterrupt:
         return
@@ -73,9 +81,9 @@ def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: 
     torch.save(params, f"{out}/rank{rank}-params.pt")
 
 
-def run_ddp(out, resume=False, kill_at=0, nan_at=0) -> None:
-    mp.spawn(_worker, args=(free_port(), str(out), resume, kill_at, nan_at), nprocs=WORLD,
-             join=True)  # fmt: skip
+def run_ddp(out, resume=False, kill_at=0, nan_at=0, gpu_path=False) -> None:
+    mp.spawn(_worker, args=(free_port(), str(out), resume, kill_at, nan_at, gpu_path),
+             nprocs=WORLD, join=True)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +138,22 @@ def test_a_nan_loss_on_one_rank_stops_every_rank(tmp_path):
     assert all("epoch 2, batch 4 " in m for m in messages), messages
     assert "another rank" in messages[0] and "another rank" not in messages[1]
     assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
+
+
+def test_a_gpu_path_ddp_run_killed_and_resumed_equals_the_uninterrupted_one(tmp_path):
+    """Kaggle's T4 x2 on gloo: fp16 + GradScaler("cpu"), fused AdamW and channels_last in
+    each of two processes (tests/test_gpu_path.py runs the same step in one)."""
+    from test_gpu_path import GPU_STEP
+
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    whole.mkdir()
+    killed.mkdir()
+    run_ddp(whole, gpu_path=True)
+    assert json.loads((whole / "params.json").read_text())["step"] == GPU_STEP
+    run_ddp(killed, kill_at=3, gpu_path=True)  # epoch 2's first step (2 per rank and epoch)
+    assert load_checkpoint(killed / "last.pt")["epoch"] == 1
+    run_ddp(killed, resume=True, gpu_path=True)
+    resumed = pd.read_csv(killed / "history.csv").drop(columns=["seconds", "images_per_s"])
+    pd.testing.assert_frame_equal(
+        resumed, pd.read_csv(whole / "history.csv").drop(columns=["seconds", "images_per_s"])
+    )
