@@ -94,6 +94,21 @@ def ddp_run(tmp_path_factory):
     return out
 
 
+def test_the_process_group_outlasts_a_first_time_cache(monkeypatch):
+    """Rank 0 builds the cache while the others wait in a barrier: NCCL's default 10
+    minutes would end a first run on a large folder there."""
+    from dflib.train import distributed
+
+    calls = []
+    monkeypatch.setattr(distributed.dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(distributed.dist, "init_process_group",
+                        lambda *args, **kwargs: calls.append(kwargs))  # fmt: skip
+    distributed.join(World(0, 2, 0), torch.device("cpu"))
+    assert "timeout" in calls[0], "an explicit timeout, not the backend's default"
+    assert calls[0]["timeout"] == distributed.PROCESS_GROUP_TIMEOUT
+    assert distributed.PROCESS_GROUP_TIMEOUT.total_seconds() >= 3600
+
+
 def test_shards_are_disjoint_and_equal_in_batches():
     order = np.random.default_rng(0).permutation(103)
     parts = [shard(order, World(r, 3, r), batch_size=8) for r in range(3)]
