@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import math
 import tempfile
+import traceback
+import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -307,3 +311,38 @@ def epoch_rows(b: Bench, arch: str, compile: bool, images: int, epochs: int = 3)
              "images per epoch": n, "first epoch s": float(seconds[0]),
              "steady epoch s": steady, "first / steady": float(seconds[0]) / steady,
              "steady img/s": n / steady, "epoch 50k s (steady)": 50_000 * steady / n}]  # fmt: skip
+
+
+def sync_rows(b: Bench, arch: str, steps: int = 8) -> list[dict]:
+    """Host syncs left in the training step: ``steps`` steps of the engine at the recipe
+    under ``torch.cuda.set_sync_debug_mode("warn")``, each warning traced to the dflib or
+    kornia line that made it (one row per line, with its count). A CPU has no device to
+    wait on: one row saying so."""
+    config = b.recipe(arch)
+    if not b.cuda:
+        return [{"arch": arch, "steps": 0, "site": "none: not a CUDA device", "syncs": 0}]
+    cache = b.cache(config, b.images)
+    s = setup(b, config, config.amp, config.channels_last)
+    batches = P.epoch_batches(len(cache), config.batch_size, steps)
+    loader = batch_source(None, cache, cache.labels, batches, b.loader_workers(), b.device)
+    sites: Counter[str] = Counter()
+
+    def record(message, category, filename, lineno, file=None, line=None) -> None:
+        ours = [f for f in traceback.extract_stack()[:-1]
+                if "/dflib/" in f.filename or "/kornia/" in f.filename]  # fmt: skip
+        where = ours[-1] if ours else None
+        site = f"{Path(where.filename).name}:{where.lineno} {where.line}" if where else filename
+        sites[site] += 1
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = record
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            train_one_epoch(s.model, loader, s.pipeline, s.loss_fn, s.optimizer, s.dev, epoch=0,
+                            progress=False)  # fmt: skip
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+    return [{"arch": arch, "steps": steps, "site": site, "syncs": n}
+            for site, n in sites.most_common()] or [
+        {"arch": arch, "steps": steps, "site": "none", "syncs": 0}]  # fmt: skip
