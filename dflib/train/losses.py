@@ -63,8 +63,8 @@ def _per_sample_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
 
 
 def weighted_ce(weights: torch.Tensor) -> Loss:
-    """Class-weighted cross-entropy (``weights`` on the targets' device), normalised as ``nn.CrossEntropyLoss(weight=...)``
-    does (by the sum of the weights in the batch)."""
+    """Class-weighted cross-entropy, normalised as ``nn.CrossEntropyLoss(weight=...)``
+    does (by the sum of the weights in the batch; ``weights`` on the targets' device)."""
 
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         w = weights[targets]

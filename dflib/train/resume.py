@@ -113,8 +113,9 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
     and it keeps the saved moments' strides (NCHW), so each moment is then copied into
     its parameter's layout (``channels_last``).
     """
+    # not strict: a different number of groups is load_state_dict's to report
     groups = [{**old, "fused": new["fused"]}
-              for old, new in zip(saved["param_groups"], optimizer.param_groups, strict=True)]  # fmt: skip
+              for old, new in zip(saved["param_groups"], optimizer.param_groups, strict=False)]  # fmt: skip
     optimizer.load_state_dict({**saved, "param_groups": groups})
     for param, values in optimizer.state.items():
         for key, value in values.items():
