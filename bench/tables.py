@@ -30,7 +30,13 @@ from dflib.train.engine import CHECK_EVERY, Device, evaluate, train_one_epoch
 from dflib.train.losses import make_loss
 from dflib.train.optim import make_optimizer
 from dflib.train.recipes import TrainConfig
-from dflib.train.trainer import batch_source, compile_mode, loader_workers, model_and_pipeline
+from dflib.train.trainer import (
+    batch_source,
+    compile_mode,
+    loader_workers,
+    model_and_pipeline,
+    step_memory,
+)
 
 import measure
 import pipelines as P
@@ -146,7 +152,8 @@ def arch_row(b: Bench, arch: str) -> dict:
         marks[index] = (seen, elapsed)
 
     # the trainer's data path: the cache resident on the device where it fits, else the loader
-    held = resident.hold(config.resident_data, cache, cache.labels, b.device)
+    step_bytes = step_memory(s.model, s.pipeline, s.loss_fn, s.dev, config) if b.cuda else 0
+    held = resident.hold(config.resident_data, cache, cache.labels, b.device, step_bytes)
     timed = P.epoch_batches(len(cache), bs, batches, 1)
     loader = batch_source(held, cache, cache.labels, timed, workers, b.device)
     train_one_epoch(s.model, loader, s.pipeline, s.loss_fn, s.optimizer, s.dev, epoch=0,

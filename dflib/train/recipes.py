@@ -74,7 +74,7 @@ class TrainConfig:
         compile: ``torch.compile`` the model.
         workers: batch-reading processes (-1 = automatic).
         resident_data: hold the whole uint8 cache on the device and gather each batch
-            there (``"auto"``: on CUDA when it fits in half the free memory; ``"on"``,
+            there (``"auto"``: on CUDA when it fits beside a measured step; ``"on"``,
             ``"off"``); the same batches in the same order either way.
         deterministic: deterministic kernels (slower; bit-identical GPU runs).
         role: what the run is for in a study, ``<study>/<group>/<arch>/<variant>``

@@ -11,6 +11,7 @@ in every process with DistributedDataParallel (:mod:`dflib.train.distributed`).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,13 @@ from dflib.runtime import resolve_device, seed_everything
 from dflib.train import distributed as ddp
 from dflib.train import finish, resident, runs
 from dflib.train.augment import DevicePipeline
-from dflib.train.batches import batch_loader, epoch_order, eval_batches, split_batches
+from dflib.train.batches import (
+    batch_loader,
+    epoch_order,
+    eval_batch_size,
+    eval_batches,
+    split_batches,
+)
 from dflib.train.checkpoint import load_checkpoint, save_checkpoint
 from dflib.train.dataset import TrainingData, prepare
 from dflib.train.engine import BatchHook, Device, evaluate, train_one_epoch
@@ -139,7 +146,9 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     step_model = _wrap(model, mode, world, device, config.batch_size)
     graphs_before = compiled_graphs()
     workers = loader_workers(config, device)
-    held = resident.hold(config.resident_data, data.cache, data.labels, device)
+    measured = config.resident_data == "auto" and device.type == "cuda"
+    step_bytes = step_memory(model, pipeline, loss_fn, dev, config) if measured else 0
+    held = resident.hold(config.resident_data, data.cache, data.labels, device, step_bytes)
     if held is not None and world.is_main:
         print(held.describe())
     if world.is_main:
@@ -288,6 +297,42 @@ def _record_graphs(run: RunFolder, graphs: int) -> None:
     print(f"torch.compile: {graphs} graph{'s' if graphs != 1 else ''} compiled for the "
           "training step (1 expected: more means recompiles or graph breaks)")  # fmt: skip
     runs.write_json(run.params, {**run.read_json("params"), "compiled_graphs": graphs})
+
+
+def step_memory(model: nn.Module, pipeline, loss_fn, dev: Device, config: TrainConfig) -> int:
+    """Device bytes one training step and one evaluation batch take beyond what is
+    allocated now: a dry step on a copy of the model (forward, backward, AdamW's update
+    with its state, then an evaluation batch of :func:`eval_batch_size`), so the resident
+    cache is sized after the optimiser state, gradients and activations that do not
+    exist yet. The model, its optimiser and every random generator are left as they were.
+    """
+    device = dev.device
+    size, side = config.batch_size, config.img_size
+    torch.cuda.synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        dry = copy.deepcopy(model).train()
+        optimizer, _ = make_optimizer(dry, config, finetune=False)
+        images = torch.zeros((size, side, side, 3), dtype=torch.uint8, device=device)
+        labels = torch.zeros(size, dtype=torch.int64, device=device)
+        x = pipeline(images, train=True)
+        with dev.autocast():
+            loss = loss_fn(dry(x), labels)
+        loss.backward()
+        optimizer.step()
+        del x, loss, images, labels
+        dry.eval()
+        n = eval_batch_size(size, device)
+        with torch.no_grad():
+            x = pipeline(torch.zeros((n, side, side, 3), dtype=torch.uint8, device=device))
+            with dev.autocast():
+                dry(x)
+        del x, dry, optimizer
+    torch.cuda.synchronize(device)
+    peak = torch.cuda.max_memory_allocated(device) - before
+    torch.cuda.empty_cache()
+    return max(int(peak), 0)
 
 
 def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held) -> dict[str, Any]:
