@@ -19,6 +19,10 @@ TITLES = {
              "already on the device; *end-to-end* = the engine's `train_one_epoch` on cache "
              "batches. *Waiting on data* = 1 - end-to-end / model."),
     "precision": ("Precision, memory format and torch.compile (GPU, model step alone)", ""),
+    "syncs": ("Host syncs left in the training step",
+              "A few engine steps under `torch.cuda.set_sync_debug_mode(\"warn\")`, each "
+              "synchronising call traced to its dflib or kornia line (kornia draws its random "
+              "parameters on the host). The engine's own read once per 16 steps is expected."),
     "seed": ("The cache pipeline against the seed-style pipeline",
              "Seed-style = PIL decode + Resize + per-image scipy coherent filter + flip + "
              "ToTensor + Normalize in DataLoader workers, every epoch. Same model, images, batch "
@@ -167,3 +171,25 @@ def targets(results: list[dict]) -> list[str]:
     else:
         out.append("| augmentation >= 20,000 img/s at 256 px (GPU) | no GPU measured | open |")
     return out
+
+
+def goals(results: list[dict]) -> str:
+    """The figures the GPU-speed goals need, from every device's results, in one table:
+    XceptionResNet50 end to end at its recipe (196 px, batch 32), end-to-end / model per
+    architecture, augmentation img/s at 256 px and the first / steady epoch."""
+    rows = []
+    for dev, row in _rows(results, "arch", "cuda") + _rows(results, "arch", "cpu"):
+        ratio = row["end-to-end img/s"] / row["model img/s"]
+        rows.append((dev, f"{row['arch']} end to end at {row['px']} px / batch {row['batch']}",
+                     f"{row['end-to-end img/s']:,.0f} img/s, {ratio:.2f} of model-only"))  # fmt: skip
+    for dev, row in _rows(results, "augment", "cuda") + _rows(results, "augment", "cpu"):
+        if row["op"] == "all":
+            rows.append((dev, f"augmentation {row['augment']} ({row['pipeline']}) at {row['px']} "
+                         f"px", f"{row['img/s']:,.0f} img/s"))  # fmt: skip
+    for dev, row in _rows(results, "epochs", "cuda") + _rows(results, "epochs", "cpu"):
+        rows.append((dev, f"{row['arch']} first / steady epoch ({row['step']})",
+                     f"{row['first / steady']:.2f} ({row['first epoch s']:.1f} s / "
+                     f"{row['steady epoch s']:.1f} s)"))  # fmt: skip
+    lines = ["| device | figure | value |", "|---|---|---|"]
+    lines += [f"| {dev} | {what} | {value} |" for dev, what, value in rows]
+    return "\n".join(lines if rows else [*lines, "| - | nothing measured yet | - |"])

@@ -60,6 +60,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sections", default="arch,precision,seed,predict,cost,augment",
                    help="comma-separated; epochs (first vs steady epoch of fit) on request")  # fmt: skip
     p.add_argument("--quick", action="store_true", help="2 archs, short timings, small curves")
+    p.add_argument("--dry", action="store_true",
+                   help="run the GPU-only tables (precision) on any device: the GPU call's "
+                   "sections checked on a CPU")  # fmt: skip
+    p.add_argument("--goals", action="store_true",
+                   help="print the GPU-speed goals' figures from the saved results, then stop")  # fmt: skip
+    p.add_argument("--sync-steps", type=int, default=8, help="syncs section: steps watched")
     p.add_argument("--tag", default="", help="results file name (default: cpu or the GPU)")
     p.add_argument("--out", default=DEFAULT_OUT)
     p.add_argument("--results", default=str(RESULTS), help="folder of the saved results")
@@ -148,7 +154,13 @@ def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
             for compiled in (False, True):
                 rows += _logged_all(T.epoch_rows(b, a, compiled, n), say)
                 done("epochs", rows)
-    if "precision" in sections and b.cuda:
+    if "syncs" in sections:
+        say(f"host syncs left in {args.sync_steps} training steps (sync debug mode)")
+        done(
+            "syncs",
+            [r for a in archs for r in _logged_all(T.sync_rows(b, a, args.sync_steps), say)],
+        )
+    if "precision" in sections and (b.cuda or args.dry):
         say("precision and memory format (model step alone)")
         compiled = set(args.compile_archs.split(","))
         rows = []
@@ -198,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.results) / "quick" if args.quick else Path(args.results)
     if args.quick and args.out == DEFAULT_OUT:
         args.out = ""
+    if args.goals:
+        print(report.goals([json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]))
+        return 0
     if not args.render_only:
         b = bench_from(args)
         command = (

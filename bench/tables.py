@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import math
 import tempfile
+import traceback
+import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from dflib.data import ImageTable, load_split
 from dflib.data.cache import ImageCache, build_cache
-from dflib.runtime import autocast_dtype
 from dflib.train import fit, get_recipe, resident
 from dflib.train.augment import DevicePipeline, build_augmentations
 from dflib.train.batched_augment import BatchedAugment
@@ -27,7 +30,13 @@ from dflib.train.engine import CHECK_EVERY, Device, evaluate, train_one_epoch
 from dflib.train.losses import make_loss
 from dflib.train.optim import make_optimizer
 from dflib.train.recipes import TrainConfig
-from dflib.train.trainer import batch_source, compile_mode, loader_workers, model_and_pipeline
+from dflib.train.trainer import (
+    batch_source,
+    compile_mode,
+    loader_workers,
+    model_and_pipeline,
+    step_memory,
+)
 
 import measure
 import pipelines as P
@@ -90,13 +99,11 @@ class Setup:
 def setup(b: Bench, config: TrainConfig, amp: bool, channels_last: bool, compile: bool = False):
     torch.manual_seed(0)
     model, pipeline = model_and_pipeline(config.replace(channels_last=channels_last), b.device)
-    dtype = autocast_dtype(b.device) if amp else None
-    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     optimizer, _ = make_optimizer(model, config, finetune=False)  # fused on CUDA, as trained
     mode = compile_mode(config.replace(compile=compile), b.device, distributed=False)
     step_model = model if mode is None else torch.compile(model, mode=mode)
-    loss_fn = make_loss(config.loss, [0.6024, 2.9412], config.focal_gamma)
-    return Setup(model, step_model, pipeline, Device(b.device, dtype, scaler),
+    loss_fn = make_loss(config.loss, [0.6024, 2.9412], config.focal_gamma, b.device)
+    return Setup(model, step_model, pipeline, Device.for_run(b.device, "auto" if amp else "off"),
                  loss_fn, optimizer)  # fmt: skip
 
 
@@ -145,7 +152,8 @@ def arch_row(b: Bench, arch: str) -> dict:
         marks[index] = (seen, elapsed)
 
     # the trainer's data path: the cache resident on the device where it fits, else the loader
-    held = resident.hold(config.resident_data, cache, cache.labels, b.device)
+    step_bytes = step_memory(s.model, s.pipeline, s.loss_fn, s.dev, config) if b.cuda else 0
+    held = resident.hold(config.resident_data, cache, cache.labels, b.device, step_bytes)
     timed = P.epoch_batches(len(cache), bs, batches, 1)
     loader = batch_source(held, cache, cache.labels, timed, workers, b.device)
     train_one_epoch(s.model, loader, s.pipeline, s.loss_fn, s.optimizer, s.dev, epoch=0,
@@ -310,3 +318,38 @@ def epoch_rows(b: Bench, arch: str, compile: bool, images: int, epochs: int = 3)
              "images per epoch": n, "first epoch s": float(seconds[0]),
              "steady epoch s": steady, "first / steady": float(seconds[0]) / steady,
              "steady img/s": n / steady, "epoch 50k s (steady)": 50_000 * steady / n}]  # fmt: skip
+
+
+def sync_rows(b: Bench, arch: str, steps: int = 8) -> list[dict]:
+    """Host syncs left in the training step: ``steps`` steps of the engine at the recipe
+    under ``torch.cuda.set_sync_debug_mode("warn")``, each warning traced to the dflib or
+    kornia line that made it (one row per line, with its count). A CPU has no device to
+    wait on: one row saying so."""
+    config = b.recipe(arch)
+    if not b.cuda:
+        return [{"arch": arch, "steps": 0, "site": "none: not a CUDA device", "syncs": 0}]
+    cache = b.cache(config, b.images)
+    s = setup(b, config, config.amp, config.channels_last)
+    batches = P.epoch_batches(len(cache), config.batch_size, steps)
+    loader = batch_source(None, cache, cache.labels, batches, b.loader_workers(), b.device)
+    sites: Counter[str] = Counter()
+
+    def record(message, category, filename, lineno, file=None, line=None) -> None:
+        ours = [f for f in traceback.extract_stack()[:-1]
+                if "/dflib/" in f.filename or "/kornia/" in f.filename]  # fmt: skip
+        where = ours[-1] if ours else None
+        site = f"{Path(where.filename).name}:{where.lineno} {where.line}" if where else filename
+        sites[site] += 1
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = record
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            train_one_epoch(s.model, loader, s.pipeline, s.loss_fn, s.optimizer, s.dev, epoch=0,
+                            progress=False)  # fmt: skip
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+    return [{"arch": arch, "steps": steps, "site": site, "syncs": n}
+            for site, n in sites.most_common()] or [
+        {"arch": arch, "steps": steps, "site": "none", "syncs": 0}]  # fmt: skip

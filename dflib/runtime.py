@@ -8,12 +8,15 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
 import torch
 
 DEFAULT_SEED = 42
+# mixed precision: from the device ("auto"), a named dtype, or none
+AMP_MODES = ("auto", "bf16", "fp16", "off")
 
 
 def seed_everything(seed: int = DEFAULT_SEED, deterministic: bool = False) -> int:
@@ -29,6 +32,16 @@ def seed_everything(seed: int = DEFAULT_SEED, deterministic: bool = False) -> in
     torch.manual_seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     if deterministic:
+        if "CUBLAS_WORKSPACE_CONFIG" not in os.environ and torch.cuda.is_initialized():
+            warnings.warn(
+                "deterministic=True, but this process has already used CUDA: cuBLAS read "
+                "CUBLAS_WORKSPACE_CONFIG (unset) when it started and ignores it now, so matrix "
+                "products may stay nondeterministic. Set it before the first CUDA call: "
+                "os.environ['CUBLAS_WORKSPACE_CONFIG'] = ':4096:8' in the notebook's first "
+                "cell (or export it before Python starts), or restart the kernel and train "
+                "with deterministic=True before anything else uses the GPU.",
+                stacklevel=2,
+            )
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.backends.cudnn.benchmark = False
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -61,6 +74,22 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
         return None
     major, _ = torch.cuda.get_device_capability(device)
     return torch.bfloat16 if major >= 8 else torch.float16
+
+
+def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype a run's ``amp`` setting asks for on ``device``.
+
+    ``"auto"``: :func:`autocast_dtype`; ``"bf16"`` / ``"fp16"``: that dtype on any device
+    (fp16 on a CPU runs a T4's path: fp16 autocast and a GradScaler); ``"off"``: ``None``.
+
+    Raises:
+        ValueError: another value.
+    """
+    if amp not in AMP_MODES:
+        raise ValueError(f"amp={amp!r}: expected one of {AMP_MODES}")
+    if amp == "auto":
+        return autocast_dtype(device)
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
 
 
 @contextlib.contextmanager

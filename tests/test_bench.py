@@ -4,6 +4,7 @@ target from the numbers (no timing is asserted: speed lives in reports/benchmark
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -78,14 +79,21 @@ def test_bench_runs_every_cpu_table_at_a_tiny_size(bench_modules, tmp_path):
             "--seconds", "0.05", "--images", "24", "--predict-images", "8",
             "--cost-sizes", "24,48", "--augment-archs", "deepfakenet,hrnet_artifact,freqnet",
             "--augment-px", "32", "--epochs-archs", "freqnet", "--epochs-images", "24",
-            "--sections", "arch,precision,seed,predict,cost,augment,epochs",
+            "--sections", "arch,precision,seed,predict,cost,augment,epochs,syncs", "--dry",
             "--results", str(tmp_path), "--out", str(tmp_path / "b.md")]  # fmt: skip
     assert run.main(args) == 0
     saved = json.loads((tmp_path / "quick" / "cpu.json").read_text())
-    assert set(saved["sections"]) == {"arch", "seed", "predict", "cost", "augment", "epochs"}
+    # --dry: the GPU-only precision table runs on the CPU too
+    assert set(saved["sections"]) == {"arch", "seed", "predict", "cost", "augment", "epochs",
+                                      "precision", "syncs"}  # fmt: skip
+    assert saved["sections"]["syncs"] == [
+        {"arch": "freqnet", "steps": 0, "site": "none: not a CUDA device", "syncs": 0}
+    ]
     epochs = saved["sections"]["epochs"]  # eager, then torch.compile (default mode on a CPU)
-    assert [r["step"] for r in epochs] == ["eager, AdamW default update",
-                                           "torch.compile (default), AdamW default update"]  # fmt: skip
+    assert [r["step"] for r in epochs] == [
+        "eager, float32, NCHW, AdamW default update",
+        "torch.compile (default), float32, NCHW, AdamW default update",
+    ]
     assert all(r["steady epoch s"] > 0 and r["first / steady"] > 0 for r in epochs)
     augment = saved["sections"]["augment"]  # freqnet: its one op, hflip
     sets = {(r["recipe"], r["op"], r["pipeline"]) for r in augment}
@@ -99,3 +107,33 @@ def test_bench_runs_every_cpu_table_at_a_tiny_size(bench_modules, tmp_path):
     text = (tmp_path / "b.md").read_text()
     assert "## Targets" in text and "cache pipeline >= 5x" in text
     assert "Training augmentation alone" in text and "| augmentation >= 20,000" in text
+
+
+def test_the_gpu_call_gives_each_stage_a_budget_within_nine_minutes():
+    """The compiled epochs (cold compiles) once ran before the precision table and left it
+    no time: each stage now has its own budget, the compiles last, 540 s in all."""
+    script = BENCH / "gpu.sh"
+    assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+    line = next(x for x in script.read_text().splitlines() if x.startswith("BUDGETS=("))
+    stages = [s.split(":") for s in line.removeprefix("BUDGETS=(").removesuffix(")").split()]
+    names, seconds = [n for n, _ in stages], [int(b) for _, b in stages]
+    assert sum(seconds) <= 540, stages
+    assert names[0] == "tests" and names[-2:] == ["epochs", "goals"], names
+    assert {"augment", "arch", "precision", "syncs"} <= set(names)
+
+
+def test_goals_gather_the_gpu_speed_figures_in_one_table(bench_modules):
+    _, report = bench_modules
+    arch = [{"arch": "xception_resnet50", "px": 196, "batch": 32, "end-to-end img/s": 900.0,
+             "model img/s": 1000.0}]  # fmt: skip
+    augment = [{"op": "all", "augment": "resized_crop+hflip", "pipeline": "batched", "px": 256,
+                "img/s": 25000.0}]  # fmt: skip
+    epochs = [{"arch": "xception_resnet50", "step": "eager", "first / steady": 1.2,
+               "first epoch s": 12.0, "steady epoch s": 10.0}]  # fmt: skip
+    table = report.goals([_results("cuda", arch=arch, augment=augment, epochs=epochs)])
+    assert (
+        "| GPU (test) | xception_resnet50 end to end at 196 px / batch 32 | 900 img/s, 0.90"
+        in table
+    )
+    assert "at 256 px | 25,000 img/s |" in table and "| 1.20 (12.0 s / 10.0 s) |" in table
+    assert "nothing measured" in report.goals([])

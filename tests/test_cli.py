@@ -91,7 +91,8 @@ def test_train_flags_keep_their_names_and_types():
     config = config_from_args(args)
     settings = (config.arch, config.data_dir, config.synthetic_size, config.labels_csv)
     assert settings == ("rgb_fft", "some/folder", "demo", "y.csv")
-    assert (config.img_size, config.lr, config.amp, config.compile) == (64, 3e-4, False, True)
+    assert (config.img_size, config.lr, config.amp, config.compile) == (64, 3e-4, "off", True)
+    assert config_from_args(_train_args("--amp", "fp16")).amp == "fp16"
     assert config.augment == ("hflip", "sharpness") and config.fake_families == ()
     assert config.class_weighting is False
     # the rest is rgb_fft's recipe, not the write-up 1 defaults

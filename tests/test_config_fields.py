@@ -112,3 +112,26 @@ def test_leaderboard_config_keys_name_fields():
 def test_model_input_size_is_the_recipes(arch):
     """The model's input contract and its recipe's image size are one number."""
     assert model_cfg(arch).input_size[1:] == (get_recipe(arch).img_size,) * 2
+
+
+# a value of another kind for each kind of setting
+WRONG_KIND = {str: 3, int: "3", float: "0.1", bool: "yes", tuple: 3}
+
+
+@pytest.mark.parametrize("name", sorted(FIELDS))
+def test_every_setting_refuses_a_value_of_the_wrong_kind(name):
+    """``get_recipe(..., amp="fp16")`` once trained fp32 without a word: a setting of the
+    wrong kind is refused, the message naming it, what was expected and what came."""
+    f = next(f for f in dataclasses.fields(TrainConfig) if f.name == name)
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    kind = type(default)
+    with pytest.raises(ValueError, match=rf"{name}=.*expected {kind.__name__}"):
+        TrainConfig(**{name: WRONG_KIND[kind]})
+
+
+def test_amp_names_a_precision_and_reads_the_old_booleans():
+    assert (TrainConfig(amp=True).amp, TrainConfig(amp=False).amp) == ("auto", "off")
+    assert TrainConfig(amp=True) == TrainConfig()
+    assert get_recipe("freqnet", amp="fp16").amp == "fp16"
+    with pytest.raises(ValueError, match=r"amp='fp32' \(expected one of \('auto', 'bf16'"):
+        TrainConfig(amp="fp32")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -15,6 +16,7 @@ import torch.multiprocessing as mp
 from dflib.train import TrainingDiverged, fit, get_recipe, load_checkpoint
 from dflib.train import trainer as fit_module
 from dflib.train.distributed import World, shard
+from dflib.train.losses import Loss
 
 WORLD = 2
 
@@ -42,15 +44,22 @@ def poison_loss(at_step: int) -> None:
             value = loss(logits, targets)
             return value * float("nan") if steps[0] == at_step else value
 
-        return poisoned
+        return Loss(poisoned, loss.normaliser)
 
     fit_module.make_loss = make_loss
 
 
-def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: int) -> None:
+def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: int,
+            gpu_path: bool) -> None:  # fmt: skip
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank))  # fmt: skip
     torch.set_num_threads(1)
+    config = tiny_config()
+    if gpu_path:  # Kaggle's T4 x2 step: fp16 + GradScaler, fused AdamW, channels_last
+        from test_gpu_path import take_the_gpu_path, tiny
+
+        take_the_gpu_path()
+        config = tiny(workers=0)
     if nan_at and rank == 1:
         poison_loss(nan_at)
     calls = [0]
@@ -61,7 +70,7 @@ def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: 
             raise KeyboardInterrupt
 
     try:
-        result = fit(tiny_config(), out=out, resume=resume, progress=False,
+        result = fit(config, out=out, resume=resume, progress=False,
                      hooks=(kill,) if kill_at else ())  # fmt: skip
     except KeyboardInterrupt:
         return
@@ -72,9 +81,9 @@ def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: 
     torch.save(params, f"{out}/rank{rank}-params.pt")
 
 
-def run_ddp(out, resume=False, kill_at=0, nan_at=0) -> None:
-    mp.spawn(_worker, args=(free_port(), str(out), resume, kill_at, nan_at), nprocs=WORLD,
-             join=True)  # fmt: skip
+def run_ddp(out, resume=False, kill_at=0, nan_at=0, gpu_path=False) -> None:
+    mp.spawn(_worker, args=(free_port(), str(out), resume, kill_at, nan_at, gpu_path),
+             nprocs=WORLD, join=True)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +92,21 @@ def ddp_run(tmp_path_factory):
     out.mkdir()
     run_ddp(out)
     return out
+
+
+def test_the_process_group_outlasts_a_first_time_cache(monkeypatch):
+    """Rank 0 builds the cache while the others wait in a barrier: NCCL's default 10
+    minutes would end a first run on a large folder there."""
+    from dflib.train import distributed
+
+    calls = []
+    monkeypatch.setattr(distributed.dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(distributed.dist, "init_process_group",
+                        lambda *args, **kwargs: calls.append(kwargs))  # fmt: skip
+    distributed.join(World(0, 2, 0), torch.device("cpu"))
+    assert "timeout" in calls[0], "an explicit timeout, not the backend's default"
+    assert calls[0]["timeout"] == distributed.PROCESS_GROUP_TIMEOUT
+    assert distributed.PROCESS_GROUP_TIMEOUT.total_seconds() >= 3600
 
 
 def test_shards_are_disjoint_and_equal_in_batches():
@@ -129,3 +153,22 @@ def test_a_nan_loss_on_one_rank_stops_every_rank(tmp_path):
     assert all("epoch 2, batch 4 " in m for m in messages), messages
     assert "another rank" in messages[0] and "another rank" not in messages[1]
     assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
+
+
+def test_a_gpu_path_ddp_run_killed_and_resumed_equals_the_uninterrupted_one(tmp_path):
+    """Kaggle's T4 x2 on gloo: fp16 + GradScaler("cpu"), fused AdamW and channels_last in
+    each of two processes (tests/test_gpu_path.py runs the same step in one)."""
+    from test_gpu_path import GPU_STEP
+
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    whole.mkdir()
+    killed.mkdir()
+    run_ddp(whole, gpu_path=True)
+    assert json.loads((whole / "params.json").read_text())["step"] == GPU_STEP
+    run_ddp(killed, kill_at=3, gpu_path=True)  # epoch 2's first step (2 per rank and epoch)
+    assert load_checkpoint(killed / "last.pt")["epoch"] == 1
+    run_ddp(killed, resume=True, gpu_path=True)
+    resumed = pd.read_csv(killed / "history.csv").drop(columns=["seconds", "images_per_s"])
+    pd.testing.assert_frame_equal(
+        resumed, pd.read_csv(whole / "history.csv").drop(columns=["seconds", "images_per_s"])
+    )

@@ -1,5 +1,6 @@
 """Paths resolve from the project root whatever the cwd; platform and device defaults."""
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,33 @@ def test_seed_everything_repeats():
 def test_cpu_name_is_a_label():
     name = environment.cpu_name()
     assert isinstance(name, str) and name.strip() and "\n" not in name
+
+
+def test_fp16_is_a_choice_on_any_device_with_its_grad_scaler():
+    """The T4's path (fp16 autocast + GradScaler) runs on a CPU when asked for."""
+    from dflib.train.engine import Device
+
+    cpu = torch.device("cpu")
+    assert runtime.amp_dtype("auto", cpu) is None and runtime.amp_dtype("off", cpu) is None
+    assert runtime.amp_dtype("bf16", cpu) == torch.bfloat16
+    dev = Device.for_run(cpu, "fp16")
+    assert dev.amp_dtype == torch.float16 and dev.scaler is not None
+    assert dev.describe() == "float16 autocast + GradScaler"
+    assert Device.for_run(cpu, "bf16").scaler is None
+    with pytest.raises(ValueError, match="expected one of"):
+        runtime.amp_dtype("fp32", cpu)
+
+
+def test_deterministic_warns_when_cuda_already_ran_without_the_cublas_setting(monkeypatch):
+    """cuBLAS reads CUBLAS_WORKSPACE_CONFIG when it starts: set later, it is ignored."""
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    try:
+        with pytest.warns(UserWarning, match="already used CUDA.*CUBLAS_WORKSPACE_CONFIG"):
+            runtime.seed_everything(0, deterministic=True)
+        monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # set in time: no warning
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            runtime.seed_everything(0, deterministic=True)
+    finally:
+        torch.use_deterministic_algorithms(False)

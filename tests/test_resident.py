@@ -41,14 +41,50 @@ def test_the_path_follows_the_mode():
         TrainConfig(resident_data="always")
 
 
-def test_auto_needs_room_on_the_gpu(monkeypatch):
+def test_auto_keeps_room_for_the_measured_step(monkeypatch):
+    """The cache was sized at "half the free memory" before the optimiser state, the
+    evaluation activations and the graph pools existed; it now fits only beside what a
+    measured dry step needs (times the headroom)."""
     images, _ = _cache()
     cuda = torch.device("cuda")
     size = resident.nbytes(images)
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (4 * size, 8 * size))
-    assert resident.wanted("auto", images, cuda)
+    room = 3 * size / resident.HEADROOM  # what the step may take with the cache beside it
+    assert resident.wanted("auto", images, cuda, step_bytes=int(room))
+    assert not resident.wanted("auto", images, cuda, step_bytes=int(room) + size)
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (size, 8 * size))
-    assert not resident.wanted("auto", images, cuda), "the cache may take half the free memory"
+    assert not resident.wanted("auto", images, cuda, step_bytes=size // 4)
+
+
+def test_the_step_is_measured_on_a_copy_leaving_model_and_randomness_as_they_were(
+    monkeypatch,
+):
+    """The dry step trains a copy (forward, backward, AdamW's update) and scores an
+    evaluation batch; the run's model, its buffers and the random streams are untouched."""
+    from dflib.models import create_model
+    from dflib.train.augment import DevicePipeline
+    from dflib.train.engine import Device
+    from dflib.train.losses import make_loss
+    from dflib.train.trainer import step_memory
+
+    allocated = iter([1_000, 9_000])  # before the step, its peak (the fakes of a GPU)
+    for name in ("synchronize", "reset_peak_memory_stats", "empty_cache"):
+        monkeypatch.setattr(torch.cuda, name, lambda device=None: None)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: next(allocated))
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: next(allocated))
+    config = TrainConfig(arch="rgb_fft", img_size=64, batch_size=4, augment=("hflip",))
+    torch.manual_seed(0)
+    model = create_model("rgb_fft")
+    pipeline = DevicePipeline((0.5,) * 3, (0.25,) * 3, config.augment, 64)
+    batches = []
+    model.register_forward_pre_hook(lambda module, args: batches.append(len(args[0])))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    state = torch.get_rng_state()
+    dev = Device(torch.device("cpu"))
+    assert step_memory(model, pipeline, make_loss("bce", [1.0, 1.0]), dev, config) == 8_000
+    assert batches == [4, 8], "a training batch, then an evaluation batch (2x on a CPU)"
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_eval_batch_is_large_on_a_gpu_only():

@@ -20,7 +20,7 @@ from dflib.train import trainer as fit_module
 from dflib.train.augment import DevicePipeline
 from dflib.train.batches import batch_loader, split_batches
 from dflib.train.engine import Device, train_one_epoch
-from dflib.train.losses import make_loss
+from dflib.train.losses import Loss, make_loss
 
 TIMING = ["seconds", "images_per_s"]
 
@@ -101,6 +101,32 @@ def test_epoch_loss_equals_an_eager_per_step_reference():
             ref_optimizer.step()
         assert got["images"] == seen and got["loss"] == total / seen
     assert same_weights(model.state_dict(), reference.state_dict())
+
+
+def test_augmentation_runs_in_float32_outside_autocast():
+    """Under bf16 autocast the model sees the very images a float32 run sees: blur and
+    sharpness convolve in float32, not in the autocast dtype."""
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (16, 64, 64, 3), dtype=np.uint8)
+    labels = np.arange(16) % 2
+    loader = batch_loader(images, labels, split_batches(np.arange(16), 8, drop_last=True))
+    pipeline = DevicePipeline((0.5,) * 3, (0.25,) * 3, ("gaussian_blur", "sharpness"), 64)
+
+    def model_inputs(amp_dtype):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.AdaptiveAvgPool2d(1),
+                                    torch.nn.Flatten())  # fmt: skip
+        seen = []
+        model.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        train_one_epoch(model, loader, pipeline, make_loss("bce", [1.0, 1.0]), optimizer,
+                        Device(torch.device("cpu"), amp_dtype), epoch=0, progress=False)  # fmt: skip
+        return seen
+
+    under_bf16, in_fp32 = model_inputs(torch.bfloat16), model_inputs(None)
+    assert len(under_bf16) == 2
+    for a, b in zip(under_bf16, in_fp32, strict=True):
+        assert a.dtype == torch.float32 and torch.equal(a, b)
 
 
 # 1-based; the reads come after step 16 and at the end (step 20)
@@ -201,7 +227,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_last_good(tmp_path, monke
             value = loss(logits, targets)
             return value * float("nan") if calls[0] == 7 else value  # epoch 2 (5 steps each)
 
-        return wrapped
+        return Loss(wrapped, loss.normaliser)
 
     monkeypatch.setattr(fit_module, "make_loss", poisoned)
     with pytest.raises(TrainingDiverged, match=r"epoch 2, batch \d+ \(lr"):
@@ -235,3 +261,45 @@ def test_checkpoint_round_trip_is_atomic(tmp_path):
     (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError):
         load_checkpoint(tmp_path / "broken.pt")
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [OSError(28, "No space left on device"),
+     RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 189568 vs 189464")],
+    ids=["ENOSPC", "zip-writer"],
+)  # fmt: skip
+def test_a_full_disk_mid_checkpoint_says_so_and_leaves_no_temporary_file(
+    tmp_path, monkeypatch, failure
+):
+    """Kaggle's 20 GB or a full Drive: torch stops with its zip writer's "unexpected pos"
+    and the half-written file stayed. The message now names the full disk, where, and
+    what the checkpoint needs; the previous checkpoint is kept and nothing else is left."""
+    path = save_checkpoint({"model": {"w": torch.ones(2)}, "epoch": 1}, tmp_path / "last.pt")
+    real_save = torch.save
+
+    def fill_the_disk(obj, handle, *args, **kwargs):
+        handle.write(b"half a checkpoint")
+        raise failure
+
+    monkeypatch.setattr(torch, "save", fill_the_disk)
+    state = {"model": {"w": torch.zeros(1_000_000)}, "epoch": 2}  # 4 MB of tensors
+    with pytest.raises(OSError, match=r"disk full: writing .*last\.pt needs about 4 MB") as error:
+        save_checkpoint(state, path)
+    assert type(error.value).__name__ == "DiskFullError" and error.value.errno == 28
+    assert str(tmp_path) in str(error.value) and "MB are free" in str(error.value)
+    assert "previous last.pt is kept" in str(error.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+    monkeypatch.setattr(torch, "save", real_save)
+    assert load_checkpoint(path)["epoch"] == 1
+
+
+def test_a_failed_checkpoint_write_of_another_kind_is_raised_as_it_is(tmp_path, monkeypatch):
+    def interrupted(obj, handle, *args, **kwargs):
+        handle.write(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint({"epoch": 1}, tmp_path / "best.pt")
+    assert not list(tmp_path.iterdir()), "no temporary file left behind"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 
 import numpy as np
@@ -56,6 +57,59 @@ def test_weighted_ce_matches_torch_and_heads_agree():
         loss = make_loss(kind, weights)
         assert torch.allclose(loss(logits2, targets), loss(logit1, targets), atol=1e-6)
     assert torch.allclose(fake_probability(logits2), torch.softmax(logits2, 1)[:, 1], atol=1e-6)
+
+
+def test_validation_loss_does_not_depend_on_the_evaluation_batch():
+    """The epoch's class-weighted CE is the split's loss as one batch, at any batch size.
+
+    Before, it was a mean of batch means: 1e-3 apart between a CPU's evaluation batch and
+    CUDA's 512, so ``ce`` runs' ``val_loss`` (and the lr schedule reading it) moved with
+    the machine. This moves ``val_loss`` of ``ce`` runs; ``bce`` and ``bce_focal`` are
+    image means, whose value this leaves as it was."""
+    from dflib.models import create_model
+    from dflib.train.batches import batch_loader, split_batches
+    from dflib.train.engine import Device, evaluate
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (45, 64, 64, 3), dtype=np.uint8)
+    labels = (rng.random(45) < 0.2).astype(np.int64)  # about 5:1 like the data
+    torch.manual_seed(0)
+    model, pipeline = create_model("rgb_fft"), DevicePipeline((0.5,) * 3, (0.25,) * 3)
+    loss_fn = make_loss("ce", [0.6024, 2.9412])
+    dev = Device(torch.device("cpu"))
+
+    def val_loss(batch: int) -> float:
+        loader = batch_loader(images, labels, split_batches(np.arange(45), batch, False))
+        return evaluate(model, loader, pipeline, dev, loss_fn)["loss"]
+
+    whole = val_loss(45)
+    assert val_loss(4) == pytest.approx(whole, rel=1e-6, abs=0)
+    assert val_loss(16) == pytest.approx(whole, rel=1e-6, abs=0)
+
+
+def test_losses_copy_no_class_weights_per_call():
+    """A loss copying its class weights to the device at each call made every GPU step
+    wait (a pageable host-to-device copy); they are put on the device once."""
+    from torch.overrides import TorchFunctionMode
+
+    from dflib.train.recipes import LOSSES
+
+    class Calls(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.names = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.names.append(getattr(func, "__name__", str(func)))
+            return func(*args, **(kwargs or {}))
+
+    logits, targets = torch.randn(6, 2), torch.tensor([0, 1, 0, 0, 1, 0])
+    for kind in LOSSES:
+        loss = make_loss(kind, [0.6024, 2.9412])  # device="cpu": where the targets are
+        with Calls() as calls:
+            loss(logits, targets)
+            loss.weight(targets)
+        assert calls.names and "to" not in calls.names, (kind, calls.names)
 
 
 def test_focal_down_weights_easy_examples():
@@ -132,12 +186,75 @@ def test_restore_puts_the_random_generators_back(tmp_path):
     assert torch.equal(got[0], want[0]) and np.array_equal(got[1], want[1]) and got[2] == want[2]
 
 
-def test_step_mode_follows_device_and_flags():
+def test_compile_runs_eager_and_says_why_below_compute_capability_7(monkeypatch):
+    """Inductor's Triton kernels need compute capability 7.0: on Kaggle's P100 (6.0) a
+    compiled step crashed at its first forward; it now runs eager, saying so."""
+    from dflib.train import trainer
+
+    cuda, on = torch.device("cuda"), TrainConfig(compile=True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla P100-PCIE-16GB")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (6, 0))
+    assert trainer.compile_mode(on, cuda, distributed=False) is None
+    compile_mode, compile_unsupported = trainer.compile_mode, trainer.compile_unsupported
+    why = compile_unsupported(cuda)
+    assert "compute capability >= 7.0" in why and "Tesla P100-PCIE-16GB has 6.0" in why
+    assert "runs eager" in why and "compile=False" in why
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 0))
+    assert compile_mode(on, cuda, distributed=False) == "reduce-overhead"
+    assert not compile_unsupported(cuda) and not compile_unsupported(torch.device("cpu"))
+
+
+def test_resume_loads_the_optimiser_state_for_this_runs_fused_update(tmp_path, monkeypatch):
+    """A run saved with the default update (a CPU) resumed with the fused one (a GPU, in
+    channels_last): the saved state must be loaded with the fused flag already in place,
+    or ``load_state_dict`` leaves ``step`` on the saver's device (pytorch/pytorch#124133),
+    and every moment must take its parameter's strides, or the fused kernel refuses it.
+    On a CPU both would still run, so the causes are checked, not the crash."""
+    from dflib.train import optim
+    from dflib.train.checkpoint import load_checkpoint, save_checkpoint
+    from dflib.train.resume import last_state, restore
+
+    config = TrainConfig(epochs=2)
+    torch.manual_seed(0)
+    saver = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    optimizer, scheduler = optim.make_optimizer(saver, config, finetune=False)
+    saver(torch.randn(2, 3, 8, 8)).sum().backward()
+    optimizer.step()
+    best = {"epoch": 0, "f1": 0.5, "auc": 0.5, "since": 0}
+    save_checkpoint(last_state(saver, optimizer, scheduler, None, 1, [], best, config),
+                    tmp_path / "last.pt")  # fmt: skip
+
+    monkeypatch.setattr(optim, "FUSED_DEVICES", ("cuda", "cpu"))  # the GPU's update
+    loaded_with = []
+    real_load = torch.optim.Optimizer.load_state_dict
+
+    def load_state_dict(self, state_dict):
+        loaded_with.extend(group.get("fused") for group in state_dict["param_groups"])
+        return real_load(self, state_dict)
+
+    monkeypatch.setattr(torch.optim.Optimizer, "load_state_dict", load_state_dict)
+    model = copy.deepcopy(saver).to(memory_format=torch.channels_last)
+    resumed, *_ = restore(load_checkpoint(tmp_path / "last.pt"), model, config, None)
+    assert loaded_with == [True], "the saved groups are loaded with this run's fused flag"
+    assert resumed.param_groups[0]["fused"] is True
+    conv = model[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    for saved, param in zip(saver.parameters(), model.parameters(), strict=True):
+        for key in ("exp_avg", "exp_avg_sq"):
+            moment = resumed.state[param][key]
+            assert moment.stride() == param.stride(), (key, moment.stride(), param.stride())
+            assert torch.equal(moment, optimizer.state[saved][key])
+    resumed.step()  # the fused update runs on the restored state
+
+
+def test_step_mode_follows_device_and_flags(monkeypatch):
     """Compiled steps are CUDA graphs on one GPU only; AdamW is fused on CUDA only."""
+    from dflib.train.engine import Device
     from dflib.train.optim import fused, make_optimizer
     from dflib.train.trainer import compile_mode, describe_step
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))  # a T4
     assert compile_mode(TrainConfig(), cuda, distributed=False) is None, "off unless asked"
     on = TrainConfig(compile=True)
     assert compile_mode(on, cuda, distributed=False) == "reduce-overhead"
@@ -147,7 +264,11 @@ def test_step_mode_follows_device_and_flags():
     assert not fused(list(model.parameters())) and not fused([])
     optimizer, _ = make_optimizer(model, TrainConfig(), finetune=False)
     assert not optimizer.param_groups[0]["fused"], "CPU runs keep the default update"
-    assert describe_step(None, model) == "eager, AdamW default update"
-    assert describe_step("default", model) == "torch.compile (default), AdamW default update"
+    dev = Device(cpu)
+    assert describe_step(None, model, dev, False) == "eager, float32, NCHW, AdamW default update"
+    assert describe_step("default", model, Device.for_run(cpu, "fp16"), True) == (
+        "torch.compile (default), float16 autocast + GradScaler, channels_last, "
+        "AdamW default update"
+    )
     on_gpu = SimpleNamespace(device=cuda)  # a parameter as fused() sees it
     assert fused([on_gpu, on_gpu]) and not fused([on_gpu, next(model.parameters())])

@@ -10,9 +10,11 @@ a file carrying a pickled object is refused, and its code never runs.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +28,67 @@ class CheckpointError(RuntimeError):
     """A checkpoint that cannot be used: unsafe, corrupt, or from another run."""
 
 
+class DiskFullError(OSError):
+    """A checkpoint did not fit on its disk; the previous one is kept."""
+
+
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``state`` atomically (temporary file, fsync, rename)."""
+    """Write ``state`` atomically (temporary file, fsync, rename).
+
+    A failed write (a full disk, Ctrl-C) removes its temporary file and leaves the
+    previous checkpoint at ``path`` as it was.
+
+    Raises:
+        DiskFullError: the disk filled up; the message says where, how much the
+            checkpoint needs and how much is free. (torch reports it as ``unexpected
+            pos ... vs ...`` from its zip writer, or as ENOSPC.)
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        torch.save({"format": FORMAT, **state}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            torch.save({"format": FORMAT, **state}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as error:
+        tmp.unlink(missing_ok=True)
+        if _disk_full(error):
+            raise DiskFullError(errno.ENOSPC, _disk_full_message(state, path)) from error
+        raise
     return path
+
+
+def _disk_full(error: BaseException) -> bool:
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    # torch's zip writer reports a short write as "[enforce fail at inline_container.cc]
+    # . unexpected pos N vs M"
+    return isinstance(error, RuntimeError) and "unexpected pos" in str(error)
+
+
+def _disk_full_message(state: dict[str, Any], path: Path) -> str:
+    need = _tensor_bytes(state)
+    free = shutil.disk_usage(path.parent).free
+    kept = f"the previous {path.name} is kept" if path.exists() else f"no {path.name} was written"
+    return (
+        f"disk full: writing {path} needs about {need / 1e6:,.0f} MB, and {free / 1e6:,.0f} MB "
+        f"are free on the disk of {path.parent}; {kept}. Free some space there (old run "
+        "folders' *.pt, caches) or train into a folder on a larger disk, then continue with "
+        "resume=True (--resume)."
+    )
+
+
+def _tensor_bytes(value: Any) -> int:
+    """Bytes of every tensor in a nest of dicts and lists (what a checkpoint mostly is)."""
+    if torch.is_tensor(value):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_tensor_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_tensor_bytes(v) for v in value)
+    return 0
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:

@@ -14,10 +14,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import torch
 import torch.distributed as dist
+
+# how long a rank waits in a collective before the run fails. Rank 0 builds a data
+# folder's first cache (decode, resize, filter: tens of minutes for 60,000 images on a
+# Kaggle CPU) while the other ranks wait in a barrier (main_first); NCCL's default of 10
+# minutes would end the run there. A real hang still ends, after this long.
+PROCESS_GROUP_TIMEOUT = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -46,12 +53,14 @@ def world_from_env() -> World:
 
 
 def join(world: World, device: torch.device) -> None:
-    """Join the process group: NCCL between GPUs, gloo between CPU processes."""
+    """Join the process group: NCCL between GPUs, gloo between CPU processes, each
+    collective allowed :data:`PROCESS_GROUP_TIMEOUT`."""
     if world.active and not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         if device.type == "cuda":
             torch.cuda.set_device(device)  # NCCL collectives use the current device
-        dist.init_process_group(backend, rank=world.rank, world_size=world.size)
+        dist.init_process_group(backend, rank=world.rank, world_size=world.size,
+                                timeout=PROCESS_GROUP_TIMEOUT)  # fmt: skip
 
 
 def leave(world: World) -> None:

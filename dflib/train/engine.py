@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from dflib.runtime import amp_dtype
 from dflib.train.augment import DevicePipeline
 from dflib.train.batches import to_device
 from dflib.train.distributed import min_over_ranks
@@ -43,6 +44,23 @@ class Device:
     amp_dtype: torch.dtype | None = None
     scaler: torch.amp.GradScaler | None = None
 
+    @classmethod
+    def for_run(cls, device: torch.device, amp: str) -> Device:
+        """The setup a run's ``amp`` setting asks for (:func:`dflib.runtime.amp_dtype`):
+        fp16 steps get a GradScaler on the same device type (gradients of small fp16
+        losses would underflow to zero without it)."""
+        dtype = amp_dtype(amp, device)
+        return cls(
+            device, dtype, torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
+        )
+
+    def describe(self) -> str:
+        """The precision of each step, for the run's ``step:`` line."""
+        if self.amp_dtype is None:
+            return "float32"
+        scaler = " + GradScaler" if self.scaler is not None else ""
+        return f"{str(self.amp_dtype).replace('torch.', '')} autocast{scaler}"
+
     def autocast(self):
         if self.amp_dtype is None:
             return contextlib.nullcontext()
@@ -63,6 +81,10 @@ def train_one_epoch(
 ) -> dict[str, float]:
     """Train over ``loader`` once; returns the mean loss, images and seconds.
 
+    The device pipeline (conversion, augmentation, normalisation) runs in float32 outside
+    autocast: under it, blur and sharpness would convolve in bf16 / fp16 on a GPU and the
+    model would see images a grey level away from a CPU's.
+
     No step waits for the device: the loss is summed there, and a non-finite loss is
     flagged there with its batch index; the host reads both every ``CHECK_EVERY`` steps
     (refreshing the progress bar) and at the epoch's end, before returning. Steps after
@@ -80,8 +102,9 @@ def train_one_epoch(
         # a new step for compiled CUDA graphs (their outputs of the last step may be reused)
         torch.compiler.cudagraph_mark_step_begin()
         images, labels = to_device(batch[:2], dev.device)  # positions stay on the host
+        x = pipeline(images, train=True)  # float32 outside autocast: the same images everywhere
         with dev.autocast():
-            logits = model(pipeline(images, train=True))
+            logits = model(x)
             loss = loss_fn(logits, labels)
         running.add(loss.detach(), len(labels), index)
         optimizer.zero_grad(set_to_none=True)
@@ -169,24 +192,27 @@ def evaluate(
         tta: also score the horizontally flipped images and average the probabilities.
 
     Returns:
-        ``positions``, ``labels``, ``probs`` (arrays) and the mean ``loss`` when a loss
-        is given and the labels are known.
+        ``positions``, ``labels``, ``probs`` (arrays), the ``loss`` of the whole split when
+        a loss is given and the labels are known (the same at any batch size,
+        :class:`~dflib.train.losses.Loss`) and ``loss_weight``, its normaliser (to merge
+        ranks' losses).
     """
     model.eval()
     positions, labels, probs = [], [], []
-    total_loss, counted = 0.0, 0
+    total_loss, counted = 0.0, 0.0
     for images, y, pos in tqdm(loader, desc="predicting", leave=False, disable=not progress):
         torch.compiler.cudagraph_mark_step_begin()
         images, y_dev = to_device((images, y), dev.device)
+        x = pipeline(images)
         with dev.autocast():
-            x = pipeline(images)
             logits = model(x).float()
             prob = fake_probability(logits)
             if tta:
                 prob = (prob + fake_probability(model(x.flip(-1)).float())) / 2
         if loss_fn is not None and bool((y >= 0).all()):
-            total_loss += float(loss_fn(logits, y_dev)) * len(y)
-            counted += len(y)
+            weight = loss_fn.weight(y_dev)  # the batch's share of the split's loss
+            total_loss += float(loss_fn(logits, y_dev)) * weight
+            counted += weight
         positions.append(pos.numpy())
         labels.append(y.cpu().numpy())  # on the device when the cache is resident
         probs.append(prob.cpu().numpy())
@@ -196,4 +222,5 @@ def evaluate(
         "probs": np.concatenate(probs).astype(np.float64) if probs else np.zeros(0),
     }
     out["loss"] = total_loss / counted if counted else float("nan")
+    out["loss_weight"] = counted
     return out

@@ -15,6 +15,7 @@ import re
 import sys
 from pathlib import Path
 
+from dflib.runtime import AMP_MODES
 from dflib.train.recipes import TrainConfig, field_docs, get_recipe
 from dflib.train.runs import run_folder
 
@@ -47,6 +48,11 @@ def add_settings(parser: argparse.ArgumentParser) -> None:
         if kind is bool:
             group.add_argument(*flags, dest=f.name, default=None,
                                action=argparse.BooleanOptionalAction, help=text)  # fmt: skip
+        elif f.name == "amp":  # a bool before: --amp (auto) and --no-amp (off) still work
+            group.add_argument(*flags, dest=f.name, default=None, nargs="?", const="auto",
+                               choices=AMP_MODES, help=text)  # fmt: skip
+            group.add_argument("--no-amp", dest=f.name, action="store_const", const="off",
+                               help="the same as --amp off")  # fmt: skip
         elif kind is tuple:
             group.add_argument(*flags, dest=f.name, default=None, metavar="NAME,NAME",
                                help=f"{text} Comma-separated; 'none' for none.")  # fmt: skip

@@ -9,12 +9,35 @@ both. Class weights are ``total / (2 * count)`` from the training split.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch.nn import functional as F
 
-Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BCE_SHARE = 0.6  # write-up 2: 0.6 x BCE + 0.4 x Focal
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss and what it divides each batch's sum by.
+
+    ``loss(logits, targets)`` is the batch's loss, the value a step minimises;
+    ``loss.weight(targets)`` is what that value was normalised by (the batch's sum of class
+    weights for ``"ce"``, its number of images otherwise). An epoch's loss is then
+    ``sum(loss * weight) / sum(weight)``, the loss of the whole epoch taken as one batch,
+    whatever the batch size: a mean of batch means would depend on the evaluation batch
+    (64 on a CPU, 512 on CUDA), and the lr schedule, which reads it, with it.
+    """
+
+    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    normaliser: Callable[[torch.Tensor], torch.Tensor] | None = None  # None: the image count
+
+    def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.fn(logits, targets)
+
+    def weight(self, targets: torch.Tensor) -> float:
+        """What the loss of a batch with these ``targets`` is divided by."""
+        return float(self.normaliser(targets)) if self.normaliser else float(len(targets))
 
 
 def fake_logit(logits: torch.Tensor) -> torch.Tensor:
@@ -41,22 +64,23 @@ def _per_sample_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
 
 def weighted_ce(weights: torch.Tensor) -> Loss:
     """Class-weighted cross-entropy, normalised as ``nn.CrossEntropyLoss(weight=...)``
-    does (by the sum of the weights in the batch)."""
+    does (by the sum of the weights in the batch; ``weights`` on the targets' device)."""
 
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        w = weights.to(logits.device)[targets]
+        w = weights[targets]
         return (w * _per_sample_bce(logits, targets)).sum() / w.sum()
 
-    return loss
+    return Loss(loss, lambda targets: weights[targets].sum())
 
 
 def weighted_bce(weights: torch.Tensor) -> Loss:
-    """BCEWithLogits with each image weighted by its class weight (mean over the batch)."""
+    """BCEWithLogits with each image weighted by its class weight (mean over the batch;
+    ``weights`` on the targets' device)."""
 
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return (weights.to(logits.device)[targets] * _per_sample_bce(logits, targets)).mean()
+        return (weights[targets] * _per_sample_bce(logits, targets)).mean()
 
-    return loss
+    return Loss(loss)
 
 
 def focal(gamma: float = 2.0) -> Loss:
@@ -67,19 +91,28 @@ def focal(gamma: float = 2.0) -> Loss:
         p_t = torch.exp(-bce)
         return ((1.0 - p_t) ** gamma * bce).mean()
 
-    return loss
+    return Loss(loss)
 
 
-def make_loss(kind: str, class_weights, focal_gamma: float = 2.0) -> Loss:
-    """The loss a recipe names: ``"ce"``, ``"bce"`` or ``"bce_focal"``."""
-    weights = torch.as_tensor(class_weights, dtype=torch.float32)
+def make_loss(
+    kind: str, class_weights, focal_gamma: float = 2.0, device: torch.device | str = "cpu"
+) -> Loss:
+    """The loss a recipe names: ``"ce"``, ``"bce"`` or ``"bce_focal"``, for targets on
+    ``device``.
+
+    The class weights are put on ``device`` once, here: a copy from the host at every
+    call would be a pageable host-to-device copy, which makes each step wait for the GPU.
+    """
+    weights = torch.as_tensor(class_weights, dtype=torch.float32, device=device)
     if kind == "ce":
         return weighted_ce(weights)
     if kind == "bce":
         return weighted_bce(weights)
     if kind == "bce_focal":
         bce, foc = weighted_bce(weights), focal(focal_gamma)
-        return lambda logits, targets: (
-            BCE_SHARE * bce(logits, targets) + (1 - BCE_SHARE) * foc(logits, targets)
+        return Loss(
+            lambda logits, targets: (
+                BCE_SHARE * bce(logits, targets) + (1 - BCE_SHARE) * foc(logits, targets)
+            )
         )
     raise ValueError(f"unknown loss {kind!r}; expected 'ce', 'bce' or 'bce_focal'")

@@ -12,11 +12,15 @@ from torch import nn
 
 from dflib.train.recipes import TrainConfig
 
+# devices whose AdamW takes the fused update (one kernel for every parameter): CUDA.
+# Elsewhere the default update, so CPU runs stay as they were; tests add "cpu" (torch >= 2.4
+# has a fused CPU AdamW) to run the GPU's update path on a CPU.
+FUSED_DEVICES = ("cuda",)
+
 
 def fused(params) -> bool:
-    """AdamW's fused update (one kernel for every parameter) on CUDA; elsewhere the
-    default update, so CPU runs stay as they were."""
-    return bool(params) and all(p.device.type == "cuda" for p in params)
+    """Whether AdamW takes its fused update for ``params`` (:data:`FUSED_DEVICES`)."""
+    return bool(params) and all(p.device.type in FUSED_DEVICES for p in params)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig, finetune: bool):

@@ -25,7 +25,7 @@ from dflib.data.template import Template, write_filled
 from dflib.imageio import is_image_file
 from dflib.metrics import binary_metrics, by_generator
 from dflib.models import create_model
-from dflib.runtime import autocast_dtype, resolve_device
+from dflib.runtime import amp_dtype, resolve_device
 from dflib.train.augment import DevicePipeline
 from dflib.train.batches import eval_loader
 from dflib.train.checkpoint import load_weights
@@ -80,8 +80,7 @@ def load_run_model(run: RunFolder, device: str | torch.device = "auto"):
     model = model.to(dev_t).eval()
     cfg = model.default_cfg
     pipeline = DevicePipeline(cfg.mean, cfg.std, (), config.img_size).to(dev_t)
-    amp = autocast_dtype(dev_t) if config.amp else None
-    return model, config, pipeline, Device(dev_t, amp)
+    return model, config, pipeline, Device(dev_t, amp_dtype(config.amp, dev_t))
 
 
 def predict_folder(

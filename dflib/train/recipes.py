@@ -16,10 +16,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
+import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from dflib.data.layouts import DataError, parse_classes
+from dflib.runtime import AMP_MODES
 
 LOSSES = ("ce", "bce", "bce_focal")
 AUGMENTS = ("hflip", "resized_crop", "color_jitter", "gaussian_blur", "sharpness")
@@ -69,12 +72,15 @@ class TrainConfig:
         finetune_lr: the second stage's learning rate.
         seed: one seed for the split, the initial weights and every epoch's randomness.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
-        amp: mixed precision where the device supports it (bf16 / fp16 + GradScaler).
+        amp: mixed precision: ``"auto"`` (bf16 on Ampere and newer GPUs, fp16 + GradScaler
+            on older ones such as the T4, none on a CPU), ``"bf16"``, ``"fp16"`` (with a
+            GradScaler; on any device, a CPU included) or ``"off"``; ``True`` / ``False``
+            are read as ``"auto"`` / ``"off"``.
         channels_last: NHWC memory format on CUDA (faster convolutions on tensor cores).
         compile: ``torch.compile`` the model.
         workers: batch-reading processes (-1 = automatic).
         resident_data: hold the whole uint8 cache on the device and gather each batch
-            there (``"auto"``: on CUDA when it fits in half the free memory; ``"on"``,
+            there (``"auto"``: on CUDA when it fits beside a measured step; ``"on"``,
             ``"off"``); the same batches in the same order either way.
         deterministic: deterministic kernels (slower; bit-identical GPU runs).
         role: what the run is for in a study, ``<study>/<group>/<arch>/<variant>``
@@ -111,7 +117,7 @@ class TrainConfig:
     finetune_lr: float = 5e-5
     seed: int = 42
     device: str = "auto"
-    amp: bool = True
+    amp: str = "auto"
     channels_last: bool = True
     compile: bool = False
     workers: int = -1
@@ -122,7 +128,14 @@ class TrainConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", _as_names(self.augment))
         object.__setattr__(self, "fake_families", _as_names(self.fake_families))
+        if isinstance(self.amp, bool):  # notebooks, --amp / --no-amp and older params.json
+            object.__setattr__(self, "amp", "auto" if self.amp else "off")
+        wrong = _wrong_kinds(self)
+        if wrong:
+            raise ValueError("invalid training settings: " + "; ".join(wrong))
         problems = []
+        if self.amp not in AMP_MODES:
+            problems.append(f"amp={self.amp!r} (expected one of {AMP_MODES}, or True / False)")
         if self.loss not in LOSSES:
             problems.append(f"loss={self.loss!r} (expected one of {LOSSES})")
         unknown = sorted(set(self.augment) - set(AUGMENTS))
@@ -189,11 +202,33 @@ def field_docs() -> dict[str, str]:
     return docs
 
 
+def _wrong_kinds(config: TrainConfig) -> list[str]:
+    """Each setting whose value is not of its default's kind (``amp="fp16"`` once passed
+    as True, ``epochs=2.5`` would crash late or train something else without a word).
+
+    An int is accepted for a float; a bool is not taken for a number.
+    """
+    problems = []
+    for f in dataclasses.fields(config):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        kind, value = type(default), getattr(config, f.name)
+        if kind is float:
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        elif kind is int:
+            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, kind)
+        if not ok:
+            problems.append(f"{f.name}={value!r} (expected {kind.__name__}, e.g. {default!r}; "
+                            f"got {type(value).__name__})")  # fmt: skip
+    return problems
+
+
 def _as_names(value: Any) -> tuple[str, ...]:
     """``"hflip,color_jitter"`` (a notebook parameter), a list or a tuple -> tuple."""
     if isinstance(value, str):
         return tuple(v.strip() for v in value.split(",") if v.strip() and v.strip() != "none")
-    return tuple(value)
+    return tuple(value) if isinstance(value, Iterable) else value  # else refused as a wrong kind
 
 
 WRITEUP1 = TrainConfig()

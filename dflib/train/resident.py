@@ -4,8 +4,8 @@ A 50,000-image set is 5.8 GB at 196 px and 9.8 GB at 256 px: on a GPU with room 
 one copy per run replaces the loader workers and the host-to-device copy of every batch.
 The batches, and their order, are those of :func:`dflib.train.batches.batch_loader`
 (the positions of each batch sorted, as that loader reads them), so a run trains the
-same images in the same order either way. Without room, the run keeps the pinned-memory
-loader.
+same images in the same order either way. Without room (beside what a measured training
+step and evaluation batch need), the run keeps the pinned-memory loader.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import torch
 
 from dflib.train.recipes import RESIDENT_MODES
 
-# the cache may take at most this share of the device's free memory: the rest is the
-# model's, its activations' and the optimiser's
-MAX_SHARE = 0.5
+# what the run's measured step needs (trainer.step_memory) is kept free times this: the
+# allocator's fragmentation, cuDNN workspaces picked later, CUDA-graph pools
+HEADROOM = 1.5
 CHUNK = 2048  # images copied per step of the one-time upload (bounds host memory)
 
 
@@ -28,9 +28,15 @@ def nbytes(images) -> int:
     return len(images) * int(np.prod(images[:1].shape[1:], dtype=np.int64))
 
 
-def wanted(mode: str, images, device: torch.device) -> bool:
-    """Whether a run holds its cache on ``device``: ``on``, ``off``, or ``auto`` (on CUDA
-    when the cache fits in :data:`MAX_SHARE` of the free memory).
+def wanted(mode: str, images, device: torch.device, step_bytes: int = 0) -> bool:
+    """Whether a run holds its cache on ``device``: ``on``, ``off``, or ``auto``: on CUDA
+    when the cache fits in the free memory beside :data:`HEADROOM` times ``step_bytes``.
+
+    Args:
+        step_bytes: what a training step and an evaluation batch take on the device
+            beyond what is allocated now, measured by a dry step
+            (:func:`dflib.train.trainer.step_memory`): the optimiser state, gradients and
+            activations that do not exist yet when the cache is placed.
 
     Raises:
         ValueError: an unknown mode.
@@ -42,12 +48,16 @@ def wanted(mode: str, images, device: torch.device) -> bool:
     if device.type != "cuda" or len(images) == 0:
         return False
     free, _ = torch.cuda.mem_get_info(device)
-    return nbytes(images) <= MAX_SHARE * free
+    return nbytes(images) <= free - HEADROOM * step_bytes
 
 
-def hold(mode: str, images, labels: np.ndarray, device: torch.device) -> ResidentCache | None:
+def hold(
+    mode: str, images, labels: np.ndarray, device: torch.device, step_bytes: int = 0
+) -> ResidentCache | None:
     """The cache on ``device`` when :func:`wanted` says so, else ``None`` (the loader)."""
-    return ResidentCache(images, labels, device) if wanted(mode, images, device) else None
+    if not wanted(mode, images, device, step_bytes):
+        return None
+    return ResidentCache(images, labels, device)
 
 
 class ResidentCache:

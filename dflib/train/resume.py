@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from dflib.train.checkpoint import CheckpointError, load_checkpoint, rng_state, set_rng_state
-from dflib.train.optim import fused, make_optimizer
+from dflib.train.optim import make_optimizer
 from dflib.train.recipes import TrainConfig
 from dflib.train.runs import RunFolder
 
@@ -93,11 +95,30 @@ def restore(state, model, config, scaler):
     epoch = int(state["epoch"])
     # past the main stage the optimiser is the fine-tuning one
     optimizer, scheduler = make_optimizer(model, config, finetune=epoch > config.epochs)
-    optimizer.load_state_dict(state["optimizer"])
-    for group in optimizer.param_groups:  # the update this device has, not the saver's
-        group["fused"] = True if fused(group["params"]) else None
+    load_optimizer_state(optimizer, state["optimizer"])
     if scheduler is not None and state.get("scheduler"):
         scheduler.load_state_dict(state["scheduler"])
     if scaler is not None and state.get("scaler"):
         scaler.load_state_dict(state["scaler"])
     return optimizer, scheduler, epoch, list(state["history"]), dict(state["best"])
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    """Load a saved optimiser state onto ``optimizer``, laid out for its own update.
+
+    The saver's device and memory format may differ from this run's (both may change on
+    a resume), and the fused AdamW kernel needs every state tensor on its parameter's
+    device with its parameter's strides. ``Optimizer.load_state_dict`` places ``step`` by
+    the *saved* group's ``fused`` flag (pytorch/pytorch#124133: a CPU save resumed on a
+    GPU keeps ``step`` on the CPU), so the saved groups get this optimiser's flag first;
+    and it keeps the saved moments' strides (NCHW), so each moment is then copied into
+    its parameter's layout (``channels_last``).
+    """
+    # not strict: a different number of groups is load_state_dict's to report
+    groups = [{**old, "fused": new["fused"]}
+              for old, new in zip(saved["param_groups"], optimizer.param_groups, strict=False)]  # fmt: skip
+    optimizer.load_state_dict({**saved, "param_groups": groups})
+    for param, values in optimizer.state.items():
+        for key, value in values.items():
+            if torch.is_tensor(value) and value.shape == param.shape:
+                values[key] = torch.empty_like(param).copy_(value)

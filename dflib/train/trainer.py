@@ -11,6 +11,7 @@ in every process with DistributedDataParallel (:mod:`dflib.train.distributed`).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +22,17 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from dflib.models import create_model
-from dflib.runtime import autocast_dtype, resolve_device, seed_everything
+from dflib.runtime import resolve_device, seed_everything
 from dflib.train import distributed as ddp
 from dflib.train import finish, resident, runs
 from dflib.train.augment import DevicePipeline
-from dflib.train.batches import batch_loader, epoch_order, eval_batches, split_batches
+from dflib.train.batches import (
+    batch_loader,
+    epoch_order,
+    eval_batch_size,
+    eval_batches,
+    split_batches,
+)
 from dflib.train.checkpoint import load_checkpoint, save_checkpoint
 from dflib.train.dataset import TrainingData, prepare
 from dflib.train.engine import BatchHook, Device, evaluate, train_one_epoch
@@ -35,6 +42,12 @@ from dflib.train.optim import fused, make_optimizer
 from dflib.train.recipes import TrainConfig
 from dflib.train.resume import last_state, previous_state, restore
 from dflib.train.runs import RunFolder
+
+# the oldest GPU inductor compiles for (Volta); a P100 is 6.0
+MIN_COMPILE_CAPABILITY = (7, 0)
+# devices where a recipe's channels_last is used (tensor cores want NHWC); a CPU keeps
+# NCHW, so CPU runs stay as they were. Tests add "cpu" to take the GPU's layout here.
+CHANNELS_LAST_DEVICES = ("cuda",)
 
 
 @dataclass
@@ -99,21 +112,25 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
         )
     ddp.barrier(world)  # every rank has looked before rank 0 writes
     seed_everything(config.seed, config.deterministic)
-    amp = autocast_dtype(device) if config.amp else None
-    dev = Device(device, amp, torch.amp.GradScaler("cuda") if amp == torch.float16 else None)
+    dev = Device.for_run(device, config.amp)
     if device.type == "cuda" and not config.deterministic:
         torch.backends.cudnn.benchmark = True
     data = ddp.main_first(world, lambda: prepare(config, progress))  # one process builds caches
     model, pipeline = model_and_pipeline(config, device)
     # class_weighting=False: every class weighs 1 (the unbalanced control)
     weights = data.weights if config.class_weighting else np.ones_like(data.weights)
-    loss_fn = make_loss(config.loss, weights, config.focal_gamma)
+    loss_fn = make_loss(config.loss, weights, config.focal_gamma, device)
     mode = compile_mode(config, device, world.active)
-    step = describe_step(mode, model)
+    step = describe_step(mode, model, dev, pipeline.channels_last)
+    refused = compile_unsupported(device) if config.compile else ""
+    if refused:
+        step += " (compile refused by the GPU)"
     if world.is_main:
         finish.write_run_header(run, config, model.default_cfg, data, dev, step)
         print(f"validation: {data.validation}")
         print(f"step: {step}")
+        if refused:
+            print(refused)
         report = data.skipped_report()
         if report.skipped:
             print(report.summary(full_list=run.skipped))
@@ -126,9 +143,12 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
         optimizer, scheduler, epoch, history, best = restore(state, model, config, dev.scaler)
         if world.is_main:
             print(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
-    step_model = _wrap(model, mode, world, device)
+    step_model = _wrap(model, mode, world, device, config.batch_size)
+    graphs_before = compiled_graphs()
     workers = loader_workers(config, device)
-    held = resident.hold(config.resident_data, data.cache, data.labels, device)
+    measured = config.resident_data == "auto" and device.type == "cuda"
+    step_bytes = step_memory(model, pipeline, loss_fn, dev, config) if measured else 0
+    held = resident.hold(config.resident_data, data.cache, data.labels, device, step_bytes)
     if held is not None and world.is_main:
         print(held.describe())
     if world.is_main:
@@ -154,10 +174,10 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
                                     epoch=epoch, progress=progress, hooks=hooks)  # fmt: skip
             stats["loss"] = ddp.mean_over_ranks(world, stats["loss"], stats["images"])
             stats["images"] *= world.size
-            # scored without the DDP wrapper: its forward syncs buffers, and shards may
-            # hold different numbers of batches
-            scorer = model if world.active else step_model
-            val = _validate(scorer, data, pipeline, dev, loss_fn, config, workers, world, held)
+            # scored with the bare model: the DDP wrapper's forward syncs buffers and shards
+            # may hold different numbers of batches; a compiled one would compile again for
+            # evaluation's shapes and no_grad
+            val = _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held)
             row = history_row(epoch, finetune, stats, val, optimizer.param_groups[0]["lr"])
             history.append(row)
             if scheduler is not None:
@@ -183,6 +203,8 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             print(f"\ninterrupted: {run.last} holds the last finished epoch; continue with "
                   f"resume=True (--resume --out {run.root})")  # fmt: skip
         raise
+    if mode is not None and world.is_main:
+        _record_graphs(run, compiled_graphs() - graphs_before)
     ddp.barrier(world)
     metrics = {}
     if world.is_main:
@@ -198,25 +220,119 @@ def compile_mode(config: TrainConfig, device: torch.device, distributed: bool) -
     replayed as CUDA graphs, since at the recipes' batch sizes (16-32) the launches, not
     the arithmetic, bound a step. Under DDP and on a CPU the default mode.
     """
-    if not config.compile:
+    if not config.compile or compile_unsupported(device):
         return None
     return "reduce-overhead" if device.type == "cuda" and not distributed else "default"
 
 
-def describe_step(mode: str | None, model: nn.Module) -> str:
-    """How each training step runs, for the run's log and ``params.json``."""
+def compile_unsupported(device: torch.device) -> str:
+    """Why ``torch.compile`` cannot run on ``device`` ("" when it can): inductor's Triton
+    kernels need a GPU of compute capability 7.0 or newer, and on an older one (Kaggle's
+    P100, 6.0) the first forward crashes."""
+    if device.type != "cuda":
+        return ""
+    capability = torch.cuda.get_device_capability(device)
+    if capability >= MIN_COMPILE_CAPABILITY:
+        return ""
+    return (
+        f"compile=True needs a GPU of compute capability >= "
+        f"{'.'.join(map(str, MIN_COMPILE_CAPABILITY))} (inductor's Triton kernels); "
+        f"{torch.cuda.get_device_name(device)} has {'.'.join(map(str, capability))}, so the "
+        "step runs eager. Pass compile=False (--no-compile) to leave it off."
+    )
+
+
+def describe_step(mode: str | None, model: nn.Module, dev: Device, channels_last: bool) -> str:
+    """How each training step runs, for the run's log and ``params.json``: compiled or
+    eager, its precision, its memory format and AdamW's update."""
     compiled = "eager" if mode is None else f"torch.compile ({mode})"
+    layout = "channels_last" if channels_last else "NCHW"
     update = "fused" if fused(list(model.parameters())) else "default"
-    return f"{compiled}, AdamW {update} update"
+    return f"{compiled}, {dev.describe()}, {layout}, AdamW {update} update"
 
 
-def _wrap(model: nn.Module, mode: str | None, world: ddp.World, device) -> nn.Module:
-    """DistributedDataParallel across processes, then ``torch.compile`` if asked."""
+def _wrap(model: nn.Module, mode: str | None, world: ddp.World, device, batch_size: int):
+    """DistributedDataParallel across processes, then ``torch.compile`` if asked, for whole
+    batches only (:class:`OneShapeStep`).
+
+    Dynamo is reset first: its compiled code and recompile counts are per function, and
+    every model shares ``ClassifierBase.forward``, so the runs before this one in the
+    process (a notebook training one architecture after another) would count towards
+    this one's recompile limit, past which dynamo silently runs eager.
+    """
     step_model = model
     if world.active:
         ids = [device.index] if device.type == "cuda" else None
         step_model = DistributedDataParallel(model, device_ids=ids)
-    return step_model if mode is None else torch.compile(step_model, mode=mode)
+    if mode is None:
+        return step_model
+    torch._dynamo.reset()
+    return OneShapeStep(torch.compile(step_model, mode=mode), step_model, batch_size)
+
+
+class OneShapeStep(nn.Module):
+    """The compiled step for whole batches, the eager one for an epoch's smaller last batch.
+
+    Each new input shape makes a compiled module compile a new graph (and under CUDA
+    graphs, record a new one): the ragged last batch would add one per run. Only
+    ``batch_size`` images ever reach ``compiled``, so the training step is one graph.
+    """
+
+    def __init__(self, compiled: nn.Module, eager: nn.Module, batch_size: int) -> None:
+        super().__init__()
+        self.compiled, self.eager, self.batch_size = compiled, eager, batch_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.compiled if len(x) == self.batch_size else self.eager)(x)
+
+
+def compiled_graphs() -> int:
+    """Graphs dynamo has compiled in this process so far."""
+    return int(torch._dynamo.utils.counters["stats"]["unique_graphs"])
+
+
+def _record_graphs(run: RunFolder, graphs: int) -> None:
+    """The run's compiled graph count, in its log and its ``params.json``
+    (``compiled_graphs``): 1 when the training step compiled once."""
+    print(f"torch.compile: {graphs} graph{'s' if graphs != 1 else ''} compiled for the "
+          "training step (1 expected: more means recompiles or graph breaks)")  # fmt: skip
+    runs.write_json(run.params, {**run.read_json("params"), "compiled_graphs": graphs})
+
+
+def step_memory(model: nn.Module, pipeline, loss_fn, dev: Device, config: TrainConfig) -> int:
+    """Device bytes one training step and one evaluation batch take beyond what is
+    allocated now: a dry step on a copy of the model (forward, backward, AdamW's update
+    with its state, then an evaluation batch of :func:`eval_batch_size`), so the resident
+    cache is sized after the optimiser state, gradients and activations that do not
+    exist yet. The model, its optimiser and every random generator are left as they were.
+    """
+    device = dev.device
+    size, side = config.batch_size, config.img_size
+    torch.cuda.synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        dry = copy.deepcopy(model).train()
+        optimizer, _ = make_optimizer(dry, config, finetune=False)
+        images = torch.zeros((size, side, side, 3), dtype=torch.uint8, device=device)
+        labels = torch.zeros(size, dtype=torch.int64, device=device)
+        x = pipeline(images, train=True)
+        with dev.autocast():
+            loss = loss_fn(dry(x), labels)
+        loss.backward()
+        optimizer.step()
+        del x, loss, images, labels
+        dry.eval()
+        n = eval_batch_size(size, device)
+        with torch.no_grad():
+            x = pipeline(torch.zeros((n, side, side, 3), dtype=torch.uint8, device=device))
+            with dev.autocast():
+                dry(x)
+        del x, dry, optimizer
+    torch.cuda.synchronize(device)
+    peak = torch.cuda.max_memory_allocated(device) - before
+    torch.cuda.empty_cache()
+    return max(int(peak), 0)
 
 
 def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held) -> dict[str, Any]:
@@ -225,7 +341,7 @@ def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held)
     batches = eval_batches(mine, config.batch_size, dev.device)
     loader = batch_source(held, data.cache, data.labels, batches, workers, dev.device)
     val = evaluate(model, loader, pipeline, dev, loss_fn)
-    loss = ddp.mean_over_ranks(world, val.pop("loss"), len(val["labels"]))
+    loss = ddp.mean_over_ranks(world, val.pop("loss"), val.pop("loss_weight"))
     return {**ddp.gather_arrays(world, val), "loss": loss}
 
 
@@ -240,7 +356,7 @@ def batch_source(held, images, labels, batches, workers: int, device: torch.devi
 def model_and_pipeline(config: TrainConfig, device: torch.device):
     """The model (NHWC on CUDA when the recipe asks) and its device pipeline, on ``device``."""
     model = create_model(config.arch).to(device)
-    channels_last = config.channels_last and device.type == "cuda"
+    channels_last = config.channels_last and device.type in CHANNELS_LAST_DEVICES
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     cfg = model.default_cfg

@@ -1,0 +1,46 @@
+"""A compiled run compiles its training step once, for any architecture, and says so.
+
+dynamo traces and counts graphs whatever its backend; the tests use the ``eager``
+backend, which skips inductor's code generation (minutes per model on a 2-core CPU), so
+what is checked is what dynamo compiles, not the kernels it would generate.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch._dynamo.utils import counters
+
+from dflib.train import fit, get_recipe
+
+# three architectures sharing ClassifierBase.forward: the third once hit dynamo's
+# recompile limit in one process and ran eager while its params.json said compiled
+ARCHS = ("freqnet", "custom_resnet", "rgb_fft")
+
+
+@pytest.fixture
+def eager_backend(monkeypatch):
+    real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda module, mode=None: real(module, backend="eager"))
+
+
+def tiny(arch: str, **overrides):
+    # 30 training images at batch 8: three whole batches and a ragged one of 6 per epoch
+    settings = dict(synthetic_size="tiny", train_images=34, img_size=64, epochs=2, batch_size=8,
+                    finetune_epochs=0, augment=(), compile=True)  # fmt: skip
+    return get_recipe(arch, **{**settings, **overrides})
+
+
+def test_the_training_step_compiles_once_per_run_for_three_architectures(
+    eager_backend, tmp_path, capsys
+):
+    for arch in ARCHS:
+        config = tiny(arch)
+        before = counters["stats"]["unique_graphs"]
+        result = fit(config, out=str(tmp_path / arch), progress=False)
+        assert result.metrics["n_train"] % config.batch_size != 0, "a ragged last batch"
+        assert counters["stats"]["unique_graphs"] - before == 1, arch
+        params = result.run.read_json("params")
+        assert params["step"].startswith("torch.compile (default)")
+        assert params["compiled_graphs"] == 1, arch
+        assert "torch.compile: 1 graph compiled" in capsys.readouterr().out
