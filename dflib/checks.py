@@ -56,6 +56,7 @@ class Checks:
             ok = (
                 _number(value) and (low is None or value >= low) and (high is None or value <= high)
             )
+        ok = None if ok is None else bool(ok)  # a NumPy bool is not ``False``
         self.rows.append({"check": name, "value": _shown(value), "expected": expected, "ok": ok})
         return self
 
