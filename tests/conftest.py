@@ -91,3 +91,31 @@ def class_folder_root(tmp_path: Path) -> Path:
     (root / "train" / "fake" / "notes.txt").write_text("not an image")
     write_rgb(root / "test" / "a.png", 20)
     return root
+
+
+def killed_then_resumed(config, out: str):
+    """Train ``config`` into ``out``, stop it at epoch 2's second batch as a kernel death
+    would (``KeyboardInterrupt`` from a step hook; 5 batches per epoch), check ``last.pt``
+    holds epoch 1, and resume it: the resumed run's result, to compare with an
+    uninterrupted one."""
+    from dflib.train import fit, load_checkpoint
+
+    def kill(index, seen, seconds, calls=[0]):  # noqa: B006 -- counts calls across epochs
+        calls[0] += 1
+        if calls[0] == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(config, out=out, progress=False, hooks=(kill,))
+    assert load_checkpoint(Path(out) / "last.pt")["epoch"] == 1
+    return fit(config, out=out, resume=True, progress=False)
+
+
+def pytest_configure(config):
+    """With pytest-xdist's workers (``make test``), each process and the notebook kernels
+    it starts compute on one thread: two workers on two cores, not four threads fighting
+    for two (which made a smoke-size epoch thirty times slower). Set before the workers
+    start, so they and their kernels inherit it."""
+    if getattr(config.option, "numprocesses", None):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        os.environ.setdefault("MKL_NUM_THREADS", "1")

@@ -24,7 +24,9 @@ def test_checks_pass_fail_and_unchecked_rows(capsys):
     assert checks.failed() == ["val auc", "weights", "nan"]
     with pytest.raises(CheckFailed, match=r"3 of 9 checks failed: val auc; weights; nan"):
         checks.done()
-    numpy_values = Checks().expect("gain", np.float64(-0.18), low=0.0).expect("n", np.int64(3), equals=4)
+    numpy_values = (
+        Checks().expect("gain", np.float64(-0.18), low=0.0).expect("n", np.int64(3), equals=4)
+    )
     with pytest.raises(CheckFailed, match=r"2 of 2 checks failed: gain; n"):
         numpy_values.done()
 

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import killed_then_resumed
 
 from dflib.models import create_model
-from dflib.train import fit, get_recipe, load_checkpoint, optim, trainer
+from dflib.train import fit, get_recipe, optim, trainer
 from dflib.train.engine import Device, train_one_epoch
 from dflib.train.losses import make_loss
 
@@ -77,15 +78,7 @@ def test_a_gpu_path_run_killed_and_resumed_equals_the_uninterrupted_one(gpu_path
     assert whole.metrics["environment"]["precision"] == "float16"
     out = str(tmp_path / "killed")
 
-    def kill(index, seen, seconds, calls=[0]):  # noqa: B006 -- counts calls across epochs
-        calls[0] += 1
-        if calls[0] == 7:  # epoch 2, second batch (5 batches per epoch)
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        fit(tiny(), out=out, progress=False, hooks=(kill,))
-    assert load_checkpoint(tmp_path / "killed" / "last.pt")["epoch"] == 1
-    resumed = fit(tiny(), out=out, resume=True, progress=False)
+    resumed = killed_then_resumed(tiny(), out)
     pd.testing.assert_frame_equal(
         whole.history.drop(columns=TIMING), resumed.history.drop(columns=TIMING)
     )

@@ -115,6 +115,8 @@ def test_papermill_with_overrides_on_user_data(path, tmp_path, messy_csv_folder)
     }
     if "data_dir" in names:
         parameters["data_dir"] = str(messy_csv_folder)
+        # a user's data is not held to the CI size's expected results, only to the invariants
+        parameters = {k: v for k, v in parameters.items() if not k.startswith("expect_")}
     executed = run_with_papermill(path, tmp_path / path.name, parameters)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and "data_dir" in injected[0].source or "data_dir" not in names

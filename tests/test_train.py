@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import killed_then_resumed
 from tqdm.auto import tqdm
 
 from dflib.train import (
@@ -190,15 +191,7 @@ def test_run_folder_contract(reference_run):
 def test_killed_mid_epoch_then_resumed_equals_uninterrupted(reference_run, tmp_path):
     out = str(tmp_path / "killed")
 
-    def kill(index, seen, seconds, calls=[0]):  # noqa: B006 -- counts calls across epochs
-        calls[0] += 1
-        if calls[0] == 7:  # epoch 2, second batch (5 batches per epoch)
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        fit(tiny(), out=out, progress=False, hooks=(kill,))
-    assert load_checkpoint(tmp_path / "killed" / "last.pt")["epoch"] == 1
-    resumed = fit(tiny(), out=out, resume=True, progress=False)
+    resumed = killed_then_resumed(tiny(), out)
     pd.testing.assert_frame_equal(
         reference_run.history.drop(columns=TIMING), resumed.history.drop(columns=TIMING)
     )
