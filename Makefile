@@ -15,7 +15,7 @@ LINT_IMPORTS ?= lint-imports
 # `import dflib`, run outside this tree, is not this tree's, point it back here.
 install: $(STAMP)
 	@cd / && $(PYTHON) -c "import dflib, os, sys; sys.exit(os.path.realpath(dflib.__file__) != os.path.realpath('$(CURDIR)/dflib/__init__.py'))" 2>/dev/null \
-		|| $(PIP) install --no-deps -e .
+		|| $(PIP) install --no-deps -e "$(CURDIR)"
 
 # Reinstall only when the dependency lists change.
 $(STAMP): requirements.txt pyproject.toml
