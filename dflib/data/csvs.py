@@ -70,8 +70,7 @@ def read_csv_text_ids(path: Path, id_column: str | None = None) -> tuple[pd.Data
 
 def id_columns(columns) -> list[str]:
     """The id-like columns among ``columns``, in order of preference."""
-    lower = {c.lower(): c for c in columns}
-    return [lower[name] for name in ID_COLUMNS if name in lower]
+    return matching_columns(columns, ID_COLUMNS)
 
 
 def pick_column(columns, wanted: str | None, candidates, role: str, csv_path: Path) -> str:
@@ -94,10 +93,15 @@ def pick_column(columns, wanted: str | None, candidates, role: str, csv_path: Pa
     return found
 
 
+def matching_columns(columns, candidates) -> list[str]:
+    """The ``columns`` named by ``candidates`` (any case), in the candidates' order."""
+    lower = {c.lower(): c for c in columns}
+    return [lower[name] for name in candidates if name in lower]
+
+
 def find_column(columns, candidates) -> str | None:
     """The first of ``candidates`` among ``columns`` (any case), or ``None``."""
-    lower = {c.lower(): c for c in columns}
-    return next((lower[name] for name in candidates if name in lower), None)
+    return next(iter(matching_columns(columns, candidates)), None)
 
 
 def parse_labels(values: pd.Series, classes: Classes | None = None) -> np.ndarray:
@@ -185,9 +189,10 @@ def rows_to_table(
     keep, paths, ids = [], [], []
     # a column of paths keeps their spelling as the ids (a submission's ids must match its
     # test.csv's); bare names, or a mix, give the file's stem
+    root_resolved = root.resolve()
     spelled = bool(len(frame)) and all(is_path(v) for v in frame[id_col].astype(str))
     for position, value in enumerate(frame[id_col].astype(str)):
-        path, reason = locate(value, root.resolve(), bases, by_name)
+        path, reason = locate(value, root_resolved, bases, by_name)
         if path is None:
             report.add(value, reason)
             continue

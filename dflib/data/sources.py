@@ -37,6 +37,7 @@ from dflib.data.layouts import (
     format_classes,
     split_csv,
     split_folder,
+    subfolders,
 )
 
 
@@ -184,10 +185,7 @@ def _folder(root: Path, image_dir) -> Path:
 
 def _no_training_data(root: Path, options: DataOptions) -> str:
     listing = ", ".join(sorted(p.name for p in root.iterdir())[:20]) or "nothing"
-    folders = [p.name for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
-    train = split_folder(root, "train")
-    if train is not None:
-        folders = [p.name for p in sorted(train.iterdir()) if p.is_dir()] or folders
+    folders = [p.name for p in subfolders(split_folder(root, "train")) or subfolders(root)]
     mapping = (f" Folders whose names say no class are never guessed: if {folders[0]}/ holds the "
                f"real images and {folders[-1]}/ the fakes, say so with --classes real={folders[0]} "
                f"fake={folders[-1]} (classes= in Python)." if len(folders) >= 2 else "")  # fmt: skip

@@ -184,8 +184,7 @@ def write_pseudo_folder(
             for i, y in zip(train["id"].astype(str), train["label"], strict=True)
         ]
         train = train[keep].reset_index(drop=True)
-    test = load_split(config.data_dir, "test", synthetic_size=config.synthetic_size,
-                      classes=config.classes or None)  # fmt: skip
+    test = load_split(config.data_dir, "test", **data_options(config, test=True))
     test_paths = dict(zip(test.frame["id"].astype(str), test.frame["path"], strict=True))
     kept = pseudo.kept
     unknown = sorted(set(kept["id"]) - set(test_paths))

@@ -63,8 +63,7 @@ def held_out(run: RunFolder, max_images: int = 0, seed: int = 42) -> ImageTable:
     """
     config = TrainConfig.from_dict(run.read_json("params"))
     kw = data_options(config)
-    table = load_test_if_present(config.data_dir, synthetic_size=config.synthetic_size,
-                                 classes=config.classes or None)  # fmt: skip
+    table = load_test_if_present(config.data_dir, **data_options(config, test=True))
     if table is not None and len(table):
         hidden = load_hidden_test_labels(table.root)
         if hidden is not None:

@@ -121,11 +121,15 @@ def select_families(table: ImageTable, families: tuple[str, ...]) -> ImageTable:
     return ImageTable(frame.loc[keep].reset_index(drop=True), table.root, table.split, table.report)
 
 
-def data_options(config: TrainConfig) -> dict:
-    """The data settings of ``config`` as :func:`~dflib.data.load_split`'s keywords (the
-    training split's and the given validation split's: one place for every caller)."""
-    return {"synthetic_size": config.synthetic_size, "labels_csv": config.labels_csv or None,
-            "label_column": config.label_column or None, "classes": config.classes or None}  # fmt: skip
+def data_options(config: TrainConfig, test: bool = False) -> dict:
+    """The data settings of ``config`` as :func:`~dflib.data.load_split`'s keywords: one
+    place for every caller. The test split takes no labels-CSV settings (``test=True``):
+    it is found by its own folder or ``test.csv``."""
+    options = {"synthetic_size": config.synthetic_size, "classes": config.classes or None}
+    if not test:
+        options |= {"labels_csv": config.labels_csv or None,
+                    "label_column": config.label_column or None}  # fmt: skip
+    return options
 
 
 def split_sizes(n: int, val_fraction: float) -> int:
@@ -141,9 +145,7 @@ def prepare(config: TrainConfig, progress: bool = True) -> TrainingData:
         select_families(table, config.fake_families), config.train_images, config.seed
     )
     given = load_val_if_present(config.data_dir, **kw)
-    if (
-        os.environ.get("RANK", "0") == "0"
-    ):  # what the loader chose (column, class folders): said once
+    if os.environ.get("RANK", "0") == "0":  # what the loader chose, said by one process
         for note in table.report.notes + (given.report.notes if given is not None else []):
             print(f"data: {note}")
     if given is not None:
@@ -163,9 +165,7 @@ def prepare(config: TrainConfig, progress: bool = True) -> TrainingData:
         validation = f"given by the data: {len(val):,} images ({_where(given)}/), not re-split"
     data = TrainingData(table, cache, train, val, class_weights(labels[train]),
                         validation=validation, val_table=given)  # fmt: skip
-    test_table = load_test_if_present(
-        config.data_dir, synthetic_size=config.synthetic_size, classes=config.classes
-    )
+    test_table = load_test_if_present(config.data_dir, **data_options(config, test=True))
     if test_table is not None and len(test_table):
         data.test_table = test_table
         data.test = build_cache(test_table, config.img_size, preprocess, progress=progress)
