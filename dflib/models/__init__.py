@@ -9,6 +9,17 @@ Every model exposes ``forward_features``, ``forward_head`` and ``forward`` and c
 :class:`ModelCfg` as ``default_cfg`` (input size, normalisation, outputs). How each is
 trained (optimiser, loss, epochs, transforms) is not here: it is data in
 :mod:`dflib.train.recipes`, a layer above the models.
+
+- :mod:`~dflib.models._base`: the default config and the three-step forward every model
+  shares; :mod:`~dflib.models._layers`: building blocks used by several architectures;
+  :mod:`~dflib.models._registry`: name -> builder (``create_model``, ``list_models``);
+  :mod:`~dflib.models.cost`: FLOPs of one image;
+- one file per architecture: :mod:`~dflib.models.xception_resnet50`,
+  :mod:`~dflib.models.resnet50`, :mod:`~dflib.models.freqnet`,
+  :mod:`~dflib.models.hybrid_xception_freq_transformer` (write-up 1);
+  :mod:`~dflib.models.deepfakenet`, :mod:`~dflib.models.hrnet_artifact`,
+  :mod:`~dflib.models.custom_resnet`, :mod:`~dflib.models.rgb_fft` (write-up 2).
+
 Nothing is downloaded: there are no pretrained weights (``docs/writeups.md#task-and-data``).
 """
 

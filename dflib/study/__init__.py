@@ -15,7 +15,17 @@ reports that answer one question each. Nothing here makes a submission
   scores;
 - :mod:`~dflib.study.explain` (Grad-CAM through captum, fake-region masks, the CAM-mass
   ratio, frequency-band occlusion) and :mod:`~dflib.study.explain_run` (a run's model
-  and validation images, ready to explain).
+  and validation images, ready to explain);
+- :mod:`~dflib.study.campaign`: training a plan of runs (skips, budgets, deadlines,
+  exports); :mod:`~dflib.study.regimes`: the size, epochs and images a number was
+  measured at; :mod:`~dflib.study.judges` (how each kind of claim is measured) and
+  :mod:`~dflib.study.verdicts` (the verdict rules);
+- :mod:`~dflib.study.training_table`: ``reports/training.md``, every architecture at one
+  size;
+- :mod:`~dflib.study.perturb` (the post-processing applied to images),
+  :mod:`~dflib.study.robustness` (runs scored on them) and
+  :mod:`~dflib.study.robustness_tables` (drops, who degrades least, the tolerance and
+  re-tuned threshold tables).
 
 Import the module you need (``from dflib.study import crossgen``): nothing is imported
 from here, so a study's dependencies (captum for explanations) load only when it is used.

@@ -5,6 +5,24 @@ Takes a data folder (or the embedded benchmark) and an architecture name; gives 
 folder (``runs/<name>/``, see :mod:`dflib.train.runs`) holding the weights, the history,
 the metrics and the predictions that every later stage reads.
 
+- :mod:`~dflib.train.recipes` (every recipe as data, :class:`TrainConfig`) and
+  :mod:`~dflib.train.flags` (one command-line flag per setting);
+- :mod:`~dflib.train.dataset` (the cached images, split, class weights and test set of a
+  run), :mod:`~dflib.train.batches` (batches from the cache in a reproducible order),
+  :mod:`~dflib.train.resident` (the cache held on the GPU), :mod:`~dflib.train.augment`
+  and :mod:`~dflib.train.batched_augment` (augmentation on the device, per sample and
+  whole-batch);
+- :mod:`~dflib.train.losses`, :mod:`~dflib.train.optim` (AdamW and its schedule),
+  :mod:`~dflib.train.engine` (one epoch, one evaluation pass), :mod:`~dflib.train.epochs`
+  (an epoch's row, log line and randomness), :mod:`~dflib.train.distributed` (DDP under
+  torchrun) and :mod:`~dflib.train.trainer` (``fit``: a whole run);
+- :mod:`~dflib.train.runs` (the run folder), :mod:`~dflib.train.checkpoint` and
+  :mod:`~dflib.train.resume` (``last.pt``, and what a resume may change),
+  :mod:`~dflib.train.finish` (the files a run leaves besides its checkpoints),
+  :mod:`~dflib.train.summary` (one row per run, a training notebook's checks),
+  :mod:`~dflib.train.ledger` (the runs' small files kept in the repository);
+- :mod:`~dflib.train.predict`: predicting with finished runs.
+
 >>> from dflib.train import fit, get_recipe
 >>> result = fit(get_recipe("xception_resnet50", epochs=3, img_size=96))
 """
