@@ -9,11 +9,29 @@ STAMP := $(shell $(PYTHON) -c "import sysconfig, hashlib, os; print(sysconfig.ge
 # The import-linter console script (`python -m importlinter.cli` runs nothing: no __main__).
 LINT_IMPORTS ?= lint-imports
 
-.PHONY: install demo test unit lint sync reports training results bench clean
+# Notebooks run in the interpreter that runs papermill or pytest (PYTHON), whatever kernels
+# the user has. Jupyter looks a kernel name up in JUPYTER_PATH first, then in the user's
+# own folder (~/.local/share/jupyter/kernels, which outside a virtual or conda environment
+# shadows even the running interpreter's kernel), then the environment's and the
+# system's. So every command below sees a folder of this tree first, holding a "python3"
+# spec (the notebooks' kernel name) that starts PYTHON: one folder per interpreter, under
+# build/ (KERNEL_PREFIX=... to choose another). Nothing is written into the user's Jupyter
+# folders, and the specs there are left as they are.
+KERNEL_PREFIX := $(CURDIR)/build/jupyter-$(shell $(PYTHON) -c "import sys, hashlib; print(hashlib.sha1(sys.executable.encode()).hexdigest()[:12])")
+KERNEL_SPEC := $(KERNEL_PREFIX)/share/jupyter/kernels/python3/kernel.json
+export JUPYTER_PATH := $(KERNEL_PREFIX)/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
+# How `demo` runs a notebook (its output, the training epochs included, in the terminal)
+# and how `test` runs every notebook (nbmake); `make notebook` and `make notebook-test` run
+# one notebook each way.
+PAPERMILL = $(PYTHON) -m papermill --no-progress-bar --log-output
+NBMAKE = $(PYTHON) -m pytest --nbmake --nbmake-timeout=1800
+
+.PHONY: install demo test unit lint sync reports training results bench clean notebook \
+	notebook-test
 
 # The editable install may point at another tree since (it is one per interpreter): if
 # `import dflib`, run outside this tree, is not this tree's, point it back here.
-install: $(STAMP)
+install: $(STAMP) $(KERNEL_SPEC)
 	@cd / && $(PYTHON) -c "import dflib, os, sys; sys.exit(os.path.realpath(dflib.__file__) != os.path.realpath('$(CURDIR)/dflib/__init__.py'))" 2>/dev/null \
 		|| $(PIP) install --no-deps -e "$(CURDIR)"
 
@@ -21,8 +39,11 @@ install: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
 	$(PIP) install -r requirements.txt
 	$(PIP) install --no-deps -e .
-	$(PYTHON) -m ipykernel install --user --name python3 >/dev/null
 	touch $(STAMP)
+
+# The notebooks' kernel, for this tree's commands only (see KERNEL_PREFIX above).
+$(KERNEL_SPEC): | $(STAMP)
+	$(PYTHON) -m ipykernel install --prefix "$(KERNEL_PREFIX)" --name python3 >/dev/null
 
 # The main job on the embedded benchmark, on 2 CPU cores in under 10 minutes: a demo-size
 # benchmark (6,000 labelled + 1,200 test images), the EDA, FreqNet + the CoherentNoiseFilter
@@ -41,13 +62,13 @@ DEMO_AUC_MIN := 0.8
 demo: install
 	mkdir -p reports/demo
 	$(PYTHON) -m dflib generate --size demo
-	$(PYTHON) -m papermill notebooks/01_eda.ipynb reports/demo/01_eda.ipynb --cwd notebooks $(DEMO) \
-		-y "$(DEMO_EDA_EXPECT)" --no-progress-bar --log-output
-	$(PYTHON) -m papermill notebooks/07_train_freqnet.ipynb reports/demo/07_train_freqnet.ipynb \
+	$(PAPERMILL) notebooks/01_eda.ipynb reports/demo/01_eda.ipynb --cwd notebooks $(DEMO) \
+		-y "$(DEMO_EDA_EXPECT)"
+	$(PAPERMILL) notebooks/07_train_freqnet.ipynb reports/demo/07_train_freqnet.ipynb \
 		--cwd notebooks $(DEMO) -p img_size 64 -p epochs 3 -p expect_val_auc_min $(DEMO_AUC_MIN) \
-		-p out $(DEMO_RUN) -p resume True --no-progress-bar --log-output
-	$(PYTHON) -m papermill notebooks/10_threshold_tuning.ipynb reports/demo/10_threshold_tuning.ipynb \
-		--cwd notebooks -p run $(DEMO_RUN) -p expect_val_auc_min $(DEMO_AUC_MIN) --no-progress-bar --log-output
+		-p out $(DEMO_RUN) -p resume True
+	$(PAPERMILL) notebooks/10_threshold_tuning.ipynb reports/demo/10_threshold_tuning.ipynb \
+		--cwd notebooks -p run $(DEMO_RUN) -p expect_val_auc_min $(DEMO_AUC_MIN)
 	$(PYTHON) -m dflib predict --run $(DEMO_RUN) --size demo --out reports/demo/submission.csv --no-progress
 	@echo; $(PYTHON) -m dflib show --run $(DEMO_RUN)
 	@echo "  executed notebooks reports/demo/01_eda.ipynb, 07_train_freqnet.ipynb, 10_threshold_tuning.ipynb"
@@ -60,7 +81,16 @@ TEST_WORKERS ?= auto
 test: install
 	$(PYTHON) -m ruff check dflib tests scripts bench notebooks/*.py
 	$(LINT_IMPORTS)
-	$(PYTHON) -m pytest tests notebooks --nbmake --nbmake-timeout=1800 -n $(TEST_WORKERS) --durations=15
+	$(NBMAKE) tests notebooks -n $(TEST_WORKERS) --durations=15
+
+# One notebook the way `demo` runs each of its own, and the way `test` does:
+#   make notebook NB=notebooks/01_eda.ipynb OUT=/tmp/01_eda.ipynb ARGS="-p synthetic_size smoke"
+#   make notebook-test NB=notebooks/01_eda.ipynb
+notebook: install
+	$(PAPERMILL) "$(NB)" "$(OUT)" $(ARGS)
+
+notebook-test: install
+	$(NBMAKE) "$(NB)" $(ARGS)
 
 unit: install
 	$(PYTHON) -m pytest tests
@@ -93,7 +123,7 @@ results: install
 	$(PYTHON) scripts/results.py
 
 clean:
-	rm -rf $(STAMP) .pytest_cache .ruff_cache
+	rm -rf $(STAMP) build/jupyter-* .pytest_cache .ruff_cache
 
 # Speed: every benchmark table on this machine (run it alone), then reports/benchmarks.md
 # from the results of every device measured (reports/benchmarks/*.json).
