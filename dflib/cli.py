@@ -1,6 +1,8 @@
 """Command line: ``python -m dflib <command>`` (or ``dflib <command>`` once installed).
 
 Commands:
+    env        what a run would use here (device, precision, compile, workers, folders)
+               and the traps it would meet; takes train's flags
     generate   build (or reuse) the embedded benchmark and print its folder
     inspect    decode every file of a data folder: class counts, weights, the skip report
     train      train an architecture with its recipe into a run folder ("with training")
@@ -8,6 +10,8 @@ Commands:
     show       print a finished run's scores and where its files are
 
 Examples:
+    python -m dflib env                       # before a long run: what it will use here
+    python -m dflib env --arch freqnet --compile --out /kaggle/working/runs/fn
     python -m dflib train --arch xception_resnet50 --epochs 25
     python -m dflib train --arch deepfakenet --data /path/to/data --out runs/dfn
     python -m dflib train --out runs/dfn --resume --epochs 30
@@ -20,6 +24,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+
+
+def _env(args: argparse.Namespace) -> int:
+    from dflib.train.flags import config_from_args
+    from dflib.train.machine import machine_report
+
+    print(machine_report(config_from_args(args), out=args.out).format())
+    return 0
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -159,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dflib", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_env(commands)
     generate = commands.add_parser("generate", help="build the embedded benchmark")
     generate.add_argument("--size", default="full", help="full, demo, smoke or tiny (default full)")
     generate.add_argument(
@@ -216,6 +229,22 @@ def _add_train(commands) -> None:
         "device) may change")  # fmt: skip
     add("--no-progress", action="store_true", help="no progress bars (one line per epoch)")
     train.set_defaults(handler=_train)
+
+
+def _add_env(commands) -> None:
+    env = commands.add_parser(
+        "env", help="what a run would use on this machine, and the traps it would meet",
+        description="One screen before a long run: versions, the device and its compute "
+        "capability against the architectures torch was built for, the precision amp picks, "
+        "whether compile and the fused AdamW run, workers, the cache and run folders, the "
+        "platform; then a warning for each known trap. Takes train's flags: the report is for "
+        "the run `dflib train` with the same flags would make.",
+    )  # fmt: skip
+    env.__class__ = _TrainParser  # train's setting flags, added when first used
+    env.add_argument("--config", default=None, metavar="PARAMS_JSON",
+                     help="a run's params.json (or run folder) to report on")  # fmt: skip
+    env.add_argument("--out", default=None, help="the run folder the run would write")
+    env.set_defaults(handler=_env, resume=False)
 
 
 def _add_predict(commands) -> None:

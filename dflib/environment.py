@@ -63,11 +63,12 @@ def resolve_path(path: str | os.PathLike) -> Path:
     return p if p.is_absolute() else (project_root() / p).resolve()
 
 
-def cache_dir() -> Path:
+def cache_dir(create: bool = True) -> Path:
     """Where generated data and preprocessed arrays live (``$DFLIB_CACHE`` overrides).
 
     Kaggle's ``/kaggle/working`` is a 20 GB output quota, so caches go to ``/tmp``
     there; Colab uses ``/content``; locally ``$XDG_CACHE_HOME/dflib`` (``~/.cache/dflib``).
+    The folder is made unless ``create`` is ``False`` (a report that only names it).
     """
     if os.environ.get(CACHE_ENV):
         path = Path(os.environ[CACHE_ENV]).expanduser()
@@ -79,7 +80,8 @@ def cache_dir() -> Path:
         if path is None:
             xdg = os.environ.get("XDG_CACHE_HOME")
             path = (Path(xdg) if xdg else Path.home() / ".cache") / "dflib"
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -91,6 +93,23 @@ def output_dir() -> Path:
     if platform_name() == "kaggle":
         return Path("/kaggle/working/runs")
     return project_root() / "runs"
+
+
+def existing_parent(path: str | os.PathLike) -> Path:
+    """``path`` if it exists, else its nearest existing parent: the folder whose
+    permission decides whether ``path`` can be made."""
+    folder = Path(path).expanduser().absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def writable(path: str | os.PathLike) -> bool:
+    """Whether this process may create ``path`` (or write in it): the permission of
+    :func:`existing_parent`. A read-only mount (Kaggle's ``/kaggle/input``) says no even
+    to root."""
+    folder = existing_parent(path)
+    return folder.is_dir() and os.access(folder, os.W_OK)
 
 
 def kaggle_input_dirs() -> list[Path]:

@@ -92,6 +92,41 @@ def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
 
 
+def cuda_arch(capability: tuple[int, int]) -> str:
+    """A compute capability as CUDA names its architecture: ``(7, 5)`` -> ``"sm_75"``."""
+    return f"sm_{capability[0]}{capability[1]}"
+
+
+def built_for(capability: tuple[int, int], arch_list: list[str] | None = None) -> bool:
+    """Whether the installed torch has kernels for a GPU of ``capability``.
+
+    ``arch_list`` is what torch was compiled for (``torch.cuda.get_arch_list()`` when
+    ``None``). A cubin ``sm_XY`` runs on compute capability X.Y and on later minor versions
+    of the same major (sm_80 on an 8.6); PTX (``compute_XY``) is compiled when loaded for
+    X.Y and every later one. A GPU outside both fails its first kernel with "no kernel image
+    is available for execution on the device" (Kaggle's P100, 6.0, under a torch built
+    from sm_70 or sm_75 up).
+    """
+    arch_list = torch.cuda.get_arch_list() if arch_list is None else arch_list
+    major, minor = capability
+    for arch in arch_list:
+        kind, _, number = arch.partition("_")
+        digits = number.rstrip("abcdefghijklmnopqrstuvwxyz")
+        if not digits.isdigit() or len(digits) < 2:
+            continue
+        arch_major, arch_minor = int(digits[:-1]), int(digits[-1])
+        exact = digits != number  # sm_90a: that capability only
+        if (
+            kind == "sm"
+            and arch_major == major
+            and (arch_minor == minor or (not exact and arch_minor <= minor))
+        ):
+            return True
+        if kind == "compute" and not exact and (arch_major, arch_minor) <= (major, minor):
+            return True
+    return False
+
+
 @contextlib.contextmanager
 def single_thread() -> Iterator[None]:
     """Run torch on one CPU thread inside the block (a no-op when it already does).

@@ -21,7 +21,9 @@ the metrics and the predictions that every later stage reads.
   :mod:`~dflib.train.finish` (the files a run leaves besides its checkpoints),
   :mod:`~dflib.train.summary` (one row per run, a training notebook's checks),
   :mod:`~dflib.train.ledger` (the runs' small files kept in the repository);
-- :mod:`~dflib.train.predict`: predicting with finished runs.
+- :mod:`~dflib.train.predict`: predicting with finished runs;
+- :mod:`~dflib.train.machine`: what a run would use on this machine and the traps it
+  would meet, from the trainer's own decisions (``python -m dflib env``).
 
 >>> from dflib.train import fit, get_recipe
 >>> result = fit(get_recipe("xception_resnet50", epochs=3, img_size=96))

@@ -18,9 +18,15 @@ from dflib.train.recipes import TrainConfig
 FUSED_DEVICES = ("cuda",)
 
 
+def fused_on(device: torch.device) -> bool:
+    """Whether AdamW takes its fused update for parameters on ``device`` (:data:`FUSED_DEVICES`)."""
+    return torch.device(device).type in FUSED_DEVICES
+
+
 def fused(params) -> bool:
-    """Whether AdamW takes its fused update for ``params`` (:data:`FUSED_DEVICES`)."""
-    return bool(params) and all(p.device.type in FUSED_DEVICES for p in params)
+    """Whether AdamW takes its fused update for ``params``: all of them on a device of
+    :func:`fused_on`."""
+    return bool(params) and all(fused_on(p.device) for p in params)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig, finetune: bool):

@@ -356,12 +356,18 @@ def batch_source(held, images, labels, batches, workers: int, device: torch.devi
 def model_and_pipeline(config: TrainConfig, device: torch.device):
     """The model (NHWC on CUDA when the recipe asks) and its device pipeline, on ``device``."""
     model = create_model(config.arch).to(device)
-    channels_last = config.channels_last and device.type in CHANNELS_LAST_DEVICES
+    channels_last = uses_channels_last(config, device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     cfg = model.default_cfg
     pipeline = DevicePipeline(cfg.mean, cfg.std, config.augment, config.img_size, channels_last)
     return model, pipeline.to(device)
+
+
+def uses_channels_last(config: TrainConfig, device: torch.device) -> bool:
+    """Whether the model and its batches are NHWC: the recipe asks (``channels_last``)
+    and the device is one of :data:`CHANNELS_LAST_DEVICES`."""
+    return config.channels_last and torch.device(device).type in CHANNELS_LAST_DEVICES
 
 
 def loader_workers(config: TrainConfig, device: torch.device) -> int:

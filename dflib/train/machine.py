@@ -1,0 +1,177 @@
+"""What a run will use on this machine, said before it starts (``python -m dflib env``).
+
+Each line comes from the function training itself calls, so the report and ``fit`` cannot
+disagree: the device (:func:`dflib.runtime.resolve_device`), the precision
+(:meth:`dflib.train.engine.Device.for_run`), compile
+(:func:`~dflib.train.trainer.compile_mode`, :func:`~dflib.train.trainer.compile_unsupported`),
+AdamW's update (:func:`~dflib.train.optim.fused_on`), the memory format
+(:func:`~dflib.train.trainer.uses_channels_last`), the loader workers
+(:func:`~dflib.train.trainer.loader_workers`), the cache and run folders
+(:mod:`dflib.environment`, :func:`~dflib.train.runs.run_folder`). Then a warning for each
+known trap: a GPU the installed torch was not built for, compile asked where it cannot
+run, a run or cache folder that cannot be written.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+import dflib
+from dflib.environment import (
+    cache_dir,
+    existing_parent,
+    num_workers,
+    output_dir,
+    platform_name,
+    writable,
+)
+from dflib.runtime import built_for, cuda_arch, resolve_device
+from dflib.train.engine import Device
+from dflib.train.optim import FUSED_DEVICES, fused_on
+from dflib.train.recipes import TrainConfig, get_recipe
+from dflib.train.runs import run_folder
+from dflib.train.trainer import (
+    compile_mode,
+    compile_unsupported,
+    loader_workers,
+    uses_channels_last,
+)
+
+
+@dataclass
+class MachineReport:
+    """The report's lines (``(name, value)``, in order) and its warnings."""
+
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> str:
+        """The value of the line ``name`` (``report["precision"]``)."""
+        for key, value in self.facts:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+    def format(self) -> str:
+        """One screen: a line per fact, then the warnings (or that there are none)."""
+        width = max(len(key) for key, _ in self.facts)
+        lines = [f"{key:<{width}}  {value}" for key, value in self.facts]
+        if self.warnings:
+            count = len(self.warnings)
+            lines += ["", f"{count} warning{'s' if count > 1 else ''}:"]
+            lines += [f"  ! {text}" for text in self.warnings]
+        else:
+            lines += ["", "no known trap found"]
+        return "\n".join(lines)
+
+
+def machine_report(config: TrainConfig | None = None, out: str | None = None) -> MachineReport:
+    """What ``fit(config, out=out)`` would use here, and the traps it would meet.
+
+    Args:
+        config: the run's settings (default: the default recipe, as ``dflib train``).
+        out: the run folder it would write (default: a fresh one under the runs folder).
+    """
+    config = config or get_recipe("xception_resnet50")
+    report = MachineReport()
+    fact = report.facts.append
+    fact(("dflib", f"{dflib.__version__} ({Path(dflib.__file__).resolve().parent})"))
+    fact(("python", f"{platform.python_version()} ({sys.executable})"))
+    cuda = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+    fact(("torch", f"{torch.__version__}, {cuda}; torchvision {_version('torchvision')}"))
+    arch_list = torch.cuda.get_arch_list()
+    fact(("torch built for", " ".join(arch_list) or "no GPU architecture"))
+    fact(("platform", platform_name()))
+    fact(("recipe", f"{config.arch}: {config.img_size} px, batch {config.batch_size}, "
+          f"{config.total_epochs} epochs (--arch and train's flags to choose)"))  # fmt: skip
+
+    try:
+        device = resolve_device(config.device)
+    except RuntimeError as error:
+        report.warnings.append(f"{error} The report below is for device=auto.")
+        device = resolve_device("auto")
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    used = str(device)
+    if gpus > 1 and device.type == "cuda":
+        used += (f" (one process uses GPU {device.index or 0}; torchrun --nproc_per_node "
+                 f"{gpus} -m dflib train ... uses all {gpus})")  # fmt: skip
+    fact(("device", used))
+    for index in range(gpus):
+        capability = tuple(torch.cuda.get_device_capability(index))
+        arch = cuda_arch(capability)
+        name = torch.cuda.get_device_name(index)
+        supported = built_for(capability, arch_list)
+        fact((f"GPU {index}", f"{name}, compute capability {capability[0]}.{capability[1]} "
+              f"({arch}: {'in' if supported else 'NOT in'} torch's build)"))  # fmt: skip
+        if not supported:
+            report.warnings.append(
+                f"GPU {index} ({name}, {arch}) is not among the architectures this torch was "
+                f"built for ({' '.join(arch_list) or 'none'}): its first CUDA kernel fails with "
+                "'no kernel image is available for execution on the device'. Install a torch "
+                f"built for {arch}, or choose another GPU (on Kaggle: GPU T4 x2)."
+            )
+    if device.type != "cuda":
+        fact(("CPU", f"{num_workers()} cores for this process, torch uses "
+              f"{torch.get_num_threads()} threads"))  # fmt: skip
+
+    fact(("precision", f"{Device.for_run(device, config.amp).describe()} (amp={config.amp})"))
+    fact(("compile", _compile_line(config, device)))
+    refused = compile_unsupported(device)
+    if config.compile and refused:
+        report.warnings.append(refused)
+    if fused_on(device):
+        fact(("AdamW", "fused update (one kernel for every parameter)"))
+    else:
+        fact(("AdamW", f"default update (the fused one runs on {', '.join(FUSED_DEVICES)} only)"))
+    fact(("memory format", "channels_last" if uses_channels_last(config, device) else "NCHW"))
+    workers = loader_workers(config, device)
+    fact(("loader workers", f"{workers} (batch-reading processes; --workers N to change)"))
+    fact(("cache workers", f"{num_workers()} (decoding and caching images, one per core)"))
+
+    cache = cache_dir(create=False)
+    fact(("cache folder", f"{cache} (DFLIB_CACHE to move it)"))
+    if out:
+        run = run_folder(out, config.arch).root
+        fact(("run folder", str(run)))
+    else:
+        run = output_dir()
+        fact(("run folders", f"{run}/<arch>-<time> (DFLIB_RUNS or --out to move them)"))
+    if not writable(run):
+        report.warnings.append(
+            f"the run folder {run} cannot be written here ({existing_parent(run)} is read-only; "
+            "attached data such as Kaggle's /kaggle/input always is): give --out (out=...) a "
+            "writable folder, e.g. /kaggle/working/runs/<name> on Kaggle."
+        )
+    if not writable(cache):
+        report.warnings.append(
+            f"the cache folder {cache} cannot be written here ({existing_parent(cache)} is "
+            "read-only): set DFLIB_CACHE to a writable folder."
+        )
+    return report
+
+
+def _compile_line(config: TrainConfig, device: torch.device) -> str:
+    """Whether the step is compiled, or would be with ``--compile``, or why it cannot be."""
+    refused = compile_unsupported(device)
+    if refused and config.compile:
+        return "asked, but not available here: the step runs eager (see the warning)"
+    if refused:
+        return f"not available here: {refused}"
+    mode = compile_mode(config.replace(compile=True), device, distributed=False)
+    if config.compile:
+        return f"on: torch.compile ({mode}) of the training step"
+    return f"available, off (compile=False); --compile runs torch.compile ({mode})"
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"

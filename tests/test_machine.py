@@ -1,0 +1,144 @@
+"""``python -m dflib env``: what a run will use here, from the functions training calls.
+
+GPUs are faked on the CPU (torch.cuda's answers about the device), so each GPU a user
+meets is checked here: a T4, a P100, an H100, and a GPU the installed torch lacks.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from dflib import cli, environment
+from dflib.runtime import built_for
+from dflib.train import get_recipe
+from dflib.train.engine import Device
+from dflib.train.machine import machine_report
+from dflib.train.trainer import compile_mode, compile_unsupported, loader_workers
+
+ARCHS = ["sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"]
+
+
+def fake_gpu(monkeypatch, name: str, capability: tuple[int, int], arch_list=ARCHS, count=1):
+    """torch.cuda answering as if ``count`` GPUs ``name`` were visible."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: name)
+    monkeypatch.setattr(torch.cuda, "get_arch_list", lambda: list(arch_list))
+
+
+@pytest.fixture(autouse=True)
+def _folders(monkeypatch, tmp_path):
+    monkeypatch.setenv("DFLIB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DFLIB_RUNS", str(tmp_path / "runs"))
+
+
+def test_t4_fp16_with_a_grad_scaler_compile_available_fused(monkeypatch):
+    fake_gpu(monkeypatch, "Tesla T4", (7, 5))
+    report = machine_report()
+    assert report["precision"] == "float16 autocast + GradScaler (amp=auto)"
+    assert report["compile"].startswith("available") and "reduce-overhead" in report["compile"]
+    assert report["AdamW"].startswith("fused")
+    assert report["memory format"] == "channels_last"
+    assert report["GPU 0"] == "Tesla T4, compute capability 7.5 (sm_75: in torch's build)"
+    assert report["loader workers"].startswith("2 ")
+    assert report.warnings == []
+    assert "no known trap found" in report.format()
+
+
+def test_p100_fp16_compile_refused_with_the_reason(monkeypatch):
+    fake_gpu(monkeypatch, "Tesla P100-PCIE-16GB", (6, 0))
+    report = machine_report()
+    assert report["precision"] == "float16 autocast + GradScaler (amp=auto)"
+    assert report["compile"].startswith("not available here")
+    assert ">= 7.0" in report["compile"] and "has 6.0" in report["compile"]
+    assert report["AdamW"].startswith("fused")  # the fused update runs on any CUDA GPU
+    assert report.warnings == []  # compile is off by default: nothing asked is refused
+    asked = machine_report(get_recipe("freqnet", compile=True))
+    assert asked["compile"].startswith("asked, but not available here: the step runs eager")
+    assert asked.warnings == [compile_unsupported(torch.device("cuda"))]
+
+
+def test_h100_bf16_compile_and_fused(monkeypatch):
+    fake_gpu(monkeypatch, "NVIDIA H100 80GB HBM3", (9, 0), count=2)
+    report = machine_report(get_recipe("freqnet", compile=True))
+    assert report["precision"] == "bfloat16 autocast (amp=auto)"
+    assert report["compile"] == "on: torch.compile (reduce-overhead) of the training step"
+    assert report["AdamW"].startswith("fused")
+    assert "torchrun --nproc_per_node 2" in report["device"]
+    assert {"GPU 0", "GPU 1"} <= {key for key, _ in report.facts}
+    assert report.warnings == []
+
+
+def test_cpu_float32_default_adamw_no_workers(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    report = machine_report()
+    assert report["device"] == "cpu"
+    assert report["precision"] == "float32 (amp=auto)"
+    assert report["compile"].startswith("available")
+    assert report["AdamW"].startswith("default update")
+    assert report["memory format"] == "NCHW" and report["loader workers"].startswith("0 ")
+
+
+def test_the_report_says_what_training_decides(monkeypatch):
+    """One definition of each fact: the lines are the trainer's own answers."""
+    for name, capability in (("Tesla T4", (7, 5)), ("Tesla P100", (6, 0)), ("H100", (9, 0))):
+        fake_gpu(monkeypatch, name, capability)
+        config, cuda = get_recipe("xception_resnet50", compile=True), torch.device("cuda")
+        report = machine_report(config)
+        assert report["precision"].startswith(Device.for_run(cuda, config.amp).describe())
+        mode = compile_mode(config, cuda, distributed=False)
+        assert (mode is not None) == report["compile"].startswith("on:")
+        assert report["loader workers"].startswith(f"{loader_workers(config, cuda)} ")
+
+
+def test_a_gpu_the_installed_torch_was_not_built_for(monkeypatch):
+    fake_gpu(monkeypatch, "Tesla P100-PCIE-16GB", (6, 0), arch_list=["sm_75", "sm_80", "sm_90"])
+    report = machine_report()
+    assert "sm_60: NOT in torch's build" in report["GPU 0"]
+    (warning,) = report.warnings
+    assert "sm_60" in warning and "sm_75 sm_80 sm_90" in warning and "no kernel image" in warning
+    assert "! GPU 0" in report.format()
+
+
+def test_cuda_binary_compatibility():
+    assert built_for((8, 6), ["sm_80"]) and not built_for((8, 0), ["sm_86"])
+    assert built_for((8, 9), ["compute_80"]) and not built_for((7, 5), ["compute_80"])
+    assert built_for((9, 0), ["sm_90a"]) and not built_for((9, 1), ["sm_90a"])
+    assert not built_for((6, 0), ["sm_75", "sm_120"]) and built_for((12, 0), ["sm_120"])
+    assert not built_for((7, 5), [])  # a CPU-only build
+
+
+def test_a_read_only_folder_given_as_the_run_folder(monkeypatch, tmp_path):
+    data = tmp_path / "input" / "my-data"  # an attached dataset, read-only like /kaggle/input
+    data.mkdir(parents=True)
+    data.chmod(0o555)
+    if os.access(data, os.W_OK):  # root ignores permission bits: act as the read-only mount
+        real = os.access
+        monkeypatch.setattr(os, "access",
+                            lambda p, mode, **kw: mode != os.W_OK and real(p, mode, **kw)
+                            if str(p).startswith(str(data)) else real(p, mode, **kw))  # fmt: skip
+    try:
+        assert not environment.writable(data / "runs" / "xr50")
+        report = machine_report(out=str(data / "runs" / "xr50"))
+    finally:
+        data.chmod(0o755)
+    assert report["run folder"] == str(data / "runs" / "xr50")
+    (warning,) = report.warnings
+    assert f"{data} is read-only" in warning and "--out" in warning
+    assert environment.writable(tmp_path / "runs" / "new")
+    assert machine_report(out=str(tmp_path / "runs" / "new")).warnings == []
+
+
+def test_env_command_prints_one_screen(capsys, monkeypatch):
+    fake_gpu(monkeypatch, "Tesla T4", (7, 5))
+    assert cli.main(["env", "--arch", "freqnet", "--compile", "--no-amp"]) == 0
+    out = capsys.readouterr().out
+    assert "precision        float32 (amp=off)" in out
+    assert "compile          on: torch.compile (reduce-overhead)" in out
+    assert "recipe           freqnet:" in out and "platform" in out
+    assert len(out.splitlines()) <= 30
