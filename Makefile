@@ -27,7 +27,7 @@ PAPERMILL = $(PYTHON) -m papermill --no-progress-bar --log-output
 NBMAKE = $(PYTHON) -m pytest --nbmake --nbmake-timeout=1800
 
 .PHONY: install demo test unit lint sync reports training results bench clean notebook \
-	notebook-test
+	notebook-test wheelhouse
 
 # The editable install may point at another tree since (it is one per interpreter): if
 # `import dflib`, run outside this tree, is not this tree's, point it back here.
@@ -121,6 +121,17 @@ training: install
 # with `python scripts/ledger.py import FILE.tar.gz` (or `add RUN_DIR`).
 results: install
 	$(PYTHON) scripts/results.py
+
+# A folder of wheels for a machine without internet (a Kaggle code competition; README:
+# Kaggle): dflib and every package its requirements need except torch and torchvision,
+# which the platforms ship built for their GPUs, for CPython WHEEL_PYTHON (3.11: Kaggle's;
+# Colab's is 3.12; several: WHEEL_PYTHON="3.11 3.12") on manylinux x86_64. It fails if a
+# torch, torchvision, triton or nvidia wheel is in the folder. Needs pip and the index,
+# not the requirements (scripts/wheelhouse.py).
+WHEELHOUSE ?= build/wheelhouse
+WHEEL_PYTHON ?= 3.11
+wheelhouse:
+	$(PYTHON) scripts/wheelhouse.py --out "$(WHEELHOUSE)" $(foreach v,$(WHEEL_PYTHON),--python-version $(v))
 
 clean:
 	rm -rf $(STAMP) build/jupyter-* .pytest_cache .ruff_cache
