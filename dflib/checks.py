@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dflib.metrics import SHUFFLE_SCORES, shuffled_floor
+
 
 class CheckFailed(AssertionError):
     """A notebook's answer is not what it should be; the message names each check."""
@@ -65,6 +67,16 @@ class Checks:
         self.rows.append({"check": name, "value": bool(condition), "expected": "True",
                           "ok": bool(condition)})  # fmt: skip
         return self
+
+    def learned_auc(self, name: str, y_true, prob, floor: float | None) -> Checks:
+        """A learned result: the AUC of ``prob`` at least ``floor``, and ``floor`` itself above
+        the 99th percentile of the AUC that label-shuffled predictions reach on the same set
+        (:func:`dflib.metrics.shuffled_floor`, printed), so that a model which learned
+        nothing cannot pass: a floor at or below that percentile is itself a failed check."""
+        chance = shuffled_floor(y_true, prob, "auc", q=99)
+        print(f"{name} of label-shuffled predictions, 99th percentile: {chance:.3f}")
+        self.expect(f"the {name} floor clears chance (shuffled 99th pct)", chance, high=floor)
+        return self.expect(name, SHUFFLE_SCORES["auc"](y_true, prob), low=floor)
 
     def table(self) -> pd.DataFrame:
         """check / value / expected / ok (``ok`` is ``-`` where nothing was checked)."""

@@ -63,7 +63,6 @@ from IPython.display import display
 
 from dflib import data, filters, spectral
 from dflib.checks import Checks
-from dflib.metrics import shuffled_floor
 from dflib.runtime import seed_everything
 from dflib.viz import residuals as residual_plots
 from dflib.viz import spectra as spectrum_plots
@@ -279,10 +278,7 @@ if best_probe is not None:
 checks = Checks()
 checks.expect("images analysed", len(labels), equals=batch.shape[0])
 checks.true("probe probabilities in [0, 1]", bool(((probe.prob >= 0) & (probe.prob <= 1)).all()))
-chance = shuffled_floor(labels, probe.prob)
-print(f"profile-probe AUC of label-shuffled predictions, 99th percentile: {chance:.3f}")
-checks.expect("the probe's AUC floor clears chance (shuffled 99th pct)", chance, high=expect_probe_auc_min)
-checks.expect("profile-probe AUC, unfiltered", probe.metrics["auc"], low=expect_probe_auc_min)
+checks.learned_auc("profile-probe AUC, unfiltered", labels, probe.prob, expect_probe_auc_min)
 checks.expect("family with the strongest up-sampling grid", strongest, equals=expect_strongest_family or None)
 checks.expect("its grid contrast (log units)",
               fingerprints.loc[strongest, "grid_contrast"] if strongest is not None else float("nan"),

@@ -48,7 +48,7 @@
 # small files, kept in the repository): `make results`, or this notebook with
 # `-p runs_dir reports/runs`.
 
-# %% tags=["parameters"] nbmake={"mock": {"runs_dir": "runs/smoke-claims", "make_missing": true, "make_only": "claims-arch-freqnet-*,claims-median-freqnet-global_median-*", "make_seeds": 2, "make_size": "tiny", "make_train_images": 80, "make_epochs": 1}}
+# %% tags=["parameters"] nbmake={"mock": {"runs_dir": "runs/smoke-claims", "make_missing": true, "make_only": "claims-arch-freqnet-*", "make_seeds": 2, "make_size": "smoke", "make_train_images": 0, "make_epochs": 1, "expect_val_auc_min": 0.7}}
 runs_dir = "runs"  # folder of run folders, relative to the project root
 include = ""  # comma-separated run-name globs of the leaderboard, e.g. "claims-*,table-*" ("": all)
 prefix = "claims"  # the claims runs are named <prefix>-<group>-<arch>[-<variant>]-s<seed>
@@ -62,6 +62,7 @@ make_train_images = 0  # labelled images of runs made here (0: all of them)
 make_img_size = 64  # image side in px of runs made here
 make_epochs = 10  # epochs of runs made here
 budget_min = 0  # start no new run after this many minutes (0: no limit)
+expect_val_auc_min = None  # checks: least validation AUC of the plan's first finished run (None: not checked; the CI size sets one)
 expect_verdicts = ""  # checks: "finding:verdict;..." pairs, the start of a finding suffices ("": not checked)
 
 # %%
@@ -75,6 +76,7 @@ from dflib.study import leaderboard as lb
 from dflib.study.claims import claims
 from dflib.train.ledger import LEDGER
 from dflib.train.runs import RunFolder
+from dflib.train.summary import run_checks
 from dflib.viz.leaderboard import score_vs_cost
 
 root = lb.runs_root(runs_dir)
@@ -161,11 +163,14 @@ print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing
 # ## Checks
 #
 # This notebook's answers, asserted: one row per finished run and each run in one
-# configuration, every verdict one of the five words, and - where `expect_verdicts` is set -
-# the verdicts expected of the runs at this size.
+# configuration, every verdict one of the five words, the plan's first finished run's own
+# checks (`dflib.train.summary.run_checks`: where `expect_val_auc_min` is set, a validation AUC
+# above what label-shuffled predictions reach), and - where `expect_verdicts` is set - the
+# verdicts expected of the runs at this size.
 
 # %%
-checks = Checks()
+finished = [RunFolder(root / r.name) for r in plan if campaign.is_done(RunFolder(root / r.name))]
+checks = run_checks(finished[0], expect_val_auc_min) if finished else Checks()
 checks.expect("runs in the configurations", int(board["n"].sum()), equals=len(table))
 words = findings["verdict"].str.split(" at ").str[0]
 checks.true("every verdict is one of the five",

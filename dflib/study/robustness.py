@@ -207,6 +207,16 @@ def score_runs(
     return pd.DataFrame(rows)
 
 
+def own_predictions(run: RunFolder, held: ImageTable) -> pd.DataFrame:
+    """The run's own predictions (``id``, ``prob``) on the held-out images, with their
+    ``label``: what the run itself said about the images this study perturbs."""
+    split = "test" if held.split == "test" else "val"
+    truth = dict(zip(held.frame["id"].astype(str), held.frame["label"].astype(int), strict=True))
+    own = run.read_predictions(split)[["id", "prob"]]
+    own = own[own["id"].astype(str).isin(truth)]
+    return own.assign(label=own["id"].astype(str).map(truth).astype(int))
+
+
 def clean_against_own(
     scores: pd.DataFrame, runs: list[RunFolder], held: ImageTable
 ) -> pd.DataFrame:
@@ -217,15 +227,11 @@ def clean_against_own(
     Returns:
         One row per run: ``run``, ``clean_auc``, ``own_auc``, ``difference``.
     """
-    split = "test" if held.split == "test" else "val"
-    truth = dict(zip(held.frame["id"].astype(str), held.frame["label"].astype(int), strict=True))
     clean = scores[(scores["kind"] == "clean") & scores["own"]].set_index("run")["auc"]
     rows = []
     for run in runs:
-        own = run.read_predictions(split)
-        own = own[own["id"].astype(str).isin(truth)]
-        labels = own["id"].astype(str).map(truth).to_numpy()
-        auc = binary_metrics(labels, own["prob"].to_numpy()).get("auc", float("nan"))
+        own = own_predictions(run, held)
+        auc = binary_metrics(own["label"], own["prob"]).get("auc", float("nan"))
         rows.append(
             {"run": run.name, "clean_auc": clean.get(run.name, float("nan")), "own_auc": auc}
         )
