@@ -75,13 +75,15 @@ demo: install
 	@echo "  submission        reports/demo/submission.csv"
 
 # Lint, the import layers, unit tests, notebook hygiene tests, then every notebook at smoke
-# size under nbmake, on every core (pytest-xdist: TEST_WORKERS=1 for one process); the 15
-# slowest tests are listed at the end, so the next person sees where the time goes.
+# size under nbmake, on every core (pytest-xdist: TEST_WORKERS=1 for one process; a
+# notebook's nbmake run and its papermill run on a user's folder share one worker, in turn:
+# --dist loadgroup, tests/conftest.py); the 15 slowest tests are listed at the end, so the
+# next person sees where the time goes.
 TEST_WORKERS ?= auto
 test: install
 	$(PYTHON) -m ruff check dflib tests scripts bench notebooks/*.py
 	$(LINT_IMPORTS)
-	$(NBMAKE) tests notebooks -n $(TEST_WORKERS) --durations=15
+	$(NBMAKE) tests notebooks -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 # One notebook the way `demo` runs each of its own, and the way `test` does:
 #   make notebook NB=notebooks/01_eda.ipynb OUT=/tmp/01_eda.ipynb ARGS="-p synthetic_size smoke"

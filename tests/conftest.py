@@ -119,3 +119,20 @@ def pytest_configure(config):
     if getattr(config.option, "numprocesses", None):
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup`` (``make test``), a notebook's nbmake run and its papermill
+    run on a user's folder go to one worker, one after the other: the second reuses the runs
+    and caches the first made, instead of waiting on the first's locks or making them again
+    beside it."""
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.suffix == ".ipynb":
+            notebook = path.stem
+        elif item.name.startswith("test_papermill_with_overrides_on_user_data["):
+            notebook = item.name.split("[", 1)[1].rstrip("]")
+        else:
+            continue
+        item.add_marker(pytest.mark.xdist_group(name=notebook))

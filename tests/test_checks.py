@@ -46,3 +46,22 @@ def test_shuffled_floor_is_what_chance_reaches_and_a_learned_score_clears_it():
     assert shuffled_floor(labels, learned, "f1", n=50) == shuffled_floor(
         labels, learned, "f1", n=50
     )
+
+
+def test_a_learned_auc_floor_must_clear_chance_and_be_reached(capsys):
+    rng = np.random.default_rng(2)
+    labels = (rng.random(200) < 0.2).astype(int)
+    learned = np.clip(0.35 * labels + 0.65 * rng.random(200), 0, 1)
+    ok = Checks().learned_auc("val AUC", labels, learned, 0.7)
+    assert ok.failed() == []
+    assert "val AUC of label-shuffled predictions, 99th percentile: 0.6" in capsys.readouterr().out
+    # a floor chance reaches cannot fail, so it is itself a failed check
+    assert Checks().learned_auc("val AUC", labels, learned, 0.5).failed() == [
+        "the val AUC floor clears chance (shuffled 99th pct)"
+    ]
+    nothing = Checks().learned_auc("val AUC", labels, rng.random(200), 0.7)
+    assert nothing.failed() == ["val AUC"]
+    assert Checks().learned_auc("val AUC", labels, learned, None).table()["ok"].tolist() == [
+        "-",
+        "-",
+    ]

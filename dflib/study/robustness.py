@@ -39,7 +39,7 @@ from dflib.data import (
 )
 from dflib.data.cache import build_cache, cache_key
 from dflib.decide.calibration import tune_threshold
-from dflib.environment import cache_dir
+from dflib.environment import cache_dir, file_lock
 from dflib.filters import get_filter
 from dflib.imageio import try_read_image
 from dflib.metrics import binary_metrics
@@ -97,7 +97,8 @@ def perturbed_images(
     """Write ``table``'s images after each condition as PNG files (reused when complete).
 
     The folder is keyed by the source files (the cache's own key of them) and the seed, one
-    sub-folder per condition; an image that cannot be decoded is left out and reported.
+    sub-folder per condition, each written under a lock (:func:`dflib.environment.file_lock`);
+    an image that cannot be decoded is left out and reported.
 
     Returns:
         ``{condition.name: ImageTable}`` of the written images (same ids and labels).
@@ -109,17 +110,19 @@ def perturbed_images(
     for condition in conditions:
         out = folder / condition.name
         done = out / "done.json"
-        if not done.is_file():
-            if sources is None:
-                sources = [try_read_image(p) for p in table.frame["path"]]
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir(parents=True)
-            for index, (ident, (image, _)) in enumerate(
-                zip(table.frame["id"], sources, strict=True)
-            ):
-                if image is not None:
-                    Image.fromarray(apply(image, condition, seed, index)).save(out / f"{ident}.png")
-            done.write_text(json.dumps({"condition": condition.name, "seed": seed}))
+        with file_lock(out):  # two notebooks perturbing the same images: one writes them
+            if not done.is_file():
+                if sources is None:
+                    sources = [try_read_image(p) for p in table.frame["path"]]
+                shutil.rmtree(out, ignore_errors=True)
+                out.mkdir(parents=True)
+                for index, (ident, (image, _)) in enumerate(
+                    zip(table.frame["id"], sources, strict=True)
+                ):
+                    if image is not None:
+                        image = apply(image, condition, seed, index)
+                        Image.fromarray(image).save(out / f"{ident}.png")
+                done.write_text(json.dumps({"condition": condition.name, "seed": seed}))
         frame = table.frame.assign(path=[str(out / f"{i}.png") for i in table.frame["id"]])
         exists = frame["path"].map(lambda p: Path(p).is_file())
         report = DataReport(out)
