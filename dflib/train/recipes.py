@@ -23,6 +23,7 @@ from typing import Any
 
 from dflib.data.layouts import DataError, parse_classes
 from dflib.runtime import AMP_MODES
+from dflib.train.sink import LOGGERS
 
 LOSSES = ("ce", "bce", "bce_focal")
 AUGMENTS = ("hflip", "resized_crop", "color_jitter", "gaussian_blur", "sharpness")
@@ -102,6 +103,9 @@ class TrainConfig:
             (``claims/median/freqnet/global_median``; "" = a plain run). Set by
             :mod:`dflib.study.claims_plan` and read back by the claims table; it changes
             nothing in training.
+        log: loggers that receive every epoch's row besides ``history.csv``, names from
+            :data:`dflib.train.sink.LOGGERS` (``"tensorboard"``: event files in
+            ``<run>/tb/``); ``()`` = none.
     """
 
     arch: str = _fixed("xception_resnet50")
@@ -139,10 +143,12 @@ class TrainConfig:
     resident_data: str = _free("auto")
     deterministic: bool = _free(False)
     role: str = _free("")
+    log: tuple[str, ...] = _free(())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", _as_names(self.augment))
         object.__setattr__(self, "fake_families", _as_names(self.fake_families))
+        object.__setattr__(self, "log", _as_names(self.log))
         if isinstance(self.amp, bool):  # notebooks, --amp / --no-amp and older params.json
             object.__setattr__(self, "amp", "auto" if self.amp else "off")
         wrong = _wrong_kinds(self)
@@ -156,6 +162,9 @@ class TrainConfig:
         unknown = sorted(set(self.augment) - set(AUGMENTS))
         if unknown:
             problems.append(f"augment {unknown} (expected names from {AUGMENTS})")
+        unknown = sorted(set(self.log) - set(LOGGERS))
+        if unknown:
+            problems.append(f"log {unknown} (expected names from {tuple(LOGGERS)})")
         for name in ("img_size", "batch_size"):
             if getattr(self, name) < 1:
                 problems.append(f"{name}={getattr(self, name)} (must be >= 1)")
@@ -182,9 +191,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (lists for tuples)."""
         out = dataclasses.asdict(self)
-        out["augment"] = list(self.augment)
-        out["fake_families"] = list(self.fake_families)
-        return out
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

@@ -61,14 +61,16 @@ def _check_stages(run: RunFolder, before: TrainConfig, config: TrainConfig, done
     )
 
 
-def last_state(model, optimizer, scheduler, scaler, epoch, history, best, config) -> dict:
-    """Everything ``last.pt`` keeps (tensors and plain values only)."""
+def last_state(model, optimizer, scheduler, scaler, epoch, history, best, config, steps=0) -> dict:
+    """Everything ``last.pt`` keeps (tensors and plain values only); ``steps``: the
+    optimiser steps so far, where a resumed run's loggers continue their step axis."""
     return {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else {},
         "scaler": scaler.state_dict() if scaler is not None else {},
         "epoch": epoch,
+        "steps": steps,
         "history": history,
         "best": best,
         "rng": rng_state(),
