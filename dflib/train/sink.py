@@ -190,7 +190,8 @@ def _after_newest(folder: Path) -> None:
     does not sort as a number): a writer opened within the second of the last one (a
     resume straight after a stop) could sort before it, its purge read first.
     """
-    stamps = [int(p.name.split(".")[3]) for p in folder.glob("events.out.tfevents.*")]
+    names = (p.name.split(".") for p in folder.glob("events.out.tfevents.*"))
+    stamps = [int(parts[3]) for parts in names if parts[3].isdigit()]
     wait = max(stamps, default=0) + 1 - time.time()
     if wait > 0:
         time.sleep(wait)
