@@ -225,8 +225,8 @@ def _add_train(commands) -> None:
         "given here override them")  # fmt: skip
     add("--out", default=None, help="run folder (default: a fresh runs/<arch>-<time>)")
     add("--resume", action="store_true", help="continue the run in --out from its last.pt "
-        "with its own settings: only those of dflib.train.flags.RESUMABLE (the epochs, the "
-        "device) may change")  # fmt: skip
+        "with its own settings: only those TrainConfig declares free on resume (the epochs, "
+        "how the steps run, the loggers: dflib.train.recipes.resume_settings) may change")  # fmt: skip
     add("--no-progress", action="store_true", help="no progress bars (one line per epoch)")
     train.set_defaults(handler=_train)
 

@@ -48,6 +48,7 @@ seed = 42  # one seed for the split, the weights and every epoch
 device = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
 amp = "auto"  # precision: "auto" (bf16 on Ampere+, fp16 + GradScaler on T4/P100, none on a CPU), "bf16", "fp16" or "off"
 compile = False  # torch.compile the model (GPU; slow to start)
+log = ""  # loggers besides history.csv, comma-separated: "tensorboard" (event files in <run>/tb/; tensorboard --logdir <run>/tb) ("": none)
 out = ""  # run folder: a name under runs/ or a path ("": a fresh runs/<arch>-<time>)
 resume = False  # continue the run in `out` from its last.pt (also with more epochs)
 expect_val_auc_min = None  # checks: least validation AUC (None: not checked; the CI size sets one)
@@ -64,7 +65,7 @@ config = get_recipe(
     arch, data_dir=data_dir, synthetic_size=synthetic_size, labels_csv=labels_csv, classes=classes,
     train_images=train_images, img_size=img_size, batch_size=batch_size, epochs=epochs, lr=lr,
     filter=filter, finetune_epochs=finetune_epochs, early_stopping=early_stopping, seed=seed,
-    device=device, amp=amp, compile=compile,
+    device=device, amp=amp, compile=compile, log=log,
 )
 ref = reference(arch)
 print(ref.note)

@@ -115,8 +115,9 @@ display(Markdown(lb.leaderboard_markdown(board)))
 # %% [markdown]
 # ## F1 against cost
 #
-# Each point is one configuration (bars: one sd over seeds); hollow diamonds mark what the
-# write-up reported for the same architecture. A model above and to the left of another
+# Each point is one configuration (bars: one sd over seeds), a colour per architecture,
+# labelled once in the column on the right (what differs from the architecture's recipe
+# in brackets); hollow diamonds mark what the write-up reported for the same architecture. A model above and to the left of another
 # buys its score with fewer parameters or less training time.
 
 # %%

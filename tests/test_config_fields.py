@@ -4,8 +4,8 @@ The settings are written once, in :class:`dflib.train.recipes.TrainConfig`; the 
 line derives its flags from it, but other places name settings by hand: the training
 notebooks' parameters cells (a papermill ``-p epochs 25`` must mean ``TrainConfig.epochs``),
 the recipe overrides the other notebooks pass to the helpers that make their upstream runs,
-``dflib.train.resume.FIXED`` and ``dflib.study.leaderboard.CONFIG_KEYS``. A field renamed
-in one place only fails here, not at the end of a training run.
+the README's list of what a resume may change and ``dflib.study.leaderboard.CONFIG_KEYS``.
+A field renamed in one place only fails here, not at the end of a training run.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import re
 from pathlib import Path
 
 import jupytext
@@ -22,12 +23,11 @@ from dflib.decide.upstream import ensure_run, ensure_runs
 from dflib.models import list_models, model_cfg
 from dflib.study import leaderboard
 from dflib.study.crossgen import ensure_crossgen_runs
-from dflib.train import resume
-from dflib.train.flags import RESUMABLE
-from dflib.train.recipes import TrainConfig, field_docs, get_recipe
+from dflib.train.recipes import RESUME_KINDS, TrainConfig, field_docs, get_recipe, resume_settings
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.py"))
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 # the parameters of a training notebook that are not settings of the run
 RUN_CONTROLS = {"out", "resume"}
 # a notebook's checks section reads these (dflib.checks), never the recipe
@@ -87,18 +87,30 @@ def test_settings_passed_by_notebooks_are_fields(path):
     )
 
 
-def test_resume_fixed_settings_are_fields():
-    assert set(resume.FIXED) <= FIELDS, set(resume.FIXED) - FIELDS
-    assert len(set(resume.FIXED)) == len(resume.FIXED)
-    assert set(RESUMABLE) <= FIELDS and not set(RESUMABLE) & set(resume.FIXED)
-    assert set(RESUMABLE) <= set(resume.FREE)
-
-
 def test_every_setting_is_fixed_or_free_on_resume():
     """A new TrainConfig field must be declared: does a resume keep it, or may it change?"""
-    assert not set(resume.FIXED) & set(resume.FREE)
-    undeclared = FIELDS - set(resume.FIXED) - set(resume.FREE)
-    assert not undeclared, f"dflib.train.resume: declare {sorted(undeclared)} in FIXED or FREE"
+    for f in dataclasses.fields(TrainConfig):
+        assert f.metadata.get("resume") in RESUME_KINDS, (
+            f"TrainConfig.{f.name}: declare it _fixed(...) or _free(...) (may a resume change it?)"
+        )
+    fixed, free = resume_settings("fixed"), resume_settings("free")
+    assert set(fixed) | set(free) == FIELDS and not set(fixed) & set(free)
+    # what a resume changes and what it must not: the epochs and how steps run, never the data
+    assert {"epochs", "finetune_epochs", "device", "workers", "amp"} <= set(free)
+    assert {"arch", "data_dir", "img_size", "lr", "seed", "augment", "classes"} <= set(fixed)
+    with pytest.raises(ValueError, match="expected one of"):
+        resume_settings("kept")
+
+
+def test_readme_names_the_settings_a_resume_may_change():
+    text = " ".join((ROOT / "README.md").read_text().split())
+    found = re.search(r"A resume may change only these settings: (.*?) - ", text)
+    assert found, "README.md: the sentence 'A resume may change only these settings: ...' is gone"
+    named = re.findall(r"`(\w+)`", found.group(1))
+    assert sorted(named) == sorted(resume_settings("free")), (
+        "README.md names other settings than TrainConfig's free ones: "
+        f"{sorted(set(named) ^ set(resume_settings('free')))}"
+    )
 
 
 def test_leaderboard_config_keys_name_fields():

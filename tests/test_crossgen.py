@@ -12,8 +12,7 @@ from dflib.data import load_hidden_test_labels, load_split
 from dflib.study import crossgen
 from dflib.train import get_recipe
 from dflib.train.dataset import prepare
-from dflib.train.recipes import TrainConfig
-from dflib.train.resume import FIXED
+from dflib.train.recipes import TrainConfig, resume_settings
 from dflib.train.runs import RunFolder, write_json, write_predictions
 
 
@@ -26,7 +25,9 @@ def test_fake_families_round_trip_through_params_json():
     assert TrainConfig.from_dict({k: v for k, v in saved.items() if k != "fake_families"}) == (
         config.replace(fake_families=())
     )  # a params.json from before the field trains on every family
-    assert "fake_families" in FIXED  # resuming with other families would be another run
+    assert "fake_families" in resume_settings(
+        "fixed"
+    )  # resuming with other families would be another run
 
 
 def test_training_cache_holds_no_fake_of_the_held_out_family():

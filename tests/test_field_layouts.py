@@ -196,7 +196,7 @@ def test_a_mapping_names_folders_the_vocabulary_does_not(tmp_path):
 
 def test_classes_on_the_command_line_is_a_fixed_setting(tmp_path):
     from dflib.cli import build_parser
-    from dflib.train.resume import FIXED
+    from dflib.train.recipes import resume_settings
 
     args = build_parser().parse_args(
         [
@@ -212,7 +212,7 @@ def test_classes_on_the_command_line_is_a_fixed_setting(tmp_path):
     )
     config = config_from_args(args)
     assert (config.classes, config.label_column) == ("real=photos fake=gen,ai", "y")
-    assert {"classes", "label_column"} <= set(FIXED)
+    assert {"classes", "label_column"} <= set(resume_settings("fixed"))
 
 
 def test_test_ids_that_are_paths_keep_their_spelling_and_order(tmp_path):

@@ -16,7 +16,8 @@ the metrics and the predictions that every later stage reads.
   :mod:`~dflib.train.engine` (one epoch, one evaluation pass), :mod:`~dflib.train.epochs`
   (an epoch's row, log line and randomness), :mod:`~dflib.train.distributed` (DDP under
   torchrun) and :mod:`~dflib.train.trainer` (``fit``: a whole run);
-- :mod:`~dflib.train.runs` (the run folder), :mod:`~dflib.train.checkpoint` and
+- :mod:`~dflib.train.runs` (the run folder), :mod:`~dflib.train.sink` (every epoch's row
+  to ``history.csv`` and the loggers asked for: TensorBoard), :mod:`~dflib.train.checkpoint` and
   :mod:`~dflib.train.resume` (``last.pt``, and what a resume may change),
   :mod:`~dflib.train.finish` (the files a run leaves besides its checkpoints),
   :mod:`~dflib.train.summary` (one row per run, a training notebook's checks),

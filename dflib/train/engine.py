@@ -25,6 +25,9 @@ from dflib.train.losses import Loss, fake_probability
 # of the device, except after the steps that read it ((index + 1) % CHECK_EVERY == 0):
 # their seconds are measured once the device has caught up (what timings should use)
 BatchHook = Callable[[int, int, float], None]
+# called at each of those reads with (batch index, the epoch's loss summed over its images
+# so far, images so far): the loss a logger shows every few steps, read at no extra sync
+ReadHook = Callable[[int, float, int], None]
 
 # the step loop reads the device (loss so far, first non-finite batch) once every this many
 # steps and at the epoch's end: one host sync per 16 steps instead of one per step
@@ -78,6 +81,7 @@ def train_one_epoch(
     epoch: int,
     progress: bool = True,
     hooks: tuple[BatchHook, ...] = (),
+    on_read: ReadHook | None = None,
 ) -> dict[str, float]:
     """Train over ``loader`` once; returns the mean loss, images and seconds.
 
@@ -89,6 +93,7 @@ def train_one_epoch(
     flagged there with its batch index; the host reads both every ``CHECK_EVERY`` steps
     (refreshing the progress bar) and at the epoch's end, before returning. Steps after
     a bad batch still run until that read, but the caller writes no checkpoint from them.
+    ``on_read`` gets the loss at each of those reads (:data:`ReadHook`).
 
     Raises:
         TrainingDiverged: a non-finite loss (the message names epoch, the first bad
@@ -122,6 +127,8 @@ def train_one_epoch(
         elapsed = time.perf_counter() - start
         if read:
             bar.set_postfix(loss=f"{running.total / seen:.4f}", img_s=f"{seen / elapsed:.0f}")
+            if on_read is not None:
+                on_read(index, running.total, seen)
         for hook in hooks:
             hook(index, seen, elapsed)
     _check(running, epoch, optimizer)  # before the caller writes any checkpoint

@@ -16,11 +16,9 @@ import sys
 from pathlib import Path
 
 from dflib.runtime import AMP_MODES
-from dflib.train.recipes import TrainConfig, field_docs, get_recipe
+from dflib.train.recipes import TrainConfig, field_docs, get_recipe, resume_settings
 from dflib.train.runs import run_folder
 
-# settings a resumed run may change (the rest are the run's own: dflib.train.resume)
-RESUMABLE = ("epochs", "finetune_epochs", "device", "workers")
 # flag names kept from before the flags were derived from TrainConfig (first = shown)
 FLAG_ALIASES = {"data_dir": ("--data", "--data-dir"),
                 "synthetic_size": ("--size", "--synthetic-size")}  # fmt: skip
@@ -67,20 +65,22 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The config a parsed ``dflib train`` command line runs.
 
     Resuming a run folder (``args.resume`` and its ``params.json`` in ``args.out``): the
-    run's own settings, with only :data:`RESUMABLE` changed (the others given are named on
-    stderr as ignored). Otherwise ``args.config`` (a run's ``params.json`` to replay) or the
+    run's own settings, with only the free ones given changed
+    (:func:`~dflib.train.recipes.resume_settings`, what ``fit(resume=True)`` accepts too;
+    the fixed ones given are named on stderr as ignored). Otherwise ``args.config`` (a run's ``params.json`` to replay) or the
     recipe of ``arch``, then every setting given.
     """
     given = {name: getattr(args, name) for name in SETTINGS
              if getattr(args, name, None) is not None}  # fmt: skip
     given.update({name: " ".join(given[name]) for name in SEVERAL_WORDS if name in given})
     if args.resume and args.out and run_folder(args.out).params.is_file():
-        ignored = sorted(set(given) - set(RESUMABLE))
+        free = resume_settings("free")
+        ignored = sorted(set(given) - set(free))
         if ignored:
             print(f"resuming {args.out}: its own settings are kept, ignoring "
                   f"{', '.join(flag(n) for n in ignored)}", file=sys.stderr)  # fmt: skip
         saved = TrainConfig.from_dict(run_folder(args.out).read_json("params"))
-        return saved.replace(**{k: v for k, v in given.items() if k in RESUMABLE})
+        return saved.replace(**{k: v for k, v in given.items() if k in free})
     if args.config:
         return TrainConfig.from_dict(read_params(args.config)).replace(**given)
     return get_recipe(given.pop("arch", "xception_resnet50"), **given)

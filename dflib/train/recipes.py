@@ -23,15 +23,31 @@ from typing import Any
 
 from dflib.data.layouts import DataError, parse_classes
 from dflib.runtime import AMP_MODES
+from dflib.train.sink import LOGGERS
 
 LOSSES = ("ce", "bce", "bce_focal")
 AUGMENTS = ("hflip", "resized_crop", "color_jitter", "gaussian_blur", "sharpness")
 RESIDENT_MODES = ("auto", "on", "off")
+# what a resumed run does with a setting (each field's ``metadata["resume"]``)
+RESUME_KINDS = ("fixed", "free")
+
+
+def _fixed(default: Any) -> Any:
+    """A setting that shaped the run's data or its steps: a resume must keep it."""
+    return field(default=default, metadata={"resume": "fixed"})
+
+
+def _free(default: Any) -> Any:
+    """A setting a resume may change: the run's length, how its steps execute, its label."""
+    return field(default=default, metadata={"resume": "free"})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that makes a run (saved as ``params.json``).
+
+    Each field is declared ``_fixed`` or ``_free`` on resume (:func:`resume_settings`):
+    the one list the command line's ``--resume``, ``fit(resume=True)`` and the README read.
 
     Attributes:
         arch: registry name (:func:`dflib.models.list_models`).
@@ -87,47 +103,52 @@ class TrainConfig:
             (``claims/median/freqnet/global_median``; "" = a plain run). Set by
             :mod:`dflib.study.claims_plan` and read back by the claims table; it changes
             nothing in training.
+        log: loggers that receive every epoch's row besides ``history.csv``, names from
+            :data:`dflib.train.sink.LOGGERS` (``"tensorboard"``: event files in
+            ``<run>/tb/``); ``()`` = none.
     """
 
-    arch: str = "xception_resnet50"
-    data_dir: str = "synthetic"
-    synthetic_size: str = "full"
-    labels_csv: str = ""
-    label_column: str = ""
-    classes: str = ""
-    train_images: int = 0
-    fake_families: tuple[str, ...] = ()
-    img_size: int = 196
-    batch_size: int = 32
-    epochs: int = 25
-    lr: float = 1e-3
-    weight_decay: float = 1e-3
-    loss: str = "ce"
-    focal_gamma: float = 2.0
-    balanced_sampler: bool = False
-    class_weighting: bool = True
-    augment: tuple[str, ...] = ("hflip",)
-    filter: str = "coherent_noise_filter"
-    tol: int = 30
-    val_fraction: float = 0.12
-    plateau_factor: float = 0.5
-    plateau_patience: int = 2
-    early_stopping: int = 0
-    finetune_epochs: int = 0
-    finetune_lr: float = 5e-5
-    seed: int = 42
-    device: str = "auto"
-    amp: str = "auto"
-    channels_last: bool = True
-    compile: bool = False
-    workers: int = -1
-    resident_data: str = "auto"
-    deterministic: bool = False
-    role: str = ""
+    arch: str = _fixed("xception_resnet50")
+    data_dir: str = _fixed("synthetic")
+    synthetic_size: str = _fixed("full")
+    labels_csv: str = _fixed("")
+    label_column: str = _fixed("")
+    classes: str = _fixed("")
+    train_images: int = _fixed(0)
+    fake_families: tuple[str, ...] = _fixed(())
+    img_size: int = _fixed(196)
+    batch_size: int = _fixed(32)
+    epochs: int = _free(25)
+    lr: float = _fixed(1e-3)
+    weight_decay: float = _fixed(1e-3)
+    loss: str = _fixed("ce")
+    focal_gamma: float = _fixed(2.0)
+    balanced_sampler: bool = _fixed(False)
+    class_weighting: bool = _fixed(True)
+    augment: tuple[str, ...] = _fixed(("hflip",))
+    filter: str = _fixed("coherent_noise_filter")
+    tol: int = _fixed(30)
+    val_fraction: float = _fixed(0.12)
+    plateau_factor: float = _fixed(0.5)
+    plateau_patience: int = _fixed(2)
+    early_stopping: int = _free(0)
+    finetune_epochs: int = _free(0)
+    finetune_lr: float = _fixed(5e-5)
+    seed: int = _fixed(42)
+    device: str = _free("auto")
+    amp: str = _free("auto")
+    channels_last: bool = _free(True)
+    compile: bool = _free(False)
+    workers: int = _free(-1)
+    resident_data: str = _free("auto")
+    deterministic: bool = _free(False)
+    role: str = _free("")
+    log: tuple[str, ...] = _free(())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", _as_names(self.augment))
         object.__setattr__(self, "fake_families", _as_names(self.fake_families))
+        object.__setattr__(self, "log", _as_names(self.log))
         if isinstance(self.amp, bool):  # notebooks, --amp / --no-amp and older params.json
             object.__setattr__(self, "amp", "auto" if self.amp else "off")
         wrong = _wrong_kinds(self)
@@ -141,6 +162,9 @@ class TrainConfig:
         unknown = sorted(set(self.augment) - set(AUGMENTS))
         if unknown:
             problems.append(f"augment {unknown} (expected names from {AUGMENTS})")
+        unknown = sorted(set(self.log) - set(LOGGERS))
+        if unknown:
+            problems.append(f"log {unknown} (expected names from {tuple(LOGGERS)})")
         for name in ("img_size", "batch_size"):
             if getattr(self, name) < 1:
                 problems.append(f"{name}={getattr(self, name)} (must be >= 1)")
@@ -167,9 +191,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (lists for tuples)."""
         out = dataclasses.asdict(self)
-        out["augment"] = list(self.augment)
-        out["fake_families"] = list(self.fake_families)
-        return out
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -180,6 +202,21 @@ class TrainConfig:
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some settings changed (``None`` values are ignored)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def resume_settings(kind: str) -> tuple[str, ...]:
+    """The settings a resumed run must keep (``"fixed"``) or may change (``"free"``).
+
+    A changed fixed setting would silently make another run under the same name (a new
+    lr, say, is overridden by the saved optimiser state while ``params.json`` claims it),
+    so a resume refuses it; the free ones are the run's length (epochs, fine-tune epochs,
+    early stopping), how its steps execute (device, precision, memory format, compile,
+    workers, resident data, determinism, loggers) and its label (role).
+    """
+    if kind not in RESUME_KINDS:
+        raise ValueError(f"resume_settings({kind!r}): expected one of {RESUME_KINDS}")
+    return tuple(f.name for f in dataclasses.fields(TrainConfig)
+                 if f.metadata.get("resume") == kind)  # fmt: skip
 
 
 def field_docs() -> dict[str, str]:

@@ -4,8 +4,10 @@ A run resumes only with the settings that shaped its data and its steps (archite
 data, image size, filter, seed, split, loss, batch, optimiser, schedule, augmentations):
 anything else would silently make a different run under the same name - a changed lr,
 say, would be overridden by the saved optimiser state while ``params.json`` claimed it.
-Only the number of epochs and how the steps run (device, precision, workers) may change,
-so a finished run can be trained further, elsewhere.
+Which settings those are is declared once, on each :class:`TrainConfig` field
+(:func:`~dflib.train.recipes.resume_settings`): the epochs, how the steps run (device,
+precision, workers, ...) and the loggers may change, so a finished run can be trained
+further, elsewhere.
 """
 
 from __future__ import annotations
@@ -16,17 +18,8 @@ import torch
 
 from dflib.train.checkpoint import CheckpointError, load_checkpoint, rng_state, set_rng_state
 from dflib.train.optim import make_optimizer
-from dflib.train.recipes import TrainConfig
+from dflib.train.recipes import TrainConfig, resume_settings
 from dflib.train.runs import RunFolder
-
-FIXED = ("arch", "data_dir", "synthetic_size", "labels_csv", "label_column", "classes",
-         "train_images", "fake_families",
-         "img_size", "filter", "tol", "seed", "val_fraction", "loss", "focal_gamma",
-         "batch_size", "balanced_sampler", "class_weighting", "augment", "lr", "weight_decay",
-         "plateau_factor", "plateau_patience", "finetune_lr")  # fmt: skip
-# settings a resume may change: the run's length, how its steps execute, and its label
-FREE = ("epochs", "finetune_epochs", "early_stopping", "device", "amp", "channels_last",
-        "compile", "workers", "resident_data", "deterministic", "role")  # fmt: skip
 
 
 def previous_state(run: RunFolder, config: TrainConfig) -> dict[str, Any] | None:
@@ -40,12 +33,13 @@ def previous_state(run: RunFolder, config: TrainConfig) -> dict[str, Any] | None
         return None
     state = load_checkpoint(run.last)
     before = TrainConfig.from_dict(state.get("params", {}))
-    changed = [f"{k}: {getattr(before, k)!r} -> {getattr(config, k)!r}" for k in FIXED
-               if getattr(before, k) != getattr(config, k)]  # fmt: skip
+    changed = [f"{k}: {getattr(before, k)!r} -> {getattr(config, k)!r}"
+               for k in resume_settings("fixed") if getattr(before, k) != getattr(config, k)]  # fmt: skip
     if changed:
         raise CheckpointError(
             f"cannot resume {run.root}: it was trained with other settings ({'; '.join(changed)}). "
-            "Resume with the run's own settings (only epochs may grow), or start a new run."
+            "Resume with the run's own settings (a resume may change only "
+            f"{', '.join(resume_settings('free'))}), or start a new run."
         )
     _check_stages(run, before, config, int(state.get("epoch", 0)))
     return state
@@ -67,14 +61,16 @@ def _check_stages(run: RunFolder, before: TrainConfig, config: TrainConfig, done
     )
 
 
-def last_state(model, optimizer, scheduler, scaler, epoch, history, best, config) -> dict:
-    """Everything ``last.pt`` keeps (tensors and plain values only)."""
+def last_state(model, optimizer, scheduler, scaler, epoch, history, best, config, steps=0) -> dict:
+    """Everything ``last.pt`` keeps (tensors and plain values only); ``steps``: the
+    optimiser steps so far, where a resumed run's loggers continue their step axis."""
     return {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else {},
         "scaler": scaler.state_dict() if scaler is not None else {},
         "epoch": epoch,
+        "steps": steps,
         "history": history,
         "best": best,
         "rng": rng_state(),

@@ -12,6 +12,8 @@
                            (``.csv.gz`` in a ledger entry, :mod:`dflib.train.ledger`: read the same)
     skipped.csv            the data report: every unusable file and why
     figures/*.png          learning curves, confusion matrix, ROC / PR, errors
+    tb/                    (with ``log=("tensorboard",)``) TensorBoard event files: epochs/,
+                           steps/, figures/ (:mod:`dflib.train.sink`)
     last.pt                everything needed to resume (weights-only loadable)
     best.pt                the weights to predict with (weights-only loadable)
 
@@ -51,6 +53,7 @@ class RunFolder:
     skipped = property(lambda self: self.root / "skipped.csv")
     threshold = property(lambda self: self.root / "threshold.json")
     figures = property(lambda self: self.root / "figures")
+    tb = property(lambda self: self.root / "tb")
     last = property(lambda self: self.root / "last.pt")
     best = property(lambda self: self.root / "best.pt")
 
@@ -145,7 +148,10 @@ def _clean(value: Any) -> Any:
 
 
 def write_history(run: RunFolder, history: list[dict[str, Any]]) -> Path:
-    """The whole history so far (rewritten each epoch: a resumed run keeps one table)."""
+    """The whole history so far (rewritten each epoch: a resumed run keeps one table).
+
+    A training run writes it through :class:`dflib.train.sink.EpochSink`, which then hands
+    the new row to the run's loggers."""
     run.root.mkdir(parents=True, exist_ok=True)
     tmp = run.history.with_name("history.csv.tmp")
     pd.DataFrame(history).to_csv(tmp, index=False)

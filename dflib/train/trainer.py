@@ -42,6 +42,7 @@ from dflib.train.optim import fused, make_optimizer
 from dflib.train.recipes import TrainConfig
 from dflib.train.resume import last_state, previous_state, restore
 from dflib.train.runs import RunFolder
+from dflib.train.sink import EpochSink
 
 # the oldest GPU inductor compiles for (Volta); a P100 is 6.0
 MIN_COMPILE_CAPABILITY = (7, 0)
@@ -138,9 +139,11 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             print(ddp.describe(world, config.batch_size, config.lr))
 
     epoch, history, best = 0, [], {"epoch": -1, "f1": -1.0, "auc": -1.0, "since": 0}
+    steps = 0  # optimiser steps so far: the step axis of the loggers
     optimizer, scheduler = make_optimizer(model, config, finetune=False)
     if state is not None:
         optimizer, scheduler, epoch, history, best = restore(state, model, config, dev.scaler)
+        steps = int(state.get("steps", 0))
         if world.is_main:
             print(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
     step_model = _wrap(model, mode, world, device, config.batch_size)
@@ -154,6 +157,8 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     if world.is_main:
         hooks = (*hooks, duration_estimate(config, device, len(data.train)))
 
+    # every epoch's row goes to the run folder: history.csv, then the loggers asked for
+    sink = EpochSink(run, config.log, epoch, steps) if world.is_main else None
     try:
         while epoch < config.total_epochs:
             finetune = epoch >= config.epochs
@@ -170,8 +175,11 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             order = ddp.shard(order, world, config.batch_size)
             batches = split_batches(order, config.batch_size, drop_last=True)
             loader = batch_source(held, data.cache, data.labels, batches, workers, device)
+            reader = sink.reader(steps, optimizer.param_groups[0]["lr"]) if sink else None
             stats = train_one_epoch(step_model, loader, pipeline, loss_fn, optimizer, dev,
-                                    epoch=epoch, progress=progress, hooks=hooks)  # fmt: skip
+                                    epoch=epoch, progress=progress, hooks=hooks,
+                                    on_read=reader)  # fmt: skip
+            steps += len(batches)
             stats["loss"] = ddp.mean_over_ranks(world, stats["loss"], stats["images"])
             stats["images"] *= world.size
             # scored with the bare model: the DDP wrapper's forward syncs buffers and shards
@@ -193,16 +201,19 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
                     if world.is_main:
                         print(f"early stopping: no better val F1 for {best['since']} epochs")
                     epoch = config.epochs
-            if world.is_main:
+            if sink is not None:
                 save_checkpoint(last_state(model, optimizer, scheduler, dev.scaler, epoch,
-                                           history, best, config), run.last)  # fmt: skip
-                runs.write_history(run, history)
+                                           history, best, config, steps), run.last)  # fmt: skip
+                sink.epoch(history)
                 print(epoch_line(row, config), flush=True)
     except KeyboardInterrupt:
         if world.is_main:
             print(f"\ninterrupted: {run.last} holds the last finished epoch; continue with "
                   f"resume=True (--resume --out {run.root})")  # fmt: skip
         raise
+    finally:
+        if sink is not None:
+            sink.close()
     if mode is not None and world.is_main:
         _record_graphs(run, compiled_graphs() - graphs_before)
     ddp.barrier(world)

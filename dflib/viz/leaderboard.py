@@ -5,22 +5,36 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
+from matplotlib.lines import Line2D
+from matplotlib.patches import ConnectionPatch
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
-from dflib.viz.plotting import CLASS_COLOURS
+from dflib.train.recipes import list_recipes, reference
 
 COST = {  # column -> axis label, log scale
     "params": ("parameters", True),
     "train_minutes": ("training time per run (minutes)", True),
     "gflops": ("GFLOPs per image", True),
 }
+# the mantissas tried in turn for a log axis's labelled ticks, coarsest first: the first
+# that puts MIN_TICKS inside the data's range is used (a range within one decade, the
+# usual board, gets no decade tick at all)
+TICK_MANTISSAS = ((1.0,), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0, 7.0), tuple(range(1, 10)))
+MIN_TICKS = 3
+LABEL_SIZE = 8  # points; the point labels' column is spaced by their measured height
+LABEL_X = 1.03  # where the labels' column starts, in axes widths
 
 
 def score_vs_cost(
     agg: pd.DataFrame, cost: str = "params", score: str = "test_f1", reported: bool = True
 ) -> plt.Figure:
-    """One point per configuration (mean over seeds, bars: one sd), labelled by architecture;
-    with ``reported`` a hollow diamond at the write-up's F1 of the same model.
+    """One point per configuration (mean over seeds, bars: one sd), a colour per
+    architecture; with ``reported`` a hollow diamond at the write-up's F1 of the same model.
+
+    Configurations often share a cost (the variants of one architecture have the same
+    parameters) and a score within a few hundredths, so labels beside their points would
+    cover each other: each point's label (:func:`_tag`) is written once, in a column right
+    of the plot, in the points' vertical order, with a line to its point.
 
     Args:
         agg: :func:`dflib.study.leaderboard.by_config`'s table.
@@ -32,37 +46,109 @@ def score_vs_cost(
     if score not in agg or agg[score].isna().all():
         score = "val_f1"
     label, log = COST[cost]
-    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    fig, ax = plt.subplots(figsize=(10, 4.8))
     if agg.empty:
         ax.text(0.5, 0.5, "no finished runs", ha="center", va="center", transform=ax.transAxes)
         return fig
+    fig.subplots_adjust(left=0.08, right=0.6, bottom=0.12, top=0.92)  # the right: labels
     x, y = agg[cost].to_numpy(dtype=float), agg[score].to_numpy(dtype=float)
     err = agg.get(f"{score}_std", pd.Series(np.nan, index=agg.index)).fillna(0).to_numpy()
-    ax.errorbar(x, y, yerr=err, fmt="o", color=CLASS_COLOURS[0], ecolor="grey", capsize=3,
-                label=f"measured ({score.replace('_', ' ')} @0.5, mean ± sd)")  # fmt: skip
-    for xi, yi, row in zip(x, y, agg.itertuples(), strict=True):
-        ax.annotate(_tag(row), (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=8)
+    palette = plt.get_cmap("tab10").colors
+    colour = {arch: palette[i % len(palette)] for i, arch in enumerate(dict.fromkeys(agg["arch"]))}
+    colours = [colour[a] for a in agg["arch"]]
+    for xi, yi, ei, c in zip(x, y, err, colours, strict=True):
+        ax.errorbar(xi, yi, yerr=ei, fmt="o", color=c, ecolor="grey", capsize=3, zorder=3)
+    handles = [Line2D([], [], marker="o", color="grey", ls="none",
+                      label=f"measured ({score.replace('_', ' ')} @0.5, mean ± sd)")]  # fmt: skip
     if reported and "reported_f1" in agg:
         ref = agg.drop_duplicates("arch")
         ax.scatter(ref[cost], ref["reported_f1"], marker="D", facecolors="none",
-                   edgecolors=CLASS_COLOURS[1], label="write-up F1 (its own data)")  # fmt: skip
+                   edgecolors=[colour[a] for a in ref["arch"]], zorder=3)  # fmt: skip
+        handles.append(Line2D([], [], marker="D", mfc="none", color="grey", ls="none",
+                              label="write-up F1 (its own data)"))  # fmt: skip
     if log and np.nanmin(x) > 0:
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(_short))
-        narrow = np.nanmax(x) / np.nanmin(x) < 10  # no decade tick inside: label the minor ones
-        ax.xaxis.set_minor_formatter(FuncFormatter(_short if narrow else (lambda v, _: "")))
+        _log_axis(ax, x)
     ax.set(xlabel=label, ylabel="F1 of the fake class", ylim=(0, 1.02),
            title=f"F1 against {label.split(' (')[0]}")  # fmt: skip
-    ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
+    ax.legend(handles=handles, loc="best", fontsize=8)
+    _label_column(fig, ax, x, y, [_tag(row) for row in agg.itertuples()], colours)
     return fig
 
 
+def _label_column(fig, ax, x, y, texts, colours) -> None:
+    """Each drawn point's label once, right of the axes at its point's height where it
+    can be, moved apart just enough that no label touches another, joined to its point."""
+    shown = [i for i in range(len(texts)) if np.isfinite(x[i]) and np.isfinite(y[i])]
+    order = sorted(shown, key=lambda i: (y[i], x[i]))
+    if not order:
+        return
+    low, high = ax.get_ylim()
+    wanted = [(y[i] - low) / (high - low) for i in order]
+    notes = [ax.text(LABEL_X, h, texts[i], transform=ax.transAxes, va="center",
+                     fontsize=LABEL_SIZE, color=colours[i], clip_on=False)
+             for i, h in zip(order, wanted, strict=True)]  # fmt: skip
+    renderer = fig.canvas.get_renderer()
+    tallest = max(n.get_window_extent(renderer).height for n in notes)
+    gap = 1.15 * tallest / ax.get_window_extent(renderer).height  # in axes fractions
+    for i, note, height in zip(order, notes, _spread(wanted, gap), strict=True):
+        note.set_y(height)
+        ax.add_artist(ConnectionPatch(
+            (x[i], y[i]), (LABEL_X, height), coordsA=ax.transData, coordsB=ax.transAxes,
+            color=colours[i], lw=0.6, alpha=0.7, shrinkA=3, shrinkB=1, clip_on=False,
+        ))  # fmt: skip
+
+
+def _spread(wanted: list[float], gap: float) -> list[float]:
+    """Heights (ascending ``wanted``, axes fractions) at least ``gap`` apart, each as near
+    its wanted height as the others allow, kept within [0, 1] when they fit there."""
+    heights = list(wanted)
+    for k in range(1, len(heights)):  # up from the lowest
+        heights[k] = max(heights[k], heights[k - 1] + gap)
+    top = max(1.0, (len(heights) - 1) * gap)
+    heights[-1] = min(heights[-1], top)
+    for k in range(len(heights) - 2, -1, -1):  # then down from the top
+        heights[k] = min(heights[k], heights[k + 1] - gap)
+    return heights
+
+
+def _log_axis(ax, values: np.ndarray) -> None:
+    """A log x axis with at least :data:`MIN_TICKS` labelled ticks: decades where the data
+    spans several, else 1-2-5 or finer steps, widening a range too narrow for three."""
+    ax.set_xscale("log")
+    low, high = np.nanmin(values) / 1.25, np.nanmax(values) * 1.25  # room for the markers
+    while True:
+        for mantissas in TICK_MANTISSAS:
+            ticks = _ticks(low, high, mantissas)
+            if len(ticks) >= MIN_TICKS:
+                break
+        else:
+            low, high = low / 1.25, high * 1.25
+            continue
+        break
+    ax.set_xlim(low, high)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(_short))
+    ax.xaxis.set_minor_locator(LogLocator(subs="all"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _ticks(low: float, high: float, mantissas) -> list[float]:
+    decades = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+    return [m * 10.0**d for d in decades for m in mantissas if low <= m * 10.0**d <= high]
+
+
 def _tag(row) -> str:
-    """The architecture, plus what differs from its recipe (filter, loss weighting)."""
-    extra = [] if row.filter in ("coherent_noise_filter", "none") else [row.filter]
+    """The architecture, plus what differs from its recipe (filter, loss weighting,
+    sampler): the variants of one architecture are told apart."""
+    recipe = reference(row.arch).recipe if row.arch in list_recipes() else None
+    extra = []
+    if recipe is not None and row.filter != recipe.filter:
+        extra.append("no filter" if row.filter == "none" else row.filter)
     if not getattr(row, "class_weighting", True):
-        extra.append("unweighted" + (", oversampled" if row.sampler != "-" else ""))
+        extra.append("unweighted")
+    balanced = getattr(row, "sampler", "-") != "-"
+    if balanced != (recipe is not None and recipe.balanced_sampler):
+        extra.append("oversampled" if balanced else "unbalanced batches")
     return row.arch + (f" ({', '.join(extra)})" if extra else "")
 
 

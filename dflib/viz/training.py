@@ -2,7 +2,8 @@
 
 Learning curves, the confusion matrix, ROC and precision-recall curves, F1 against the
 threshold with the tuned point, and the worst errors. :func:`run_figures` writes them
-all into ``<run>/figures/`` (the command line does so after ``train``).
+all into ``<run>/figures/`` (the command line and the training notebooks do so after
+training) and hands them to the loggers the run asked for (:mod:`dflib.train.sink`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sklearn import metrics as skm
 
 from dflib.metrics import best_threshold
 from dflib.train.runs import RunFolder
+from dflib.train.sink import log_figures
 from dflib.viz.plotting import CLASS_COLOURS, CLASS_NAMES, image_grid, save
 
 
@@ -112,16 +114,17 @@ def worst_errors(images, ids, y_true, prob, n: int = 6) -> plt.Figure:
 
 
 def run_figures(run: RunFolder, reported_f1: float | None = None) -> list:
-    """Draw and save every figure a run's files allow, into ``<run>/figures``."""
-    saved = []
+    """Draw and save every figure a run's files allow, into ``<run>/figures``, and hand
+    them to the loggers the run asked for (``TrainConfig.log``: TensorBoard's images)."""
     history = run.read_history()
-    saved.append(save(learning_curves(history, reported_f1), run.figures / "learning_curves.png"))
     val = run.read_predictions("val")
     threshold = float(run.read_json("metrics")["threshold"])
-    saved.append(
-        save(confusion(val["label"], val["prob"], threshold), run.figures / "confusion.png")
-    )
-    saved.append(save(roc_pr_threshold(val["label"], val["prob"], threshold),
-                      run.figures / "roc_pr_threshold.png"))  # fmt: skip
+    figures = {
+        "learning_curves": learning_curves(history, reported_f1),
+        "confusion": confusion(val["label"], val["prob"], threshold),
+        "roc_pr_threshold": roc_pr_threshold(val["label"], val["prob"], threshold),
+    }
+    saved = [save(fig, run.figures / f"{name}.png") for name, fig in figures.items()]
+    log_figures(run, figures)
     plt.close("all")
     return saved
