@@ -75,17 +75,17 @@ from dflib.study import claims_plan as plan_mod
 from dflib.study import leaderboard as lb
 from dflib.study.claims import claims
 from dflib.train.ledger import LEDGER
-from dflib.train.runs import RunFolder
+from dflib.train.runs import RunFolder, is_finished, runs_root
 from dflib.train.summary import run_checks
 from dflib.viz.leaderboard import score_vs_cost
 
-root = lb.runs_root(runs_dir)
+root = runs_root(runs_dir)
 plan = plan_mod.claims_plan(
     make_seeds, size=make_size, img_size=make_img_size, epochs=make_epochs,
     train_images=make_train_images, prefix=prefix,
     only=[p.strip() for p in make_only.split(",") if p.strip()] or None,
 )  # fmt: skip
-missing = [r.name for r in plan if not campaign.is_done(RunFolder(root / r.name))]
+missing = [r.name for r in plan if not is_finished(RunFolder(root / r.name))]
 print(f"claims plan: {len(plan)} runs, {len(missing)} missing in {root}")
 states = campaign.train_plan(plan, root, budget_min=budget_min) if make_missing else []
 if missing and not make_missing:
@@ -169,7 +169,7 @@ print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing
 # verdicts expected of the runs at this size.
 
 # %%
-finished = [RunFolder(root / r.name) for r in plan if campaign.is_done(RunFolder(root / r.name))]
+finished = [RunFolder(root / r.name) for r in plan if is_finished(RunFolder(root / r.name))]
 checks = run_checks(finished[0], expect_val_auc_min) if finished else Checks()
 checks.expect("runs in the configurations", int(board["n"].sum()), equals=len(table))
 words = findings["verdict"].str.split(" at ").str[0]

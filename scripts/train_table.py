@@ -27,6 +27,7 @@ from dflib.study.training_table import PREFIX, runs_command, table_runs, write_t
 from dflib.train import reference
 from dflib.train.ledger import LEDGER, write_entry
 from dflib.train.recipes import list_recipes
+from dflib.train.runs import RunFolder, is_finished
 
 ROOT = project_root()
 
@@ -38,7 +39,7 @@ def notebook_for(arch: str) -> Path:
 def train_all(args: argparse.Namespace) -> None:
     for arch in args.only or list_recipes():
         out = output_dir() / f"{args.prefix}-{arch}"
-        if (out / "metrics.json").is_file():
+        if is_finished(RunFolder(out)):
             print(f"{arch}: finished run in {out}, reused")
             continue
         executed = ROOT / "reports" / "training" / f"{reference(arch).notebook}-{arch}.ipynb"

@@ -77,6 +77,28 @@ def fake_runs(tmp_path):
     return tmp_path
 
 
+def test_a_run_is_finished_by_its_small_files(tmp_path):
+    """params.json, metrics.json and the validation predictions (plain or gzipped, as a
+    ledger entry holds them), never the weights."""
+    import gzip
+    import shutil
+
+    run = _fake_run(tmp_path, "done", "freqnet", 42, 0.7)
+    assert rf.is_finished(run) and not run.best.is_file()
+    entry = RunFolder(tmp_path / "entry")
+    shutil.copytree(run.root, entry.root)
+    packed = entry.root / "predictions_val.csv.gz"
+    packed.write_bytes(gzip.compress(entry.predictions_val.read_bytes()))
+    entry.predictions_val.unlink()
+    assert entry.predictions_val == packed and rf.is_finished(entry)
+    for name in ("metrics.json", "params.json", "predictions_val.csv.gz"):
+        part = RunFolder(tmp_path / f"without-{name}")
+        shutil.copytree(entry.root, part.root)
+        (part.root / name).unlink()
+        assert not rf.is_finished(part), name
+    assert [r.name for r in rf.finished_runs(tmp_path)] == ["done", "entry"]
+
+
 def test_leaderboard_table(fake_runs, tmp_path):
     table = leaderboard(fake_runs)
     assert len(table) == 7  # the unfinished folder is left out

@@ -12,26 +12,18 @@ import difflib
 import os
 from typing import Any
 
-from dflib.environment import file_lock, output_dir
+from dflib.environment import file_lock
 from dflib.train import fit, get_recipe
-from dflib.train.runs import RunFolder, run_folder
+from dflib.train.runs import RunFolder, finished_runs, is_finished, run_folder
 
 
 class MissingRunError(FileNotFoundError):
     """A named upstream run is not there (the message says how to make it)."""
 
 
-def is_finished(run: RunFolder) -> bool:
-    """A run with its metrics and validation predictions written (training ended)."""
-    return run.metrics.is_file() and run.predictions_val.is_file()
-
-
 def available_runs() -> list[str]:
     """Names of the finished runs under ``runs/``."""
-    root = output_dir()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and is_finished(RunFolder(p)))
+    return [run.name for run in finished_runs()]
 
 
 def ensure_run(

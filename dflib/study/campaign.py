@@ -17,19 +17,14 @@ from typing import Any
 from dflib.study.claims_plan import PlannedRun, in_ledger
 from dflib.train import fit
 from dflib.train.ledger import write_archive, write_entry
-from dflib.train.runs import RunFolder
+from dflib.train.runs import RunFolder, is_finished
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")  # an export named so is one archive, else a folder
 
 
-def is_done(run: RunFolder) -> bool:
-    """Training ended: ``metrics.json`` and the validation predictions are written."""
-    return run.metrics.is_file() and run.predictions_val.is_file()
-
-
 def already_trained(planned: PlannedRun, root: str | os.PathLike, ledger=None) -> bool:
     """The run is finished in ``root`` or held by the run ``ledger`` (:func:`in_ledger`)."""
-    if is_done(RunFolder(Path(root) / planned.name)):
+    if is_finished(RunFolder(Path(root) / planned.name)):
         return True
     return bool(ledger) and in_ledger(planned, ledger)
 
@@ -63,7 +58,7 @@ def train_plan(
         run, t0 = RunFolder(root / planned.name), time.perf_counter()
         tag = f"[{i}/{len(plan)}] {planned.name}"
         expected = took.get(run_kind(planned), 0.0)
-        if is_done(run):
+        if is_finished(run):
             state, line = "finished", "finished, skipped"
         elif ledger and in_ledger(planned, ledger):
             state, line = "finished", f"in the ledger ({ledger}), skipped"
@@ -89,7 +84,7 @@ def train_plan(
                         f"{m['val']['f1']:.3f}, test F1 {'-' if test is None else f'{test:.3f}'}, "
                         f"{m['images_per_s']:.0f} img/s")  # fmt: skip
         print(f"{tag}: {line}", flush=True)
-        if export and is_done(run):
+        if export and is_finished(run):
             export_run(run, Path(export))
         states.append({"name": planned.name, "state": state,
                        "seconds": round(time.perf_counter() - t0, 1)})  # fmt: skip
@@ -107,6 +102,6 @@ def export_run(run: RunFolder, target: Path) -> None:
     same runs folder into the archive ``target`` (``.tar.gz``/``.tgz``), written atomically."""
     if target.name.endswith(ARCHIVE_SUFFIXES):
         folders = sorted(p for p in run.root.parent.iterdir() if p.is_dir())
-        write_archive([RunFolder(p) for p in folders if is_done(RunFolder(p))], target)
+        write_archive([RunFolder(p) for p in folders if is_finished(RunFolder(p))], target)
         return
     write_entry(run, target)

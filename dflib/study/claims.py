@@ -36,7 +36,7 @@ import pandas as pd
 
 from dflib.study import judges
 from dflib.study.claims_plan import BLUR_ARCH, CLAIM_ARCH, PREFIX, run_role
-from dflib.study.leaderboard import leaderboard, runs_root
+from dflib.study.leaderboard import leaderboard
 from dflib.study.regimes import reported_regime, run_regime
 from dflib.study.verdicts import (
     LEVEL_TOL,
@@ -47,6 +47,7 @@ from dflib.study.verdicts import (
 )
 from dflib.train.ledger import ledger_root
 from dflib.train.recipes import reference
+from dflib.train.runs import runs_root
 
 __all__ = ["CLAIMS", "LEVEL_TOL", "Arm", "Claim", "claim_runs", "claims", "decide_at_least",
            "decide_difference", "decide_level", "decide_ranking", "plan_command"]  # fmt: skip

@@ -38,9 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dflib.train.ledger import is_finished
 from dflib.train.recipes import TrainConfig, get_recipe, list_recipes
-from dflib.train.runs import RunFolder
+from dflib.train.runs import RunFolder, is_finished
 
 PREFIX = "claims"
 GROUPS = ("arch", "balance", "median", "blur")

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from dflib.data import load_hidden_test_labels, resolve_data_dir
-from dflib.decide.upstream import MissingRunError, ensure_run, is_finished
+from dflib.decide.upstream import MissingRunError, ensure_run
 from dflib.metrics import binary_metrics
-from dflib.train.runs import RunFolder, run_folder
+from dflib.train.runs import RunFolder, is_finished, run_folder
 
 FAMILIES = ("tconv", "nearest", "bilinear")
 ALL = "none"  # ``held_out`` of the baseline run (trained on every family)

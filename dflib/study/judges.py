@@ -17,7 +17,6 @@ import pandas as pd
 
 from dflib.data import class_weights
 from dflib.decide.pseudo import WRITEUP, select_pseudo
-from dflib.study.leaderboard import runs_root
 from dflib.study.regimes import FULL, WRITEUP_IMAGES, Regime, comparable, regimes_of
 from dflib.study.verdicts import (
     LEVEL_TOL,
@@ -29,7 +28,7 @@ from dflib.study.verdicts import (
     decide_ranking,
     rank_agreement,
 )
-from dflib.train.runs import RunFolder
+from dflib.train.runs import RunFolder, runs_root
 
 DEGENERATE_RECALL = 0.05  # "always real": at most 5% of the fakes found at 0.5
 PSEUDO_CONFIDENCE = 0.9  # the probe's single cut-off max(p, 1 - p)

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dflib.study.leaderboard import finished_runs
 from dflib.train.recipes import list_recipes
-from dflib.train.runs import RunFolder
+from dflib.train.runs import RunFolder, finished_runs
 from dflib.train.summary import runs_table, titles
 
 PREFIX = "table"

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from dflib.environment import resolve_path
-from dflib.train.runs import RunFolder
+from dflib.train.runs import RunFolder, is_finished
 
 LEDGER = "reports/runs"  # relative to the project root
 FILES = ("params.json", "metrics.json", "history.csv", "environment.json")
@@ -41,11 +41,6 @@ class LedgerError(ValueError):
 def ledger_root(ledger: str | os.PathLike | None = None) -> Path:
     """``ledger`` resolved against the project root (default ``reports/runs``)."""
     return resolve_path(ledger or LEDGER)
-
-
-def is_finished(run: RunFolder) -> bool:
-    """Training ended: ``params.json``, ``metrics.json`` and the validation predictions."""
-    return run.params.is_file() and run.metrics.is_file() and run.predictions_val.is_file()
 
 
 def write_entry(
@@ -158,8 +153,11 @@ def import_archive(
                 tar.extractall(staging, members=picked)  # noqa: S202
             for name in names:
                 entry = RunFolder(Path(staging) / name)
-                if not (entry.params.is_file() and entry.metrics.is_file()):
-                    raise LedgerError(f"archive entry {name!r} has no params.json / metrics.json")
+                if not is_finished(entry):
+                    raise LedgerError(
+                        f"archive entry {name!r} is not a finished run (expected params.json, "
+                        "metrics.json and predictions_val.csv.gz)"
+                    )
             for name in names:
                 dest = root / name
                 if dest.exists():
