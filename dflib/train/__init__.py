@@ -31,7 +31,12 @@ the metrics and the predictions that every later stage reads.
 
 from dflib.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from dflib.train.engine import TrainingDiverged, evaluate, train_one_epoch
-from dflib.train.predict import Predictions, load_run_model, predict_folder, write_submission
+from dflib.train.predict import (
+    Predictions,
+    load_run_model,
+    predict_folder,
+    write_predicted_submission,
+)
 from dflib.train.recipes import TrainConfig, get_recipe, list_recipes, reference
 from dflib.train.runs import RunFolder, run_folder
 from dflib.train.trainer import FitResult, fit
@@ -40,5 +45,5 @@ __all__ = [
     "CheckpointError", "FitResult", "Predictions", "RunFolder", "TrainConfig", "TrainingDiverged",
     "evaluate", "fit", "get_recipe", "list_recipes", "load_checkpoint", "load_run_model",
     "predict_folder", "reference", "run_folder", "save_checkpoint", "train_one_epoch",
-    "write_submission",
+    "write_predicted_submission",
 ]  # fmt: skip
