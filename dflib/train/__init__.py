@@ -10,8 +10,7 @@ the metrics and the predictions that every later stage reads.
 - :mod:`~dflib.train.dataset` (the cached images, split, class weights and test set of a
   run), :mod:`~dflib.train.batches` (batches from the cache in a reproducible order),
   :mod:`~dflib.train.resident` (the cache held on the GPU), :mod:`~dflib.train.augment`
-  and :mod:`~dflib.train.batched_augment` (augmentation on the device, per sample and
-  whole-batch);
+  (augmentation on the device, per sample);
 - :mod:`~dflib.train.losses`, :mod:`~dflib.train.optim` (AdamW and its schedule),
   :mod:`~dflib.train.engine` (one epoch, one evaluation pass), :mod:`~dflib.train.epochs`
   (an epoch's row, log line and randomness), :mod:`~dflib.train.distributed` (DDP under
