@@ -61,7 +61,6 @@ make_size = "demo"  # benchmark size of runs made here
 make_train_images = 0  # labelled images of runs made here (0: all of them)
 make_img_size = 64  # image side in px of runs made here
 make_epochs = 10  # epochs of runs made here
-budget_min = 0  # start no new run after this many minutes (0: no limit)
 expect_val_auc_min = None  # checks: least validation AUC of the plan's first finished run (None: not checked; the CI size sets one)
 expect_verdicts = ""  # checks: "finding:verdict;..." pairs, the start of a finding suffices ("": not checked)
 
@@ -70,11 +69,12 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from dflib.checks import Checks
-from dflib.study import campaign, reports
 from dflib.study import claims_plan as plan_mod
 from dflib.study import leaderboard as lb
+from dflib.study import reports
 from dflib.study.claims import claims
 from dflib.train.ledger import LEDGER
+from dflib.train.plan import ensure_planned
 from dflib.train.runs import RunFolder, is_finished, runs_root
 from dflib.train.summary import run_checks
 from dflib.viz.leaderboard import score_vs_cost
@@ -87,8 +87,9 @@ plan = plan_mod.claims_plan(
 )  # fmt: skip
 missing = [r.name for r in plan if not is_finished(RunFolder(root / r.name))]
 print(f"claims plan: {len(plan)} runs, {len(missing)} missing in {root}")
-states = campaign.train_plan(plan, root, budget_min=budget_min) if make_missing else []
-if missing and not make_missing:
+if make_missing:
+    ensure_planned(plan, root=root)
+elif missing:
     print("not trained here (make_missing is False); the claims they decide read "
           "'not measured'. Make them with:\n  python scripts/claims_runs.py --size "
           f"{make_size} --img-size {make_img_size} --epochs {make_epochs} --train-images "

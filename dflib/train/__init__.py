@@ -19,7 +19,9 @@ the metrics and the predictions that every later stage reads.
   :mod:`~dflib.train.resume` (``last.pt``, and what a resume may change),
   :mod:`~dflib.train.finish` (the files a run leaves besides its checkpoints),
   :mod:`~dflib.train.summary` (one row per run, a training notebook's checks),
-  :mod:`~dflib.train.ledger` (the runs' small files kept in the repository);
+  :mod:`~dflib.train.ledger` (where the runs' small files are kept in the repository);
+- :mod:`~dflib.train.plan`: the runs a study needs, found where finished and trained
+  where missing (the one planner of the decisions and the studies);
 - :mod:`~dflib.train.predict`: predicting with finished runs;
 - :mod:`~dflib.train.machine`: what a run would use on this machine and the traps it
   would meet, from the trainer's own decisions (``python -m dflib env``).

@@ -83,10 +83,6 @@ class TrainConfig:
             there (``"auto"``: on CUDA when it fits beside a measured step; ``"on"``,
             ``"off"``); the same batches in the same order either way.
         deterministic: deterministic kernels (slower; bit-identical GPU runs).
-        role: what the run is for in a study, ``<study>/<group>/<arch>/<variant>``
-            (``claims/median/freqnet/global_median``; "" = a plain run). Set by
-            :mod:`dflib.study.claims_plan` and read back by the claims table; it changes
-            nothing in training.
     """
 
     arch: str = "xception_resnet50"
@@ -123,7 +119,6 @@ class TrainConfig:
     workers: int = -1
     resident_data: str = "auto"
     deterministic: bool = False
-    role: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", _as_names(self.augment))
@@ -173,7 +168,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Read ``params.json`` back; unknown keys (from a newer dflib) are ignored."""
+        """Read ``params.json`` back; keys that are not settings are ignored: what the run
+        measured or what it is for (``n_train``, ``role``: :mod:`dflib.train.plan`), or a
+        setting of a newer dflib."""
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
