@@ -46,6 +46,7 @@ from dflib.study.verdicts import (
     decide_ranking,
 )
 from dflib.train.ledger import ledger_root
+from dflib.train.plan import ROLE
 from dflib.train.recipes import reference
 from dflib.train.runs import runs_root
 
@@ -157,7 +158,7 @@ def claim_runs(runs_dir=None, prefix: str = PREFIX) -> tuple[pd.DataFrame, dict]
     table = leaderboard(runs_dir, flops=False)
     if table.empty:
         return table, {}
-    roles = [run_role({"role": r.get("role"), "seed": r["seed"]}, r["run"], prefix)
+    roles = [run_role({ROLE: r.get("role"), "seed": r["seed"]}, r["run"], prefix)
              for _, r in table.iterrows()]  # fmt: skip
     keep = [r is not None for r in roles]
     table = table[keep].reset_index(drop=True)

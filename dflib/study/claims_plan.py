@@ -38,7 +38,7 @@ import fnmatch
 import re
 from typing import Any
 
-from dflib.train.plan import PlannedRun
+from dflib.train.plan import ROLE, PlannedRun
 from dflib.train.recipes import TrainConfig, get_recipe, list_recipes
 
 PREFIX = "claims"
@@ -101,12 +101,12 @@ def run_role(params: dict[str, Any], name: str = "", prefix: str = PREFIX) -> di
     """``group``, ``arch``, ``variant``, ``seed`` of a plan run from its ``params.json``
     (``role`` and ``seed``), else, for a run made before roles were recorded, from its name
     (the one place that parses names). ``None``: not a run of the plan ``prefix``."""
-    parts = str(params.get("role") or "").split("/")
+    parts = str(params.get(ROLE) or "").split("/")
     if len(parts) == 4 and parts[0] == prefix and parts[1] in GROUPS:
         return {"group": parts[1], "arch": parts[2], "variant": parts[3],
                 "seed": int(params.get("seed", FIRST_SEED))}  # fmt: skip
     found = _NAME.match(name)
-    if not found or found["prefix"] != prefix or params.get("role"):
+    if not found or found["prefix"] != prefix or params.get(ROLE):
         return None
     return {"group": found["group"], "arch": found["arch"],
             "variant": found["variant"] or "recipe", "seed": int(found["seed"])}  # fmt: skip
@@ -174,7 +174,7 @@ def claims_plan(
 def arm_of(planned: PlannedRun) -> dict[str, Any]:
     """``group``, ``arch``, ``variant``, ``seed`` of a plan run, read from its role as the
     claims read a finished run's."""
-    return run_role({"role": planned.role, "seed": planned.seed}, planned.name,
+    return run_role({ROLE: planned.role, "seed": planned.seed}, planned.name,
                     planned.role.split("/")[0])  # fmt: skip
 
 

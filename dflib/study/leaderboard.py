@@ -17,6 +17,7 @@ import pandas as pd
 
 from dflib.environment import project_root
 from dflib.models.cost import arch_flops
+from dflib.train.plan import ROLE
 from dflib.train.runs import finished_runs, runs_root
 from dflib.train.summary import run_row, titles
 
@@ -54,7 +55,7 @@ def leaderboard(
             # a data folder by its name only: no machine path reaches a report
             "data": (params.get("synthetic_size") if params.get("data_dir") == "synthetic"
                      else Path(str(params.get("data_dir"))).name),
-            "role": params.get("role", ""),
+            "role": params.get(ROLE, ""),
             "gflops": arch_flops(row["arch"], int(row["img_size"])) / 1e9 if flops else np.nan,
         })  # fmt: skip
         rows.append(row)
