@@ -119,8 +119,9 @@ def differences(planned: PlannedRun, params: dict[str, Any]) -> list[str]:
 
 
 def _shown(value: Any) -> str:
+    """A setting as a command line gives it (``nearest,bilinear``; ``()``: none named)."""
     if isinstance(value, tuple):
-        return "all" if not value else ",".join(value)
+        return ",".join(value) if value else "()"
     return repr(value)
 
 
