@@ -38,7 +38,7 @@ TITLES = {
     "augment": ("Training augmentation alone: kornia against the batched formulations",
                 "Float batches already on the device, at each recipe's image size and batch "
                 "size: the whole set and each op by itself. *kornia* = what `DevicePipeline` "
-                "runs; *batched* = `dflib.train.batched_augment` (one grid_sample for crop + "
+                "runs; *batched* = `bench/batched_augment.py` (one grid_sample for crop + "
                 "flip, per-sample colour factors, one grouped convolution for blur, one blend "
                 "for sharpness), not wired into training until these rows show it pays."),
     "epochs": ("Whole epochs: the first (warm-up, capture, compilation) against the steady ones",

@@ -23,7 +23,6 @@ from dflib.data import ImageTable, load_split
 from dflib.data.cache import ImageCache, build_cache
 from dflib.train import fit, get_recipe, resident
 from dflib.train.augment import DevicePipeline, build_augmentations
-from dflib.train.batched_augment import BatchedAugment
 from dflib.train.batches import eval_batch_size, eval_loader
 from dflib.train.dataset import preprocess_for, subsample
 from dflib.train.engine import CHECK_EVERY, Device, evaluate, train_one_epoch
@@ -40,6 +39,7 @@ from dflib.train.trainer import (
 
 import measure
 import pipelines as P
+from batched_augment import BatchedAugment
 
 
 @dataclass

@@ -134,7 +134,7 @@ def _show(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from dflib.data.template import find_template, read_template, template_from_test_csv
     from dflib.metrics import format_generator_table
-    from dflib.train import predict_folder, write_submission
+    from dflib.train import predict_folder, write_predicted_submission
 
     predictions = predict_folder(args.run, args.data, synthetic_size=args.size,
                                  image_dir=args.image_dir, tta=args.tta, device=args.device,
@@ -144,7 +144,7 @@ def _predict(args: argparse.Namespace) -> int:
     template = read_template(path) if path and path != "none" else None
     if template is None and args.template != "none" and predictions.root:
         template = template_from_test_csv(predictions.root, "prob" if args.proba else "label")
-    out = write_submission(predictions, args.out, proba=args.proba, template=template)
+    out = write_predicted_submission(predictions, args.out, proba=args.proba, template=template)
     if template is not None:
         if args.proba and template.kind != "prob":
             print("  (--proba ignored: the template holds labels)")

@@ -60,17 +60,18 @@ expect_val_auc_min = None  # checks: least validation AUC of the first all-famil
 from IPython.display import display
 
 from dflib.study import crossgen
+from dflib.train.plan import ensure_planned
 from dflib.train.runs import run_folder
 from dflib.train.summary import run_checks
 from dflib.viz import crossgen as figures
 from dflib.viz.plotting import save
 
-plan = crossgen.plan_runs(archs, families, prefix=prefix)
-print(f"{len(plan)} runs: " + ", ".join(p.name for p in plan))
-runs = crossgen.ensure_crossgen_runs(
-    plan, make_missing=make_missing, synthetic_size=synthetic_size, img_size=img_size,
+plan = crossgen.plan_runs(
+    archs, families, prefix=prefix, synthetic_size=synthetic_size, img_size=img_size,
     epochs=epochs, train_images=train_images, seed=seed, finetune_epochs=0,
 )  # fmt: skip
+print(f"{len(plan)} runs: " + ", ".join(p.name for p in plan))
+runs = ensure_planned(plan, make_missing=make_missing)
 
 # %% [markdown]
 # ## Every run on every family
@@ -124,9 +125,9 @@ print(crossgen.conclusion(summary))
 # reach, the floor clearing that too).
 
 # %%
-baseline = next(run for p, run in zip(plan, runs, strict=True) if p.held_out == "none")
+baseline = next(run for p, run in zip(plan, runs, strict=True) if crossgen.held_out(p) == crossgen.ALL)
 checks = run_checks(baseline, expect_val_auc_min)
-checks.expect("summary rows (held-out runs)", len(summary), equals=sum(p.held_out != "none" for p in plan))
+checks.expect("summary rows (held-out runs)", len(summary), equals=sum(crossgen.held_out(p) != crossgen.ALL for p in plan))
 checks.expect("largest |drop_auc - (in_auc - out_auc)|", (summary["drop_auc"] - (summary["in_auc"] - summary["out_auc"])).abs().max(), high=1e-9)
 checks.expect("largest |gap_auc - (base_auc - out_auc)|", (summary["gap_auc"] - (summary["base_auc"] - summary["out_auc"])).abs().max(), high=1e-9)
 checks.true("AUCs in [0, 1]", bool(summary[["in_auc", "out_auc", "base_auc"]].stack().between(0, 1).all()))

@@ -61,7 +61,6 @@ make_size = "demo"  # benchmark size of runs made here
 make_train_images = 0  # labelled images of runs made here (0: all of them)
 make_img_size = 64  # image side in px of runs made here
 make_epochs = 10  # epochs of runs made here
-budget_min = 0  # start no new run after this many minutes (0: no limit)
 expect_val_auc_min = None  # checks: least validation AUC of the plan's first finished run (None: not checked; the CI size sets one)
 expect_verdicts = ""  # checks: "finding:verdict;..." pairs, the start of a finding suffices ("": not checked)
 
@@ -70,25 +69,27 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from dflib.checks import Checks
-from dflib.study import campaign, reports
 from dflib.study import claims_plan as plan_mod
 from dflib.study import leaderboard as lb
+from dflib.study import reports
 from dflib.study.claims import claims
 from dflib.train.ledger import LEDGER
-from dflib.train.runs import RunFolder
+from dflib.train.plan import ensure_planned
+from dflib.train.runs import RunFolder, is_finished, runs_root
 from dflib.train.summary import run_checks
 from dflib.viz.leaderboard import score_vs_cost
 
-root = lb.runs_root(runs_dir)
+root = runs_root(runs_dir)
 plan = plan_mod.claims_plan(
     make_seeds, size=make_size, img_size=make_img_size, epochs=make_epochs,
     train_images=make_train_images, prefix=prefix,
     only=[p.strip() for p in make_only.split(",") if p.strip()] or None,
 )  # fmt: skip
-missing = [r.name for r in plan if not campaign.is_done(RunFolder(root / r.name))]
+missing = [r.name for r in plan if not is_finished(RunFolder(root / r.name))]
 print(f"claims plan: {len(plan)} runs, {len(missing)} missing in {root}")
-states = campaign.train_plan(plan, root, budget_min=budget_min) if make_missing else []
-if missing and not make_missing:
+if make_missing:
+    ensure_planned(plan, root=root)
+elif missing:
     print("not trained here (make_missing is False); the claims they decide read "
           "'not measured'. Make them with:\n  python scripts/claims_runs.py --size "
           f"{make_size} --img-size {make_img_size} --epochs {make_epochs} --train-images "
@@ -170,7 +171,7 @@ print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing
 # verdicts expected of the runs at this size.
 
 # %%
-finished = [RunFolder(root / r.name) for r in plan if campaign.is_done(RunFolder(root / r.name))]
+finished = [RunFolder(root / r.name) for r in plan if is_finished(RunFolder(root / r.name))]
 checks = run_checks(finished[0], expect_val_auc_min) if finished else Checks()
 checks.expect("runs in the configurations", int(board["n"].sum()), equals=len(table))
 words = findings["verdict"].str.split(" at ").str[0]

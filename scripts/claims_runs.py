@@ -1,12 +1,12 @@
 """Train every run that the claims of ``docs/writeups.md#findings`` need (``dflib.study.claims_plan``).
 
-Each run goes through ``dflib.train.fit`` into ``<out-dir>/<name>`` (``claims-arch-freqnet-s42``,
+Each run is found or trained by ``dflib.train.plan`` (through ``scripts/campaign.py``) into ``<out-dir>/<name>`` (``claims-arch-freqnet-s42``,
 ``claims-median-freqnet-global_median-s43``, ...; a regime other than the short demo one,
 64 px and 3 epochs, is in the name: ``claims-arch-freqnet-s42-full-196px-10e-20000``). A
 run finished in ``<out-dir>`` or already in the ledger ``reports/runs/`` (same role, seed
 and regime) is skipped and an unfinished one resumed from its ``last.pt``, so the script
 can be started again after a time limit, on this machine or on a clean clone. ``--budget-min`` stops starting new runs once that much time has passed;
-``--export DIR`` writes each finished run's ledger entry (``dflib.train.ledger``: json/csv
+``--export DIR`` writes each finished run's ledger entry (``scripts/ledger.py``: json/csv
 files, predictions gzipped, no weights) to ``DIR/<name>`` as soon as it ends, so it comes
 back even when the machine is taken away (``--export reports/runs``: straight into the
 ledger); ``--export FILE.tar.gz`` rewrites one archive of every finished run's entry after
@@ -44,9 +44,11 @@ from pathlib import Path
 import pandas as pd
 
 from dflib.environment import output_dir, resolve_path
-from dflib.study.campaign import ARCHIVE_SUFFIXES, already_trained, train_plan
-from dflib.study.claims_plan import CLAIM_ARCH, claims_plan, describe
+from dflib.study.claims_plan import CLAIM_ARCH, arm_of, claims_plan
 from dflib.train.ledger import ledger_root
+from dflib.train.plan import PlannedRun
+
+from campaign import ARCHIVE_SUFFIXES, already_trained, train_plan
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -92,6 +94,19 @@ def plan_from(args: argparse.Namespace):
         claim_arch=args.claim_arch, only=args.only, device=args.device, amp=args.amp,
         channels_last=args.channels_last, compile=args.compile,
     )  # fmt: skip
+
+
+def describe(plan: list[PlannedRun]) -> list[dict]:
+    """One plain row per run (for ``--dry-run``)."""
+    return [
+        {"name": r.name, "arch": r.arch, "group": arm_of(r)["group"], "seed": r.seed,
+         "changes": ", ".join(f"{k}={v}" for k, v in r.changes.items()) or "recipe",
+         "filter": r.config.filter, "loss": r.config.loss + ("" if r.config.class_weighting
+                                                             else " (unweighted)"),
+         "sampler": "balanced" if r.config.balanced_sampler else "-",
+         "px": r.config.img_size, "batch": r.config.batch_size, "epochs": r.config.total_epochs}
+        for r in plan
+    ]  # fmt: skip
 
 
 def print_plan(plan, root: Path) -> None:

@@ -23,9 +23,10 @@ import sys
 from dflib.study import reports
 from dflib.study.claims import claims
 from dflib.study.claims_plan import PREFIX
-from dflib.study.leaderboard import finished_runs, leaderboard
+from dflib.study.leaderboard import leaderboard
 from dflib.study.training_table import runs_command, table_runs, write_table
 from dflib.train.ledger import LEDGER
+from dflib.train.runs import finished_runs
 
 DEFAULTS = {"runs": LEDGER, "out": "reports", "include": f"{PREFIX}-*", "prefix": PREFIX}
 

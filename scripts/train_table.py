@@ -1,9 +1,10 @@
 """Train every architecture at the same data size, image size and epochs; write the table.
 
-Each architecture runs through its own training notebook (papermill), so the executed
-notebooks land in ``reports/training/`` beside the table ``reports/training.md``. Runs
-go to ``runs/table-<arch>``; a run that already finished is reused (``resume``), so an
-interrupted table continues where it stopped. Each finished run's ledger entry goes to
+The runs (``runs/table-<arch>``) are a plan of ``dflib.train.plan``: a run that already
+finished at these settings is reused and an unfinished one resumed, so an interrupted
+table continues where it stopped; each missing one is trained through its architecture's
+training notebook (papermill), so the executed notebooks land in ``reports/training/``
+beside the table ``reports/training.md``. Each finished run's ledger entry goes to
 ``reports/runs/`` (``--export``), so ``make results`` re-makes the table on any clone.
 
     python scripts/train_table.py                                  # CPU size: demo set, 64 px, 3 epochs
@@ -25,8 +26,12 @@ import papermill
 from dflib.environment import output_dir, project_root
 from dflib.study.training_table import PREFIX, runs_command, table_runs, write_table
 from dflib.train import reference
-from dflib.train.ledger import LEDGER, write_entry
-from dflib.train.recipes import list_recipes
+from dflib.train.ledger import LEDGER
+from dflib.train.plan import PlannedRun, ensure_planned
+from dflib.train.recipes import get_recipe, list_recipes
+from dflib.train.runs import RunFolder
+
+from ledger import write_entry
 
 ROOT = project_root()
 
@@ -35,24 +40,36 @@ def notebook_for(arch: str) -> Path:
     return ROOT / "notebooks" / f"{reference(arch).notebook}.ipynb"
 
 
+def table_plan(args: argparse.Namespace) -> list[PlannedRun]:
+    """One run per architecture (``--only``'s, else every recipe's) at the table's size; a
+    finished run of the name is reused only at the same settings."""
+    settings = {"synthetic_size": args.size, "train_images": args.train_images,
+                "epochs": args.epochs, "finetune_epochs": 0, "seed": args.seed}  # fmt: skip
+    if args.img_size:
+        settings["img_size"] = args.img_size
+    return [PlannedRun(f"{args.prefix}-{arch}", get_recipe(arch, **settings), same=tuple(settings))
+            for arch in args.only or list_recipes()]  # fmt: skip
+
+
+def train_in_notebook(planned: PlannedRun, run: RunFolder, resume: bool, progress: bool) -> None:
+    """Train ``planned`` by executing its architecture's training notebook into
+    ``reports/training/`` (the notebook resumes an unfinished run itself)."""
+    c = planned.config
+    executed = ROOT / "reports" / "training" / f"{reference(c.arch).notebook}-{c.arch}.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    parameters = {"arch": c.arch, "synthetic_size": c.synthetic_size,
+                  "train_images": c.train_images, "img_size": c.img_size, "epochs": c.epochs,
+                  "finetune_epochs": c.finetune_epochs, "out": str(run.root), "resume": True,
+                  "seed": c.seed}  # fmt: skip
+    start = time.perf_counter()
+    print(f"{c.arch}: training ({notebook_for(c.arch).name} -> {executed})", flush=True)
+    papermill.execute_notebook(str(notebook_for(c.arch)), str(executed), parameters=parameters,
+                               cwd=str(ROOT / "notebooks"), progress_bar=False)  # fmt: skip
+    print(f"{c.arch}: done in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
+
+
 def train_all(args: argparse.Namespace) -> None:
-    for arch in args.only or list_recipes():
-        out = output_dir() / f"{args.prefix}-{arch}"
-        if (out / "metrics.json").is_file():
-            print(f"{arch}: finished run in {out}, reused")
-            continue
-        executed = ROOT / "reports" / "training" / f"{reference(arch).notebook}-{arch}.ipynb"
-        executed.parent.mkdir(parents=True, exist_ok=True)
-        parameters = {"arch": arch, "synthetic_size": args.size, "train_images": args.train_images,
-                      "epochs": args.epochs, "finetune_epochs": 0, "out": str(out),
-                      "resume": True, "seed": args.seed}  # fmt: skip
-        if args.img_size:
-            parameters["img_size"] = args.img_size
-        start = time.perf_counter()
-        print(f"{arch}: training ({notebook_for(arch).name} -> {executed})", flush=True)
-        papermill.execute_notebook(str(notebook_for(arch)), str(executed), parameters=parameters,
-                                   cwd=str(ROOT / "notebooks"), progress_bar=False)  # fmt: skip
-        print(f"{arch}: done in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
+    ensure_planned(table_plan(args), train=train_in_notebook)
 
 
 def main(argv: list[str] | None = None) -> int:

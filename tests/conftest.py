@@ -1,8 +1,11 @@
-"""Shared fixtures: small data folders in the layouts users bring, odd files included."""
+"""Shared fixtures: small data folders in the layouts users bring, odd files included;
+the scripts of scripts/ as modules."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from PIL import Image
 # Runs made by tests (and by the notebooks nbmake executes in the same session, whose
 # kernels inherit this environment) go to a scratch folder, not the project's runs/. The
 # pytest-xdist workers of one session share it (xdist gives them one run id), so a run
-# several notebooks read is made once (dflib.decide.upstream.ensure_run holds a lock).
+# several notebooks read is made once (dflib.train.plan holds a lock while it trains one).
 _SESSION = os.environ.get("PYTEST_XDIST_TESTRUNUID")
 os.environ.setdefault(
     "DFLIB_RUNS",
@@ -21,6 +24,25 @@ os.environ.setdefault(
     if _SESSION
     else tempfile.mkdtemp(prefix="dflib-test-runs-"),
 )
+
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+@pytest.fixture(scope="session")
+def script():
+    """``script("ledger")``: a script of ``scripts/`` as a module. ``scripts/`` is on the
+    path while it loads, as when the script is run, since the scripts import each other by
+    module name (``from ledger import write_entry``)."""
+
+    def load(name: str):
+        sys.path.insert(0, str(SCRIPTS))
+        try:
+            return importlib.import_module(name)
+        finally:
+            sys.path.remove(str(SCRIPTS))
+
+    return load
 
 
 def write_rgb(

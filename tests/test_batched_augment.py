@@ -3,11 +3,25 @@ same parameters; the sampler draws the recipes' ranges, reproducibly from (seed,
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
 
-from dflib.train import batched_augment as B
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _bench_module(name: str):
+    """A module of bench/ (a folder of scripts, not a package), loaded from its file."""
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+B = _bench_module("batched_augment")
 
 ATOL = 1e-5  # float32 arithmetic in another order; a wrong formula is off by > 1e-2
 

@@ -2,7 +2,8 @@
 
 A level claim is never reproduced or refuted by runs of fewer epochs or another image size;
 a comparison is decided in any regime and names it; a ranking follows Kendall's tau rule;
-a run's role comes from its params.json, or from its name for runs made before the field.
+a run's role comes from its params.json, or from its name for runs made before roles were
+recorded.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ def _run(root, group, arch, variant, seed, f1, *, size="demo", img_size=64, epoc
     name = name or run_name(group, arch, variant, seed)
     run = RunFolder(root / name)
     config = get_recipe(arch, seed=seed, synthetic_size=size, img_size=img_size, epochs=epochs,
-                        role=role(group, arch, variant) if with_role else "", **changes)  # fmt: skip
+                        **changes)  # fmt: skip
     n = 50_000 if size == "full" else 6_000
-    rf.write_json(run.params, {**config.to_dict(), "n_train": int(n * 0.88),
+    recorded = {"role": role(group, arch, variant)} if with_role else {}
+    rf.write_json(run.params, {**config.to_dict(), **recorded, "n_train": int(n * 0.88),
                                "n_val": n - int(n * 0.88), "class_weights": [0.6, 2.9],
                                "cache": "/somewhere/on/a/machine"})  # fmt: skip
     labels = (np.arange(60) % 6 == 0).astype(int)
@@ -48,8 +50,8 @@ def _row(frame, start):
 
 def test_role_is_carried_and_old_names_still_read():
     planned = claims_plan(1, only=["claims-median-freqnet-global_median-*"])[0]
-    assert planned.config.role == "claims/median/freqnet/global_median"
-    assert planned.config.to_dict()["role"] == planned.config.role
+    assert planned.role == "claims/median/freqnet/global_median"
+    assert "role" not in planned.config.to_dict()  # recorded by the planner, not a setting
     params = {"role": "claims/blur/resnet50/selective_median", "seed": 43}
     assert run_role(params, "any-name") == {"group": "blur", "arch": "resnet50",
                                             "variant": "selective_median", "seed": 43}  # fmt: skip
@@ -99,7 +101,7 @@ def test_comparison_names_its_regime(tmp_path):
     for seed, jitter in zip((42, 43, 44), (0.0, 0.01, -0.01), strict=True):
         _run(tmp_path, "arch", "freqnet", "recipe", seed, 0.6 + jitter)
         _run(tmp_path, "median", "freqnet", "global_median", seed, 0.7 - jitter,
-             filter="global_median", with_role=seed != 44)  # one run older than the field  # fmt: skip
+             filter="global_median", with_role=seed != 44)  # one run older than roles  # fmt: skip
     row = _row(claims(tmp_path), "a global 3x3 median lowers scores vs the Coherent")
     assert row["verdict"] == "refuted at 64 px / 3 epochs"
     assert row["measured_at"] == "64 px, 3 epochs, 6,000 images (demo benchmark)"

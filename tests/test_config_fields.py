@@ -22,7 +22,7 @@ import pytest
 from dflib.decide.upstream import ensure_run, ensure_runs
 from dflib.models import list_models, model_cfg
 from dflib.study import leaderboard
-from dflib.study.crossgen import ensure_crossgen_runs
+from dflib.study.crossgen import plan_runs
 from dflib.train.recipes import RESUME_KINDS, TrainConfig, field_docs, get_recipe, resume_settings
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -34,7 +34,7 @@ RUN_CONTROLS = {"out", "resume"}
 CHECKS_PREFIX = "expect_"
 # what receives settings as keywords: keywords its signature does not name go to the recipe
 TAKES_SETTINGS = {f.__name__: f for f in (get_recipe, ensure_run, ensure_runs,
-                                          ensure_crossgen_runs)}  # fmt: skip
+                                          plan_runs)}  # fmt: skip
 
 
 def _notebook(path: Path) -> tuple[list[str], ast.Module]:

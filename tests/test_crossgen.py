@@ -105,7 +105,8 @@ def test_plan_names_every_run():
     plan = crossgen.plan_runs("freqnet,rgb_fft", prefix="xg")
     assert [p.name for p in plan[:4]] == ["xg-freqnet-all", "xg-freqnet-no-tconv",
                                           "xg-freqnet-no-nearest", "xg-freqnet-no-bilinear"]  # fmt: skip
-    assert plan[1].families == ("nearest", "bilinear") and plan[0].families == ()
+    assert plan[1].config.fake_families == ("nearest", "bilinear")
+    assert plan[0].config.fake_families == ()
     assert len(plan) == 8
     with pytest.raises(ValueError, match="architecture"):
         crossgen.plan_runs("")
@@ -118,7 +119,8 @@ def test_score_runs_joins_predictions_with_hidden_families(tmp_path):
     for p in plan:
         run = RunFolder(tmp_path / p.name.rsplit("/", 1)[-1])
         write_json(run.params, {"arch": "freqnet", "data_dir": "synthetic",
-                                "synthetic_size": "tiny", "fake_families": list(p.families)})  # fmt: skip
+                                "synthetic_size": "tiny",
+                                "fake_families": list(p.config.fake_families)})  # fmt: skip
         write_json(run.metrics, {"threshold": 0.5})
         write_predictions(run.predictions_test, truth["id"], truth["label"], truth["label"] * 0.9)
         runs.append(run)

@@ -126,3 +126,22 @@ def test_layer_contract():
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "0 broken" in run.stdout and "KEPT" in run.stdout, run.stdout
+
+
+def test_each_package_docstring_names_its_modules():
+    """A package's docstring lists every module it holds (one line each), and only those:
+    a module added, moved or removed updates the line that names it."""
+    import importlib
+    import re
+
+    for init in sorted(PACKAGE.glob("*/__init__.py")):
+        package = f"dflib.{init.parent.name}"
+        doc = importlib.import_module(package).__doc__ or ""
+        held = {p.stem for p in init.parent.glob("*.py") if not p.stem.startswith("_")}
+        named = set(re.findall(rf"{re.escape(package)}\.(\w+)", doc))
+        assert held <= named, f"{package}'s docstring does not name {sorted(held - named)}"
+        present = {p.stem for p in init.parent.glob("*.py")} | {
+            p.name for p in init.parent.iterdir() if p.is_dir()
+        }
+        stale = named - present
+        assert not stale, f"{package}'s docstring names modules it lacks: {sorted(stale)}"

@@ -1,9 +1,9 @@
-"""The run ledger on a tiny real run: entries, archives, unsafe members, make results."""
+"""The run ledger on a tiny real run: entries, archives, unsafe members, make results
+(scripts/ledger.py writes and packs entries; dflib reads them as run folders)."""
 
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import io
 import json
 import shutil
@@ -14,35 +14,33 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dflib.study.campaign import export_run
 from dflib.study.claims import claims
 from dflib.study.claims_plan import claims_plan
 from dflib.study.leaderboard import leaderboard, write_leaderboard
-from dflib.train import fit
-from dflib.train.ledger import ENTRY_FILES, LedgerError, import_archive, write_archive, write_entry
+from dflib.train.ledger import ENTRY_FILES
+from dflib.train.plan import ensure_planned
 from dflib.train.runs import RunFolder
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> RunFolder:
-    """One claims-plan run, seconds long on the tiny benchmark."""
+    """One claims-plan run, seconds long on the tiny benchmark, made by the planner."""
     planned = claims_plan(1, size="tiny", img_size=64, epochs=1, train_images=80,
                           only=["claims-arch-freqnet-*"], batch_size=16)[0]  # fmt: skip
     root = tmp_path_factory.mktemp("runs")
-    fit(planned.config, out=str(root / planned.name), progress=False)
-    return RunFolder(root / planned.name)
+    return ensure_planned([planned], root=root)[0]
 
 
-def test_entry_is_the_run_without_weights(trained, tmp_path):
+@pytest.fixture(scope="module")
+def ledger_script(script):
+    """scripts/ledger.py: what writes entries and archives."""
+    return script("ledger")
+
+
+def test_entry_is_the_run_without_weights(trained, ledger_script, tmp_path):
+    write_entry = ledger_script.write_entry
     assert trained.best.is_file() and trained.last.is_file()
     entry = RunFolder(write_entry(trained, tmp_path / "ledger"))
     names = sorted(p.name for p in entry.root.iterdir())
@@ -60,8 +58,8 @@ def test_entry_is_the_run_without_weights(trained, tmp_path):
     assert (again / "predictions_val.csv.gz").read_bytes() == entry.predictions_val.read_bytes()
 
 
-def test_ledger_reads_as_the_run_folder(trained, tmp_path):
-    ledger = tmp_path / "ledger"
+def test_ledger_reads_as_the_run_folder(trained, ledger_script, tmp_path):
+    write_entry, ledger = ledger_script.write_entry, tmp_path / "ledger"
     write_entry(trained, ledger)
     from_run = leaderboard(trained.root.parent, flops=False)
     from_ledger = leaderboard(ledger, flops=False)
@@ -73,7 +71,9 @@ def test_ledger_reads_as_the_run_folder(trained, tmp_path):
     assert cache not in text and "claims-arch-freqnet-s42" in text
 
 
-def test_archive_round_trip(trained, tmp_path):
+def test_archive_round_trip(trained, ledger_script, script, tmp_path):
+    import_archive, write_entry = ledger_script.import_archive, ledger_script.write_entry
+    export_run = script("campaign").export_run
     archive = tmp_path / "out" / "claims_runs.tar.gz"
     export_run(trained, archive)  # what claims_runs.py --export FILE.tar.gz writes
     with tarfile.open(archive) as tar:
@@ -88,14 +88,14 @@ def test_archive_round_trip(trained, tmp_path):
     for f in direct.iterdir():
         assert (imported / f.name).read_bytes() == f.read_bytes()
     # the command does the same
-    assert _script("ledger").main(["--ledger", str(tmp_path / "l2"), "import", str(archive)]) == 0
+    assert ledger_script.main(["--ledger", str(tmp_path / "l2"), "import", str(archive)]) == 0
     assert (tmp_path / "l2" / trained.name / "metrics.json").is_file()
     # and a folder export writes the entry itself
     export_run(trained, tmp_path / "folder")
     assert (tmp_path / "folder" / trained.name / "predictions_val.csv.gz").is_file()
 
 
-def test_jobs_train_their_shares_at_once_each_into_its_own_archive(tmp_path):
+def test_jobs_train_their_shares_at_once_each_into_its_own_archive(ledger_script, tmp_path):
     import os
     import sys
 
@@ -112,7 +112,7 @@ def test_jobs_train_their_shares_at_once_each_into_its_own_archive(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["c-0.tar.gz", "c-1.tar.gz"]
     ledger = tmp_path / "ledger"
     archives = [str(out / "c-0.tar.gz"), str(out / "c-1.tar.gz")]
-    assert _script("ledger").main(["--ledger", str(ledger), "import", *archives]) == 0
+    assert ledger_script.main(["--ledger", str(ledger), "import", *archives]) == 0
     assert sorted(p.name for p in ledger.iterdir()) == sorted(
         p.name for p in (tmp_path / "runs").iterdir()
     )
@@ -143,26 +143,27 @@ def _tar_with(path: Path, name: str, kind=tarfile.REGTYPE, data: bytes = b"{}") 
     ("run-a/best.pt", tarfile.REGTYPE),
     ("run-a/deep/metrics.json", tarfile.REGTYPE),
 ], ids=["dotdot", "absolute", "link", "weights", "nested"])  # fmt: skip
-def test_unsafe_member_refused(tmp_path, name, kind):
+def test_unsafe_member_refused(ledger_script, tmp_path, name, kind):
     archive = _tar_with(tmp_path / "bad.tar.gz", name, kind)
-    ledger = tmp_path / "ledger"
-    with pytest.raises(LedgerError, match="member"):
-        import_archive(archive, ledger)
-    assert not (ledger / "run-a").exists()  # nothing of the archive was written
+    with pytest.raises(ledger_script.LedgerError, match="member"):
+        ledger_script.import_archive(archive, tmp_path / "ledger")
+    assert not (tmp_path / "ledger" / "run-a").exists()  # nothing of the archive was written
     assert not (tmp_path / "evil").exists()
 
 
-def test_unfinished_run_is_refused(tmp_path):
+def test_unfinished_run_is_refused(ledger_script, tmp_path):
     (tmp_path / "half").mkdir()
-    with pytest.raises(LedgerError, match="not a finished run"):
-        write_entry(tmp_path / "half", tmp_path / "ledger")
-    assert write_archive([tmp_path / "half"], tmp_path / "a.tar.gz").is_file()  # empty archive
+    with pytest.raises(ledger_script.LedgerError, match="not a finished run"):
+        ledger_script.write_entry(tmp_path / "half", tmp_path / "ledger")
+    assert ledger_script.write_archive(
+        [tmp_path / "half"], tmp_path / "a.tar.gz"
+    ).is_file()  # empty
 
 
-def test_results_from_the_ledger_alone(trained, tmp_path):
-    ledger, out = tmp_path / "ledger", tmp_path / "reports"
+def test_results_from_the_ledger_alone(trained, ledger_script, script, tmp_path):
+    write_entry, ledger, out = ledger_script.write_entry, tmp_path / "ledger", tmp_path / "reports"
     write_entry(trained, ledger)
-    results = _script("results")
+    results = script("results")
     argv = ["--runs", str(ledger), "--out", str(out)]
     assert results.main(argv) == 0
     first = {p: (out / p).read_text() for p in ("leaderboard.md", "claims.md")}
@@ -179,10 +180,10 @@ def test_results_from_the_ledger_alone(trained, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_training_table_from_the_ledger(trained, tmp_path):
-    ledger, out = tmp_path / "ledger", tmp_path / "reports"
+def test_training_table_from_the_ledger(trained, ledger_script, script, tmp_path):
+    write_entry, ledger, out = ledger_script.write_entry, tmp_path / "ledger", tmp_path / "reports"
     entry = write_entry(trained, ledger)
-    results = _script("results")
+    results = script("results")
     argv = ["--runs", str(ledger), "--out", str(out)]
     assert results.main(argv) == 0
     assert not (out / "training.md").exists()  # no table run: the committed table stays
@@ -193,7 +194,7 @@ def test_training_table_from_the_ledger(trained, tmp_path):
     assert "| freqnet " in text and "rgb_fft" not in text.split("What the table shows")[0]
     # the table's run is not a claims run: the leaderboard does not count it twice
     assert "table-freqnet" not in (out / "leaderboard.md").read_text()
-    table = _script("train_table")
+    table = script("train_table")
     assert table.main(["--table-only", "--runs", str(ledger), "--out", str(tmp_path / "t.md")]) == 0
     assert (tmp_path / "t.md").read_text().split("```")[2] == text.split("```")[2]
     assert table.main(["--table-only", "--runs", str(tmp_path / "none")]) == 1

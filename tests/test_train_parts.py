@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from dflib.models import list_models
-from dflib.train import fit, get_recipe, list_recipes, predict_folder, write_submission
+from dflib.train import fit, get_recipe, list_recipes, predict_folder, write_predicted_submission
 from dflib.train.augment import DevicePipeline
 from dflib.train.batches import epoch_order
 from dflib.train.losses import fake_probability, make_loss
@@ -146,7 +146,7 @@ def test_predict_writes_one_row_per_test_image_even_unreadable(messy_csv_folder,
                         batch_size=4)  # fmt: skip
     run = fit(config, out=str(tmp_path / "run"), progress=False).run
     predictions = predict_folder([str(run.root)], str(messy_csv_folder), progress=False)
-    out = write_submission(predictions, tmp_path / "submission.csv")
+    out = write_predicted_submission(predictions, tmp_path / "submission.csv")
     submission = pd.read_csv(out, dtype={"id": str})
     assert sorted(submission["id"]) == ["broken", "t0", "t1", "t2"]
     assert set(submission["label"]) <= {0, 1}

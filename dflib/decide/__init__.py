@@ -16,8 +16,8 @@ live one stage up, in :mod:`dflib.study`.
 - :mod:`~dflib.decide.pseudo`: per-class confidence cut-offs, the pseudo-label report and
   a train + pseudo-labels data folder; :mod:`~dflib.decide.retrain`: the source run's
   recipe retrained on it, both runs scored on the same held-out images;
-- :mod:`~dflib.decide.upstream`: find the runs a notebook reads, or make them (used by
-  the decisions and the studies alike).
+- :mod:`~dflib.decide.upstream`: the runs a notebook names, found or made through
+  :mod:`dflib.train.plan`.
 """
 
 from dflib.decide.calibration import (

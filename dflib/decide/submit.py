@@ -146,8 +146,9 @@ def write_submission(
     default), following the data's ``sample_submission.csv`` when there is one.
 
     Test images that could not be decoded have no row in ``predictions_test.csv``; they
-    are named here. ``python -m dflib predict`` gives each of them a row (the training
-    share of fakes) when a complete file is required.
+    are named here. ``python -m dflib predict``
+    (:func:`dflib.train.predict.write_predicted_submission`) gives each of them a row (the
+    training share of fakes) when a complete file is required.
     """
     run = _as_run(run)
     out = Path(out) if out is not None else run.root / "submission.csv"

@@ -4,34 +4,27 @@ Notebooks talk to each other only through run folders (:mod:`dflib.train.runs`):
 the threshold of a run that notebook 04 (or ``make demo``) trained. When the named run
 is missing, a notebook must say which run and how to make it, or, when asked to (the
 CI smoke size does), train it with a small recipe, never fail with a bare traceback.
+
+This module turns a notebook's parameters (run names, architectures, recipe overrides)
+into planned runs; finding and making them is :func:`dflib.train.plan.ensure_planned`'s.
+A named upstream run is taken whatever its settings: the user named it.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 from typing import Any
 
-from dflib.environment import file_lock, output_dir
-from dflib.train import fit, get_recipe
-from dflib.train.runs import RunFolder, run_folder
+from dflib.train.plan import MissingRunError, PlannedRun, ensure_planned
+from dflib.train.recipes import get_recipe
+from dflib.train.runs import RunFolder, finished_runs
 
-
-class MissingRunError(FileNotFoundError):
-    """A named upstream run is not there (the message says how to make it)."""
-
-
-def is_finished(run: RunFolder) -> bool:
-    """A run with its metrics and validation predictions written (training ended)."""
-    return run.metrics.is_file() and run.predictions_val.is_file()
+__all__ = ["MissingRunError", "available_runs", "ensure_run", "ensure_runs"]
 
 
 def available_runs() -> list[str]:
     """Names of the finished runs under ``runs/``."""
-    root = output_dir()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and is_finished(RunFolder(p)))
+    return [run.name for run in finished_runs()]
 
 
 def ensure_run(
@@ -57,30 +50,8 @@ def ensure_run(
         MissingRunError: the run is missing and ``make_missing`` is False; the message
             lists the finished runs and the commands that make this one.
     """
-    run = run_folder(name)
-    if is_finished(run) or not make_missing:  # no lock to read a run (its folder may be read-only)
-        return _finished_or_made(run, str(name), arch, make_missing, progress, recipe_overrides)
-    with file_lock(run.root):  # made once, however many ask at once
-        return _finished_or_made(run, str(name), arch, make_missing, progress, recipe_overrides)
-
-
-def _finished_or_made(run: RunFolder, name: str, arch: str, make_missing: bool, progress: bool,
-                      recipe_overrides: dict[str, Any]) -> RunFolder:  # fmt: skip
-    if is_finished(run):
-        params = run.read_json("params")
-        print(f"run {run.name}: {params.get('arch')}, {params.get('n_train', '?')} training "
-              f"images at {params.get('img_size')} px, {params.get('epochs')} epochs "
-              f"({run.root})")  # fmt: skip
-        return run
-    if not make_missing:
-        raise MissingRunError(_missing_message(run, str(name), arch))
-    config = get_recipe(arch, **recipe_overrides)
-    resume = run.last.is_file()
-    print(f"run {run.name} not found in {run.root.parent}: {'resuming' if resume else 'training'} "
-          f"it now ({arch}, {config.synthetic_size} benchmark, {config.epochs} epoch(s) at "
-          f"{config.img_size} px)")  # fmt: skip
-    fit(config, out=str(run.root), resume=resume, progress=progress)
-    return run
+    return ensure_runs([str(name)], [arch], make_missing=make_missing, progress=progress,
+                       **recipe_overrides)[0]  # fmt: skip
 
 
 def ensure_runs(
@@ -102,34 +73,11 @@ def ensure_runs(
         raise ValueError("no run names given (expected e.g. 'demo-freqnet,demo-rgb_fft')")
     archs = archs or ["xception_resnet50"]
     archs = archs + [archs[-1]] * (len(names) - len(archs))
-    if not make_missing:
-        missing = [(n, a) for n, a in zip(names, archs, strict=False)
-                   if not is_finished(run_folder(n))]  # fmt: skip
-        if missing:
-            raise MissingRunError(
-                "\n\n".join(_missing_message(run_folder(n), n, a) for n, a in missing)
-            )
-    return [
-        ensure_run(n, a, make_missing=make_missing, progress=progress, **recipe_overrides)
-        for n, a in zip(names, archs, strict=False)
-    ]
+    plan = [PlannedRun(n, get_recipe(a, **recipe_overrides))
+            for n, a in zip(names, archs, strict=False)]  # fmt: skip
+    return ensure_planned(plan, make_missing=make_missing, progress=progress)
 
 
 def _split(value: str | list[str]) -> list[str]:
     items = value.split(",") if isinstance(value, str) else list(value)
     return [str(v).strip() for v in items if str(v).strip()]
-
-
-def _missing_message(run: RunFolder, name: str, arch: str) -> str:
-    finished = available_runs()
-    close = difflib.get_close_matches(run.name, finished, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    listing = ", ".join(finished) if finished else "none yet"
-    state = "is not finished (no metrics.json)" if run.root.is_dir() else "does not exist"
-    return (
-        f"run {name!r} {state} (looked at {run.root}).{hint}\n"
-        f"Finished runs: {listing}.\n"
-        f"Make it with `make demo` (runs/demo-freqnet), the training notebook with "
-        f"`-p out {run.root}`, or `python -m dflib train --arch {arch} --out {run.root}`; "
-        f"or run this notebook with `-p make_missing True` to train a small one now."
-    )

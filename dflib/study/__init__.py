@@ -7,18 +7,17 @@ reports that answer one question each. Nothing here makes a submission
 
 - :mod:`~dflib.study.leaderboard`: every finished run of a folder in one table, seeds
   aggregated, FLOPs per architecture and size;
-- :mod:`~dflib.study.claims_plan` (the runs the write-ups' findings need, as data, and
-  their training loop) and :mod:`~dflib.study.claims` (one row per finding: reported,
-  measured, verdict by the seed-spread rule); :mod:`~dflib.study.reports` writes
-  ``leaderboard.md`` and ``claims.md`` headed by their commands;
+- :mod:`~dflib.study.claims_plan` (the runs the write-ups' findings need, as data) and
+  :mod:`~dflib.study.claims` (one row per finding: reported, measured, verdict by the
+  seed-spread rule); :mod:`~dflib.study.reports` writes ``leaderboard.md`` and
+  ``claims.md`` headed by their commands;
 - :mod:`~dflib.study.crossgen`: leave one generator family out, in- vs out-of-family
   scores;
 - :mod:`~dflib.study.explain` (Grad-CAM through captum, fake-region masks, the CAM-mass
   ratio, frequency-band occlusion) and :mod:`~dflib.study.explain_run` (a run's model
   and validation images, ready to explain);
-- :mod:`~dflib.study.campaign`: training a plan of runs (skips, budgets, deadlines,
-  exports); :mod:`~dflib.study.regimes`: the size, epochs and images a number was
-  measured at; :mod:`~dflib.study.judges` (how each kind of claim is measured) and
+- :mod:`~dflib.study.regimes`: the size, epochs and images a number was measured at;
+  :mod:`~dflib.study.judges` (how each kind of claim is measured) and
   :mod:`~dflib.study.verdicts` (the verdict rules);
 - :mod:`~dflib.study.training_table`: ``reports/training.md``, every architecture at one
   size;

@@ -36,7 +36,7 @@ import pandas as pd
 
 from dflib.study import judges
 from dflib.study.claims_plan import BLUR_ARCH, CLAIM_ARCH, PREFIX, run_role
-from dflib.study.leaderboard import leaderboard, runs_root
+from dflib.study.leaderboard import leaderboard
 from dflib.study.regimes import reported_regime, run_regime
 from dflib.study.verdicts import (
     LEVEL_TOL,
@@ -46,9 +46,11 @@ from dflib.study.verdicts import (
     decide_ranking,
 )
 from dflib.train.ledger import ledger_root
+from dflib.train.plan import ROLE
 from dflib.train.recipes import reference
+from dflib.train.runs import runs_root
 
-__all__ = ["CLAIMS", "LEVEL_TOL", "Arm", "Claim", "claim_runs", "claims", "decide_at_least",
+__all__ = ["CLAIMS", "LEVEL_TOL", "RANKINGS", "Arm", "Claim", "claim_runs", "claims", "decide_at_least",
            "decide_difference", "decide_level", "decide_ranking", "plan_command"]  # fmt: skip
 
 CLAIM = "claim_arch"  # an Arm's architecture: whichever the plan's balance/median runs used
@@ -94,6 +96,15 @@ class Claim:
         return reported_regime(self.reported_on)
 
 
+# the write-ups' rankings (docs/writeups.md#findings): who, the order best first, in its words
+# (the claims judge them; the training table, reports/training.md, prints them beside its own)
+RANKINGS: dict[str, tuple[tuple[str, ...], str]] = {
+    "write-up 1": (("xception_resnet50", "resnet50", "hybrid_xception_freq_transformer", "freqnet"),
+                   "XceptionResNet50 > ResNet-50 > hybrid > FreqNet"),
+    "write-up 2": (("hrnet_artifact", "custom_resnet", "rgb_fft"), "HRNet > custom ResNet > RGB+FFT"),
+}  # fmt: skip
+
+
 def _level(arch: str) -> Claim:
     ref = reference(arch)
     return Claim(f"{arch}: {ref.note}", "level", f"F1 {ref.f1:.2f}", arch, (Arm("arch", arch),),
@@ -121,10 +132,7 @@ CLAIMS: tuple[Claim, ...] = (
           measure="selective median - none"),
     *(_level(a) for a in ("resnet50", "freqnet", "hybrid_xception_freq_transformer",
                           "xception_resnet50", "custom_resnet", "rgb_fft", "hrnet_artifact")),
-    _ranking(("xception_resnet50", "resnet50", "hybrid_xception_freq_transformer", "freqnet"),
-             "XceptionResNet50 > ResNet-50 > hybrid > FreqNet", "write-up 1"),
-    _ranking(("hrnet_artifact", "custom_resnet", "rgb_fft"),
-             "HRNet > custom ResNet > RGB+FFT", "write-up 2"),
+    *(_ranking(order, said, who) for who, (order, said) in RANKINGS.items()),
     Claim("XceptionResNet50: 20 / 25 / 40+ epochs", "curve", "F1 0.87 / 0.91 / 0.91",
           arms=(Arm("arch", "xception_resnet50"),)),
     Claim("tuning the decision threshold on validation gives a significant gain", "threshold",
@@ -150,7 +158,7 @@ def claim_runs(runs_dir=None, prefix: str = PREFIX) -> tuple[pd.DataFrame, dict]
     table = leaderboard(runs_dir, flops=False)
     if table.empty:
         return table, {}
-    roles = [run_role({"role": r.get("role"), "seed": r["seed"]}, r["run"], prefix)
+    roles = [run_role({ROLE: r.get("role"), "seed": r["seed"]}, r["run"], prefix)
              for _, r in table.iterrows()]  # fmt: skip
     keep = [r is not None for r in roles]
     table = table[keep].reset_index(drop=True)

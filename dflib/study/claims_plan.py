@@ -1,7 +1,8 @@
 """The training runs that decide the write-ups' findings (``docs/writeups.md#findings``): the smallest set, as data.
 
-``scripts/claims_runs.py`` trains this plan and :mod:`dflib.study.claims` reads it back,
-so both agree on what each run is for. Every run is its architecture's recipe
+``scripts/claims_runs.py`` and notebook 15 train this plan (through
+:func:`dflib.train.plan.ensure_planned`) and :mod:`dflib.study.claims` reads it back, so
+both agree on what each run is for. Every run is its architecture's recipe
 (:func:`dflib.train.get_recipe`) at one shared size (benchmark preset, images, image size,
 epochs, no fine-tuning) and one seed; a comparison changes exactly one setting:
 
@@ -21,9 +22,11 @@ blur      ``resnet50`` with ``selective_median``         ResNet-50: selective bl
 ========= ============================================= ===================================
 
 Run names say what a run is and its seed: ``claims-arch-freqnet-s42``,
-``claims-median-freqnet-global_median-s43``; the run also carries it as data,
-``TrainConfig.role`` = ``claims/<group>/<arch>/<variant>`` in its ``params.json``
-(:func:`run_role` reads it back, and the name of a run made before the field existed).
+``claims-median-freqnet-global_median-s43``; the run also carries it as data, its role
+``claims/<group>/<arch>/<variant>``, which the planner records in its ``params.json``
+(:func:`run_role` reads it back, and the name of a run made before roles were recorded).
+A finished run, here or in the ledger, is taken for a plan run only with its seed and
+regime (:data:`SAME`).
 Seeds are ``42, 43, ...`` (42: the write-ups').
 The plan is ordered seed by seed, so a run cut short by a time limit still holds every
 comparison at the seeds it finished.
@@ -32,15 +35,11 @@ comparison at the seeds it finished.
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from dflib.train.ledger import is_finished
+from dflib.train.plan import ROLE, PlannedRun
 from dflib.train.recipes import TrainConfig, get_recipe, list_recipes
-from dflib.train.runs import RunFolder
 
 PREFIX = "claims"
 GROUPS = ("arch", "balance", "median", "blur")
@@ -59,29 +58,6 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-@dataclass(frozen=True)
-class PlannedRun:
-    """One run of the plan.
-
-    Attributes:
-        name: the run folder's name.
-        group: ``arch``, ``balance``, ``median`` or ``blur``.
-        arch: registry name.
-        variant: ``recipe`` or the changed setting's name (``unweighted``, ...).
-        seed: the run's seed.
-        changes: the settings that differ from the recipe (besides the shared size).
-        config: the whole :class:`TrainConfig`.
-    """
-
-    name: str
-    group: str
-    arch: str
-    variant: str
-    seed: int
-    changes: dict[str, Any] = field(default_factory=dict)
-    config: TrainConfig | None = None
-
-
 def seeds_for(n: int) -> list[int]:
     """The ``n`` seeds of the plan: 42, 43, ..."""
     return [FIRST_SEED + i for i in range(n)]
@@ -97,6 +73,9 @@ def run_name(group: str, arch: str, variant: str, seed: int, prefix: str = PREFI
 REGIME_KEYS = ("synthetic_size", "img_size", "epochs", "train_images", "finetune_epochs")
 # the short CPU regime of the committed claims runs keeps the plain names
 SHORT_REGIME = ("demo", 64, 3, 0, 0)
+# what a finished run (in the runs folder or the ledger) must share to be taken for a plan
+# run of its name, besides its role: its seed and its regime
+SAME = ("seed", *REGIME_KEYS)
 
 
 def regime_tag(config: TrainConfig) -> str:
@@ -109,18 +88,8 @@ def regime_tag(config: TrainConfig) -> str:
             + (f"-ft{finetune}" if finetune else ""))  # fmt: skip
 
 
-def in_ledger(planned: PlannedRun, ledger: str | os.PathLike) -> bool:
-    """The ledger already holds this run: an entry of its name, finished, with its role,
-    seed and regime (an entry made otherwise is never taken for it)."""
-    entry = RunFolder(Path(ledger) / planned.name)
-    if not is_finished(entry):
-        return False
-    params, want = entry.read_json("params"), planned.config.to_dict()
-    return all(params.get(k) == want[k] for k in ("role", "seed", *REGIME_KEYS))
-
-
 def role(group: str, arch: str, variant: str, prefix: str = PREFIX) -> str:
-    """``TrainConfig.role`` of a plan run: ``claims/<group>/<arch>/<variant>``."""
+    """The role of a plan run: ``claims/<group>/<arch>/<variant>``."""
     return f"{prefix}/{group}/{arch}/{variant}"
 
 
@@ -130,14 +99,14 @@ _NAME = re.compile(r"^(?P<prefix>.+)-(?P<group>arch|balance|median|blur)-(?P<arc
 
 def run_role(params: dict[str, Any], name: str = "", prefix: str = PREFIX) -> dict[str, Any] | None:
     """``group``, ``arch``, ``variant``, ``seed`` of a plan run from its ``params.json``
-    (``role`` and ``seed``), else, for a run made before ``role`` existed, from its name
+    (``role`` and ``seed``), else, for a run made before roles were recorded, from its name
     (the one place that parses names). ``None``: not a run of the plan ``prefix``."""
-    parts = str(params.get("role") or "").split("/")
+    parts = str(params.get(ROLE) or "").split("/")
     if len(parts) == 4 and parts[0] == prefix and parts[1] in GROUPS:
         return {"group": parts[1], "arch": parts[2], "variant": parts[3],
                 "seed": int(params.get("seed", FIRST_SEED))}  # fmt: skip
     found = _NAME.match(name)
-    if not found or found["prefix"] != prefix or params.get("role"):
+    if not found or found["prefix"] != prefix or params.get(ROLE):
         return None
     return {"group": found["group"], "arch": found["arch"],
             "variant": found["variant"] or "recipe", "seed": int(found["seed"])}  # fmt: skip
@@ -193,13 +162,20 @@ def claims_plan(
         ]
         rows += [("blur", BLUR_ARCH, v, c) for v, c in VARIANTS["blur"].items()]
         for group, arch, variant, changes in rows:
-            config = get_recipe(arch, seed=seed, role=role(group, arch, variant, prefix),
-                                **shared, **changes)  # fmt: skip
+            config = get_recipe(arch, seed=seed, **shared, **changes)
             name = run_name(group, arch, variant, seed, prefix) + regime_tag(config)
             if only and not _matches(name, only):
                 continue
-            plan.append(PlannedRun(name, group, arch, variant, seed, dict(changes), config))
+            plan.append(PlannedRun(name, config, role(group, arch, variant, prefix), SAME,
+                                   dict(changes)))  # fmt: skip
     return plan
+
+
+def arm_of(planned: PlannedRun) -> dict[str, Any]:
+    """``group``, ``arch``, ``variant``, ``seed`` of a plan run, read from its role as the
+    claims read a finished run's."""
+    return run_role({ROLE: planned.role, "seed": planned.seed}, planned.name,
+                    planned.role.split("/")[0])  # fmt: skip
 
 
 def _matches(name: str, patterns: list[str]) -> bool:
@@ -208,16 +184,3 @@ def _matches(name: str, patterns: list[str]) -> bool:
         if fnmatch.fnmatch(name, pattern) if glob else pattern in name:
             return True
     return False
-
-
-def describe(plan: list[PlannedRun]) -> list[dict[str, Any]]:
-    """One plain row per run (for ``--dry-run`` and the notebook)."""
-    return [
-        {"name": r.name, "arch": r.arch, "group": r.group, "seed": r.seed,
-         "changes": ", ".join(f"{k}={v}" for k, v in r.changes.items()) or "recipe",
-         "filter": r.config.filter, "loss": r.config.loss + ("" if r.config.class_weighting
-                                                             else " (unweighted)"),
-         "sampler": "balanced" if r.config.balanced_sampler else "-",
-         "px": r.config.img_size, "batch": r.config.batch_size, "epochs": r.config.total_epochs}
-        for r in plan
-    ]  # fmt: skip

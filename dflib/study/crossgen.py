@@ -20,37 +20,20 @@ tuned on its validation split, which holds no held-out fakes either).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from dflib.data import load_hidden_test_labels, resolve_data_dir
-from dflib.decide.upstream import MissingRunError, ensure_run, is_finished
 from dflib.metrics import binary_metrics
-from dflib.train.runs import RunFolder, run_folder
+from dflib.train.plan import PlannedRun
+from dflib.train.recipes import get_recipe
+from dflib.train.runs import RunFolder
 
 FAMILIES = ("tconv", "nearest", "bilinear")
 ALL = "none"  # ``held_out`` of the baseline run (trained on every family)
+STUDY = "crossgen"  # a run's role: crossgen/<arch>/<held-out family or "none">
 COLUMNS = ["arch", "run", "held_out", "subset", "family", "n_real", "n_fake", "threshold",
            "f1", "auc", "recall", "fpr"]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class PlannedRun:
-    """One run of the study: ``arch`` trained without the fakes of ``held_out``.
-
-    Attributes:
-        arch: registry name of the architecture.
-        held_out: the family left out of training, or ``"none"`` for the baseline.
-        name: the run folder's name under ``runs/``.
-        families: the fake families it trains on (``()`` = all of them).
-    """
-
-    arch: str
-    held_out: str
-    name: str
-    families: tuple[str, ...]
 
 
 def _names(value: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -59,15 +42,27 @@ def _names(value: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 def plan_runs(
-    archs: str | list[str], families: str | tuple[str, ...] = FAMILIES, prefix: str = "xgen"
+    archs: str | list[str],
+    families: str | tuple[str, ...] = FAMILIES,
+    prefix: str = "xgen",
+    **settings,
 ) -> list[PlannedRun]:
     """Every (architecture, held-out family) run plus one all-families baseline per
-    architecture, named ``<prefix>-<arch>-no-<family>`` and ``<prefix>-<arch>-all``.
+    architecture, named ``<prefix>-<arch>-no-<family>`` and ``<prefix>-<arch>-all``; train
+    or find them with :func:`dflib.train.plan.ensure_planned`.
+
+    Each is its architecture's recipe with ``settings`` and the fake families it trains on
+    (:attr:`dflib.train.TrainConfig.fake_families`, ``()`` = all); a finished run of the
+    name is taken only when it trained on those families (else a clear error: delete it or
+    choose another prefix). Its role is ``crossgen/<arch>/<held-out family>``
+    (:func:`held_out`).
 
     Args:
         archs: architectures, a list or a comma-separated string (a notebook parameter).
         families: the benchmark's generator families.
         prefix: first part of every run name.
+        settings: :func:`dflib.train.get_recipe` settings for every run
+            (``synthetic_size``, ``epochs``, ...).
     """
     archs, families = _names(archs), _names(families)
     if not archs or len(families) < 2:
@@ -77,51 +72,17 @@ def plan_runs(
         )
     plan = []
     for arch in archs:
-        plan.append(PlannedRun(arch, ALL, f"{prefix}-{arch}-all", ()))
-        for family in families:
-            kept = tuple(f for f in families if f != family)
-            plan.append(PlannedRun(arch, family, f"{prefix}-{arch}-no-{family}", kept))
+        for family in (ALL, *families):
+            kept = tuple(f for f in families if f != family) if family != ALL else ()
+            name = f"{prefix}-{arch}-" + ("all" if family == ALL else f"no-{family}")
+            config = get_recipe(arch, **{**settings, "fake_families": kept})
+            plan.append(PlannedRun(name, config, f"{STUDY}/{arch}/{family}", ("fake_families",)))
     return plan
 
 
-def ensure_crossgen_runs(
-    plan: list[PlannedRun], *, make_missing: bool = False, progress: bool = False, **overrides
-) -> list[RunFolder]:
-    """The finished run of every planned run, training the missing ones if asked.
-
-    Args:
-        plan: from :func:`plan_runs`.
-        make_missing: train missing runs with their architecture's recipe, ``overrides``
-            (``synthetic_size``, ``epochs``, ...) and their ``fake_families``.
-        progress: tqdm bars while training.
-
-    Raises:
-        MissingRunError: runs are missing and ``make_missing`` is False (all named at once).
-        ValueError: a finished run was trained on other fake families than its name says.
-    """
-    if not make_missing:
-        problems = []
-        for p in plan:
-            if not is_finished(run_folder(p.name)):
-                try:
-                    ensure_run(p.name, p.arch)
-                except MissingRunError as error:
-                    problems.append(str(error))
-        if problems:
-            raise MissingRunError("\n\n".join(problems))
-    runs = []
-    for p in plan:
-        run = ensure_run(p.name, p.arch, make_missing=make_missing, progress=progress,
-                         fake_families=p.families, **overrides)  # fmt: skip
-        trained = tuple(run.read_json("params").get("fake_families") or ())
-        if set(trained) != set(p.families):
-            raise ValueError(
-                f"run {run.root} trained on fake families {list(trained) or 'all'}, but the "
-                f"study expects {list(p.families) or 'all'} for it. Delete the run folder or "
-                "choose another run prefix."
-            )
-        runs.append(run)
-    return runs
+def held_out(planned: PlannedRun) -> str:
+    """The family a planned run leaves out of training (:data:`ALL`: none), from its role."""
+    return planned.role.rsplit("/", 1)[-1]
 
 
 def test_truth(run: RunFolder) -> pd.DataFrame:
@@ -206,8 +167,8 @@ def score_runs(plan: list[PlannedRun], runs: list[RunFolder]) -> pd.DataFrame:
         frame = truths[key].merge(predictions, on="id", how="inner")
         if frame.empty:
             raise ValueError(f"no test prediction of {run.root} matches a hidden test label")
-        scores = family_scores(frame, run.decision_threshold(), p.families)
-        frames.append(scores.assign(arch=p.arch, run=run.name, held_out=p.held_out))
+        scores = family_scores(frame, run.decision_threshold(), p.config.fake_families)
+        frames.append(scores.assign(arch=p.arch, run=run.name, held_out=held_out(p)))
     return pd.concat(frames, ignore_index=True)[COLUMNS]
 
 

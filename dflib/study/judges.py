@@ -17,19 +17,18 @@ import pandas as pd
 
 from dflib.data import class_weights
 from dflib.decide.pseudo import WRITEUP, select_pseudo
-from dflib.study.leaderboard import runs_root
 from dflib.study.regimes import FULL, WRITEUP_IMAGES, Regime, comparable, regimes_of
 from dflib.study.verdicts import (
     LEVEL_TOL,
-    _fmt,
-    _stats,
     decide_at_least,
     decide_difference,
     decide_level,
     decide_ranking,
     rank_agreement,
+    seed_stats,
+    stats_text,
 )
-from dflib.train.runs import RunFolder
+from dflib.train.runs import RunFolder, runs_root
 
 DEGENERATE_RECALL = 0.05  # "always real": at most 5% of the fakes found at 0.5
 PSEUDO_CONFIDENCE = 0.9  # the probe's single cut-off max(p, 1 - p)
@@ -103,7 +102,7 @@ def _level(claim, ctx) -> dict:
         return _none(ctx, claim, ctx.only(arm))
     own = [r for r in regimes_of(runs) if comparable(claim.regime, r)]
     if not own:
-        levels = "; ".join(f"{r.short}: {_fmt(*_stats(_at(runs, r)[ctx.metric]))}"
+        levels = "; ".join(f"{r.short}: {stats_text(*seed_stats(_at(runs, r)[ctx.metric]))}"
                            for r in regimes_of(runs))  # fmt: skip
         return {"measured": f"(another regime, information only) {ctx.label} at {levels}",
                 "measured_at": "; ".join(r.text for r in regimes_of(runs)),
@@ -115,7 +114,7 @@ def _level(claim, ctx) -> dict:
     regime = own[0]  # the comparable regime closest to the claim's
     values = _at(runs, regime)[ctx.metric]
     verdict, why = decide_level(values, claim.value)
-    return {"measured": f"{ctx.label}: {_fmt(*_stats(values))}", "measured_at": regime.text,
+    return {"measured": f"{ctx.label}: {stats_text(*seed_stats(values))}", "measured_at": regime.text,
             "verdict": named(verdict, regime), "why": why,
             "command": ctx.command(regime.setting, ctx.only(arm))}  # fmt: skip
 
@@ -133,12 +132,12 @@ def _comparison(claim, ctx) -> dict:
         recall = _at(a, regime)[rec]
         verdict, why = decide_level(recall, claim.value, DEGENERATE_RECALL)
         measured = (f"{arch}, unweighted loss, no sampler: fake recall @0.5 "
-                    f"{_fmt(*_stats(recall))}, {ctx.label} {_fmt(*_stats(_at(a, regime)[ctx.metric]))}; "
-                    f"weighted: {_fmt(*_stats(_at(b, regime)[ctx.metric]))}")  # fmt: skip
+                    f"{stats_text(*seed_stats(recall))}, {ctx.label} {stats_text(*seed_stats(_at(a, regime)[ctx.metric]))}; "
+                    f"weighted: {stats_text(*seed_stats(_at(b, regime)[ctx.metric]))}")  # fmt: skip
     else:
         d = _paired(_at(a, regime), _at(b, regime), ctx.metric)
         verdict, why = decide_difference(d, claim.expect)
-        measured = f"{arch}: {ctx.label} {claim.measure}: {_fmt(*_stats(d), True)}"
+        measured = f"{arch}: {ctx.label} {claim.measure}: {stats_text(*seed_stats(d), True)}"
     others = [r.short for r in shared[:-1]]
     if others:
         measured += f" (also measured at {', '.join(others)})"
@@ -165,7 +164,7 @@ def _ranking(claim, ctx) -> dict:
         tau = rank_agreement(order, means)
         measured = " > ".join(sorted(order, key=lambda a: -means[a]))
         parts.append(f"{regime.short}: {measured} (tau of the means {tau:+.2f}, per seed "
-                     f"{_fmt(*_stats(taus), True)})")  # fmt: skip
+                     f"{stats_text(*seed_stats(taus), True)})")  # fmt: skip
         decided = (regime, decide_ranking(taus, tau))
     regime, (verdict, why) = decided
     return {"measured": f"{ctx.label} by mean: " + "; ".join(parts), "measured_at": regime.text,
@@ -192,10 +191,10 @@ def _curve(claim, ctx) -> dict:
     gain = [at(c, 25) - at(c, 20) for c in main]
     late = [at(c, 40) - at(c, 25) for c in main if len(c) >= 40]
     verdict, why = decide_difference(gain, "higher")
-    if late and verdict == "reproduced" and abs(_stats(late)[0]) > LEVEL_TOL:
-        verdict, why = "refuted", f"{why}; but @40 - @25 {_stats(late)[0]:+.3f} is not flat"
-    return {"measured": f"val F1 @25 - @20: {_fmt(*_stats(gain), True)}; @40 - @25: "
-                        f"{_fmt(*_stats(late), True) if late else 'not run'}",
+    if late and verdict == "reproduced" and abs(seed_stats(late)[0]) > LEVEL_TOL:
+        verdict, why = "refuted", f"{why}; but @40 - @25 {seed_stats(late)[0]:+.3f} is not flat"
+    return {"measured": f"val F1 @25 - @20: {stats_text(*seed_stats(gain), True)}; @40 - @25: "
+                        f"{stats_text(*seed_stats(late), True) if late else 'not run'}",
             "measured_at": regime.text, "verdict": named(verdict, regime), "why": why,
             "command": ctx.command(regime.setting, ctx.only(arm))}  # fmt: skip
 
@@ -211,7 +210,7 @@ def _threshold(claim, ctx) -> dict:
     gain = runs[tuned] - runs[ctx.metric]
     verdict, why = decide_difference(gain, "higher")
     return {"measured": f"every run, {ctx.label.split(' @')[0]} at the val-tuned threshold - at "
-                        f"0.5: {_fmt(*_stats(gain), True)} over runs",
+                        f"0.5: {stats_text(*seed_stats(gain), True)} over runs",
             "measured_at": regime.text, "verdict": named(verdict, regime), "why": why,
             "command": ctx.command(regime.setting)}  # fmt: skip
 
@@ -234,12 +233,12 @@ def _probe(claim, ctx) -> dict:
     r = pd.DataFrame(reports)
     source = f"{best} (best {ctx.metric}), cut-off {PSEUDO_CONFIDENCE}: "
     if claim.measure == "share_kept":
-        measured = (f"{source}kept {_fmt(*_stats(r['share_kept']))}, confidence "
-                    f"{_fmt(*_stats(r['mean_confidence']))}, fake share "
-                    f"{_fmt(*_stats(r['pseudo_fake_share']))}")  # fmt: skip
+        measured = (f"{source}kept {stats_text(*seed_stats(r['share_kept']))}, confidence "
+                    f"{stats_text(*seed_stats(r['mean_confidence']))}, fake share "
+                    f"{stats_text(*seed_stats(r['pseudo_fake_share']))}")  # fmt: skip
         verdict, why = decide_at_least(r["share_kept"], WRITEUP["share_kept"] - LEVEL_TOL)
     else:
-        measured = f"{source}purity {_fmt(*_stats(r['purity']))}"
+        measured = f"{source}purity {stats_text(*seed_stats(r['purity']))}"
         verdict, why = decide_at_least(r["purity"], WRITEUP["purity"])
         if r["n_kept"].eq(0).all():
             verdict, why = "inconclusive", f"no test image reaches confidence {PSEUDO_CONFIDENCE}"

@@ -7,7 +7,6 @@ FLOPs are counted once per architecture and image size (:func:`dflib.models.cost
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import platform
 from datetime import datetime, timezone
@@ -16,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dflib.environment import output_dir, project_root, resolve_path
+from dflib.environment import project_root
 from dflib.models.cost import arch_flops
-from dflib.train.runs import RunFolder
+from dflib.train.plan import ROLE
+from dflib.train.runs import finished_runs, runs_root
 from dflib.train.summary import run_row, titles
 
 # the settings that make runs "the same configuration" (seeds of one experiment)
@@ -32,25 +32,6 @@ SCORES = ["val_f1", "val_f1_tuned", "val_recall", "val_auc", "test_f1", "test_f1
 COLUMNS = titles("arch", "params", "gflops", "img_size", "epochs", "filter", "loss", "n",
                  "val_f1", "val_recall", "val_auc", "test_f1", "test_f1_tuned", "train_minutes",
                  "images_per_s", "device", "reported_f1")  # fmt: skip
-
-
-def runs_root(runs_dir: str | os.PathLike | None = None) -> Path:
-    """``runs_dir`` resolved against the project root, or ``runs/`` (``$DFLIB_RUNS``)."""
-    return resolve_path(runs_dir) if runs_dir else output_dir()
-
-
-def finished_runs(
-    runs_dir: str | os.PathLike | None = None, prefix: str = "", include: str = ""
-) -> list[RunFolder]:
-    """Run folders under ``runs_dir`` whose training ended, names starting with ``prefix``
-    and matching one of the comma-separated globs of ``include`` ("" = any name)."""
-    root = runs_root(runs_dir)
-    if not root.is_dir():
-        return []
-    globs = [g.strip() for g in include.split(",") if g.strip()] or ["*"]
-    found = [RunFolder(p) for p in sorted(root.iterdir()) if p.is_dir()]
-    return [r for r in found if r.name.startswith(prefix) and r.metrics.is_file()
-            and r.params.is_file() and any(fnmatch.fnmatch(r.name, g) for g in globs)]  # fmt: skip
 
 
 def leaderboard(
@@ -74,7 +55,7 @@ def leaderboard(
             # a data folder by its name only: no machine path reaches a report
             "data": (params.get("synthetic_size") if params.get("data_dir") == "synthetic"
                      else Path(str(params.get("data_dir"))).name),
-            "role": params.get("role", ""),
+            "role": params.get(ROLE, ""),
             "gflops": arch_flops(row["arch"], int(row["img_size"])) / 1e9 if flops else np.nan,
         })  # fmt: skip
         rows.append(row)

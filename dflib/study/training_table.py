@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dflib.study.leaderboard import finished_runs
+from dflib.study.claims import RANKINGS
 from dflib.train.recipes import list_recipes
-from dflib.train.runs import RunFolder
+from dflib.train.runs import RunFolder, finished_runs
 from dflib.train.summary import runs_table, titles
 
 PREFIX = "table"
@@ -25,11 +25,6 @@ DEFAULTS = {"size": "demo", "train_images": 6000, "img_size": 64, "epochs": 3, "
 COLUMNS = titles("arch", "params", "train_images", "img_size", "epochs", "filter", "loss",
                  "val_f1", "val_f1_tuned", "val_recall", "val_auc", "test_f1", "test_f1_tuned",
                  "test_auc", "train_minutes", "images_per_s", "device", "reported_f1")  # fmt: skip
-# the write-ups' rankings (docs/writeups.md#findings), best first
-REPORTED_ORDER = {
-    "write-up 1": ["xception_resnet50", "resnet50", "hybrid_xception_freq_transformer", "freqnet"],
-    "write-up 2": ["hrnet_artifact", "custom_resnet", "rgb_fft"],
-}
 TOO_EASY = 0.97
 
 
@@ -60,10 +55,11 @@ def runs_command(runs: list[RunFolder], prefix: str = PREFIX) -> str:
 
 
 def rankings(table: pd.DataFrame) -> list[str]:
-    """The measured order (hidden-test F1 at the tuned threshold) beside each write-up's."""
+    """The measured order (hidden-test F1 at the tuned threshold) beside each write-up's
+    (:data:`dflib.study.claims.RANKINGS`)."""
     lines = []
     score = table.set_index("arch")["test_f1_tuned"]
-    for source, order in REPORTED_ORDER.items():
+    for source, (order, _) in RANKINGS.items():
         present = [a for a in order if a in score.index and score[a] == score[a]]
         if not present:
             continue

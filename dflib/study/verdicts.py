@@ -24,7 +24,9 @@ from scipy.stats import kendalltau
 LEVEL_TOL = 0.05  # "about 0.75" is met by 0.70-0.80
 
 
-def _stats(values) -> tuple[float, float, int]:
+def seed_stats(values) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (ddof 1; NaN under two values) and count of the
+    finite ``values``: the seed spread every rule compares against, and every measured cell."""
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
     sd = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
     return (float(v.mean()) if len(v) else float("nan")), sd, len(v)
@@ -39,7 +41,8 @@ def _too_few(n: int, none: str = "no runs") -> tuple[str, str] | None:
     return None
 
 
-def _fmt(mean: float, sd: float, n: int, signed: bool = False) -> str:
+def stats_text(mean: float, sd: float, n: int, signed: bool = False) -> str:
+    """``0.912 ± 0.010 (n=3)`` (one value: no spread), as the claims table prints a number."""
     if n == 0:
         return "no runs"
     text = f"{mean:+.3f}" if signed else f"{mean:.3f}"
@@ -49,7 +52,7 @@ def _fmt(mean: float, sd: float, n: int, signed: bool = False) -> str:
 def decide_difference(diffs, expect: str) -> tuple[str, str]:
     """Verdict on per-seed differences ``a - b`` for a claim that ``a`` is ``"lower"`` or
     ``"higher"`` than ``b``. Returns the verdict and its reason."""
-    mean, sd, n = _stats(diffs)
+    mean, sd, n = seed_stats(diffs)
     if (few := _too_few(n)) is not None:
         return few
     if abs(mean) <= sd:
@@ -62,7 +65,7 @@ def decide_difference(diffs, expect: str) -> tuple[str, str]:
 
 def decide_level(values, reported: float, tol: float = LEVEL_TOL) -> tuple[str, str]:
     """Verdict on seed values against a reported level (within ``tol`` = reproduced)."""
-    mean, sd, n = _stats(values)
+    mean, sd, n = seed_stats(values)
     if (few := _too_few(n)) is not None:
         return few
     gap = mean - reported
@@ -75,7 +78,7 @@ def decide_level(values, reported: float, tol: float = LEVEL_TOL) -> tuple[str, 
 
 def decide_at_least(values, bound: float) -> tuple[str, str]:
     """Verdict on seed values for a claim ``value >= bound``."""
-    mean, sd, n = _stats(values)
+    mean, sd, n = seed_stats(values)
     if (few := _too_few(n)) is not None:
         return few
     if mean >= bound:
@@ -96,7 +99,7 @@ def rank_agreement(order: list[str], scores: dict[str, float]) -> float:
 
 def decide_ranking(taus, tau_of_means: float) -> tuple[str, str]:
     """Verdict on per-seed Kendall's taus and the tau of the seed-mean scores."""
-    mean, sd, n = _stats(taus)
+    mean, sd, n = seed_stats(taus)
     if (few := _too_few(n, "no seed with every model")) is not None:
         return few
     spread = f"tau per seed {mean:+.2f} ± {sd:.2f}"

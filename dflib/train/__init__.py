@@ -10,8 +10,7 @@ the metrics and the predictions that every later stage reads.
 - :mod:`~dflib.train.dataset` (the cached images, split, class weights and test set of a
   run), :mod:`~dflib.train.batches` (batches from the cache in a reproducible order),
   :mod:`~dflib.train.resident` (the cache held on the GPU), :mod:`~dflib.train.augment`
-  and :mod:`~dflib.train.batched_augment` (augmentation on the device, per sample and
-  whole-batch);
+  (augmentation on the device, per sample);
 - :mod:`~dflib.train.losses`, :mod:`~dflib.train.optim` (AdamW and its schedule),
   :mod:`~dflib.train.engine` (one epoch, one evaluation pass), :mod:`~dflib.train.epochs`
   (an epoch's row, log line and randomness), :mod:`~dflib.train.distributed` (DDP under
@@ -21,7 +20,9 @@ the metrics and the predictions that every later stage reads.
   :mod:`~dflib.train.resume` (``last.pt``, and what a resume may change),
   :mod:`~dflib.train.finish` (the files a run leaves besides its checkpoints),
   :mod:`~dflib.train.summary` (one row per run, a training notebook's checks),
-  :mod:`~dflib.train.ledger` (the runs' small files kept in the repository);
+  :mod:`~dflib.train.ledger` (where the runs' small files are kept in the repository);
+- :mod:`~dflib.train.plan`: the runs a study needs, found where finished and trained
+  where missing (the one planner of the decisions and the studies);
 - :mod:`~dflib.train.predict`: predicting with finished runs;
 - :mod:`~dflib.train.machine`: what a run would use on this machine and the traps it
   would meet, from the trainer's own decisions (``python -m dflib env``).
@@ -32,7 +33,12 @@ the metrics and the predictions that every later stage reads.
 
 from dflib.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from dflib.train.engine import TrainingDiverged, evaluate, train_one_epoch
-from dflib.train.predict import Predictions, load_run_model, predict_folder, write_submission
+from dflib.train.predict import (
+    Predictions,
+    load_run_model,
+    predict_folder,
+    write_predicted_submission,
+)
 from dflib.train.recipes import TrainConfig, get_recipe, list_recipes, reference
 from dflib.train.runs import RunFolder, run_folder
 from dflib.train.trainer import FitResult, fit
@@ -41,5 +47,5 @@ __all__ = [
     "CheckpointError", "FitResult", "Predictions", "RunFolder", "TrainConfig", "TrainingDiverged",
     "evaluate", "fit", "get_recipe", "list_recipes", "load_checkpoint", "load_run_model",
     "predict_folder", "reference", "run_folder", "save_checkpoint", "train_one_epoch",
-    "write_submission",
+    "write_predicted_submission",
 ]  # fmt: skip

@@ -50,10 +50,12 @@ def write_run_header(
     run: RunFolder, config: TrainConfig, model_cfg, data: TrainingData, dev, step: str = ""
 ) -> None:
     """``params.json`` (with ``step``: how each step runs), ``environment.json`` and the
-    data report, before training."""
+    data report, before training. A resumed run keeps the study role a planner recorded."""
+    before = run.read_json("params") if run.params.is_file() else {}
+    role = {runs.ROLE: before[runs.ROLE]} if before.get(runs.ROLE) else {}
     runs.write_json(
         run.params,
-        {**config.to_dict(), "model": model_cfg.to_dict(), "step": step, "n_train": len(data.train),
+        {**config.to_dict(), **role, "model": model_cfg.to_dict(), "step": step, "n_train": len(data.train),
          "n_val": len(data.val), "n_test": len(data.test) if data.test is not None else 0,
          "class_weights": data.weights.tolist(), "validation": data.validation,
          "test_labelled": bool(data.test_labels is not None and (data.test_labels >= 0).all()),

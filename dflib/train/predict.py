@@ -155,14 +155,16 @@ def predict_folder(
     return Predictions(rows, threshold, unreadable, prior, table.root)
 
 
-def write_submission(
+def write_predicted_submission(
     predictions: Predictions,
     out: str | os.PathLike,
     proba: bool = False,
     template: Template | None = None,
 ) -> Path:
-    """Write ``submission.csv`` (the template filled in, when given) and say what happened
-    to unreadable images and to ids the template and the images do not share."""
+    """Write ``submission.csv`` of fresh predictions (``python -m dflib predict``): the
+    template filled in, when given, every image a row; say what happened to unreadable
+    images and to ids the template and the images do not share. A trained run's own test
+    predictions at a chosen threshold are :func:`dflib.decide.write_submission`'s."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if template is not None:

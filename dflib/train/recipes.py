@@ -99,10 +99,6 @@ class TrainConfig:
             there (``"auto"``: on CUDA when it fits beside a measured step; ``"on"``,
             ``"off"``); the same batches in the same order either way.
         deterministic: deterministic kernels (slower; bit-identical GPU runs).
-        role: what the run is for in a study, ``<study>/<group>/<arch>/<variant>``
-            (``claims/median/freqnet/global_median``; "" = a plain run). Set by
-            :mod:`dflib.study.claims_plan` and read back by the claims table; it changes
-            nothing in training.
         log: loggers that receive every epoch's row besides ``history.csv``, names from
             :data:`dflib.train.sink.LOGGERS` (``"tensorboard"``: event files in
             ``<run>/tb/``); ``()`` = none.
@@ -142,7 +138,6 @@ class TrainConfig:
     workers: int = _free(-1)
     resident_data: str = _free("auto")
     deterministic: bool = _free(False)
-    role: str = _free("")
     log: tuple[str, ...] = _free(())
 
     def __post_init__(self) -> None:
@@ -195,7 +190,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Read ``params.json`` back; unknown keys (from a newer dflib) are ignored."""
+        """Read ``params.json`` back; keys that are not settings are ignored: what the run
+        measured or what it is for (``n_train``, ``role``: :mod:`dflib.train.plan`), or a
+        setting of a newer dflib."""
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
@@ -211,7 +208,7 @@ def resume_settings(kind: str) -> tuple[str, ...]:
     lr, say, is overridden by the saved optimiser state while ``params.json`` claims it),
     so a resume refuses it; the free ones are the run's length (epochs, fine-tune epochs,
     early stopping), how its steps execute (device, precision, memory format, compile,
-    workers, resident data, determinism, loggers) and its label (role).
+    workers, resident data, determinism, loggers).
     """
     if kind not in RESUME_KINDS:
         raise ValueError(f"resume_settings({kind!r}): expected one of {RESUME_KINDS}")

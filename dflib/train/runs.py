@@ -17,11 +17,14 @@
     last.pt                everything needed to resume (weights-only loadable)
     best.pt                the weights to predict with (weights-only loadable)
 
-Downstream stages (threshold tuning, ensembles, the leaderboard) read only these files.
+A run is finished (:func:`is_finished`) once ``params.json``, ``metrics.json`` and the
+validation predictions are there. Downstream stages (threshold tuning, ensembles, the
+leaderboard) read only these files.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import os
@@ -36,6 +39,8 @@ import pandas as pd
 from dflib.environment import output_dir, resolve_path
 
 PREDICTION_COLUMNS = ["id", "label", "prob"]
+
+ROLE = "role"  # the params.json key a planner records a run's study role under (train.plan)
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,39 @@ class RunFolder:
         if not path.is_file():
             raise FileNotFoundError(_missing(self, path.name))
         return pd.read_csv(path, dtype={"id": str})
+
+
+def is_finished(run: RunFolder) -> bool:
+    """Training ended: ``params.json``, ``metrics.json`` and the validation predictions.
+
+    ``params.json`` is written before the first epoch and ``metrics.json`` last, after the
+    predictions (:func:`dflib.train.finish.finish_run`), so together they mean the run
+    ended; the validation predictions are what every later stage reads first. Weights and
+    figures are not asked for: a ledger entry (:mod:`dflib.train.ledger`, small files
+    only) is a finished run, and so is a run copied back without its ``.pt`` files. Test
+    predictions are not either: data without a test split has none.
+    """
+    return run.params.is_file() and run.metrics.is_file() and run.predictions_val.is_file()
+
+
+def runs_root(runs_dir: str | os.PathLike | None = None) -> Path:
+    """``runs_dir`` resolved against the project root, or ``runs/`` (``$DFLIB_RUNS``)."""
+    return resolve_path(runs_dir) if runs_dir else output_dir()
+
+
+def finished_runs(
+    runs_dir: str | os.PathLike | None = None, prefix: str = "", include: str = ""
+) -> list[RunFolder]:
+    """The finished runs (:func:`is_finished`) under ``runs_dir`` (a runs folder or the
+    ledger), by name, names starting with ``prefix`` and matching one of the
+    comma-separated globs of ``include`` ("" = any name)."""
+    root = runs_root(runs_dir)
+    if not root.is_dir():
+        return []
+    globs = [g.strip() for g in include.split(",") if g.strip()] or ["*"]
+    found = [RunFolder(p) for p in sorted(root.iterdir()) if p.is_dir()]
+    return [r for r in found if r.name.startswith(prefix) and is_finished(r)
+            and any(fnmatch.fnmatch(r.name, g) for g in globs)]  # fmt: skip
 
 
 def _missing(run: RunFolder, name: str) -> str:

@@ -1,10 +1,13 @@
-"""Training a plan of runs (:mod:`dflib.study.claims_plan`) on a machine lent for a while.
+"""Training a plan of runs on a machine lent for a while: budgets, deadlines, exports.
 
-Each run goes through :func:`dflib.train.fit`; a finished run (here or in the ledger) is
-skipped and an unfinished one resumed, so the same call can be made again after a time
-limit. Budgets keep a run from being cut off half-way, and each finished run's ledger
-entry is written as soon as it ends, so what a machine trained comes back even when the
-machine is taken away.
+Each run is found or made by ``dflib.train.plan`` (the one planner: a finished run, in the
+runs folder or with the same settings in the ledger, is skipped; an unfinished one is
+resumed from its ``last.pt``), so the same call can be made again after a time limit. What
+this adds is the logistics of a rented machine: no run started after a budget, nor one a
+run of its kind says would end after a deadline, so none is cut off half-way; a failing run
+reported while the others go on; and each finished run's ledger entry written as soon as it
+ends (``scripts/ledger.py``), into a folder or one archive, so what the machine trained
+comes back even when it is taken away. ``scripts/claims_runs.py`` drives it.
 """
 
 from __future__ import annotations
@@ -14,24 +17,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dflib.study.claims_plan import PlannedRun, in_ledger
-from dflib.train import fit
-from dflib.train.ledger import write_archive, write_entry
-from dflib.train.runs import RunFolder
+from dflib.train.plan import PlannedRun, ensure_planned, find_finished
+from dflib.train.runs import RunFolder, finished_runs, is_finished
+
+from ledger import write_archive, write_entry
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")  # an export named so is one archive, else a folder
 
 
-def is_done(run: RunFolder) -> bool:
-    """Training ended: ``metrics.json`` and the validation predictions are written."""
-    return run.metrics.is_file() and run.predictions_val.is_file()
-
-
 def already_trained(planned: PlannedRun, root: str | os.PathLike, ledger=None) -> bool:
-    """The run is finished in ``root`` or held by the run ``ledger`` (:func:`in_ledger`)."""
-    if is_done(RunFolder(Path(root) / planned.name)):
-        return True
-    return bool(ledger) and in_ledger(planned, ledger)
+    """The run is finished in ``root``, or the ``ledger`` holds it with the same settings."""
+    return find_finished(planned, root, [ledger] if ledger else []) is not None
 
 
 def train_plan(
@@ -44,29 +40,36 @@ def train_plan(
     ledger: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> list[dict[str, Any]]:
-    """Train every run of ``plan`` into ``root/<name>`` with :func:`dflib.train.fit`.
+    """Train every run of ``plan`` into ``root/<name>`` (``dflib.train.plan.ensure_planned``).
 
-    A finished run is skipped (in ``root``, or in the run ``ledger`` when one is given:
-    :func:`in_ledger`), an unfinished one resumed from its ``last.pt``; no run is
+    A finished run is skipped (in ``root``, or in the run ``ledger`` when one is given, made
+    with the same settings), an unfinished one resumed from its ``last.pt``; no run is
     started after ``budget_min`` minutes (0: no limit), nor one expected to end after
     ``deadline_min`` (0: no limit; expected: as long as the longest run of its kind so far
     in this call, so on a machine taken away at a fixed time no run is cut off half-way
     after its kind's first); a failing run is reported and the others go on. After each
-    run its ledger entry (:mod:`dflib.train.ledger`: json/csv files, predictions gzipped,
-    no weights) is written to ``export/<name>``, or, when ``export`` ends in ``.tar.gz``/
-    ``.tgz``, one archive of every finished run's entry is rewritten. One line per run is
-    printed. Returns ``name``, ``state``, ``seconds`` per run.
+    run its ledger entry (json/csv files, predictions gzipped, no weights) is written to
+    ``export/<name>``, or, when ``export`` ends in ``.tar.gz``/``.tgz``, one archive of
+    every finished run's entry is rewritten. One line per run is printed. Returns
+    ``name``, ``state``, ``seconds`` per run.
     """
     root, start, states = Path(root), time.perf_counter(), []
     took: dict[tuple, float] = {}  # the longest run of each kind so far, seconds
+    also = [ledger] if ledger else []
     for i, planned in enumerate(plan, 1):
         run, t0 = RunFolder(root / planned.name), time.perf_counter()
         tag = f"[{i}/{len(plan)}] {planned.name}"
         expected = took.get(run_kind(planned), 0.0)
-        if is_done(run):
-            state, line = "finished", "finished, skipped"
-        elif ledger and in_ledger(planned, ledger):
-            state, line = "finished", f"in the ledger ({ledger}), skipped"
+        try:
+            found, refused = find_finished(planned, root, also), ""
+        except ValueError as error:  # a run of this name made otherwise: it is not this run
+            found, refused = None, str(error)
+        if refused:
+            state, line = "failed", f"FAILED: {refused}"
+        elif found is not None:
+            state = "finished"
+            line = ("finished, skipped" if found.root == run.root
+                    else f"in the ledger ({ledger}), skipped")  # fmt: skip
         elif budget_min and (t0 - start) / 60 >= budget_min:
             state = "not started"
             line = f"not started (budget of {budget_min:g} min spent; run again to continue)"
@@ -77,7 +80,8 @@ def train_plan(
         else:
             resume = run.last.is_file()
             try:
-                m = fit(planned.config, out=str(run.root), resume=resume, progress=progress).metrics
+                ensure_planned([planned], root=root, progress=progress)
+                m = run.read_json("metrics")
             except Exception as error:  # one bad run must not cost the others
                 state, line = "failed", f"FAILED: {type(error).__name__}: {error}"
             else:
@@ -89,7 +93,7 @@ def train_plan(
                         f"{m['val']['f1']:.3f}, test F1 {'-' if test is None else f'{test:.3f}'}, "
                         f"{m['images_per_s']:.0f} img/s")  # fmt: skip
         print(f"{tag}: {line}", flush=True)
-        if export and is_done(run):
+        if export and is_finished(run):
             export_run(run, Path(export))
         states.append({"name": planned.name, "state": state,
                        "seconds": round(time.perf_counter() - t0, 1)})  # fmt: skip
@@ -106,7 +110,6 @@ def export_run(run: RunFolder, target: Path) -> None:
     """The run's ledger entry into ``target/<name>``, or every finished run's under the
     same runs folder into the archive ``target`` (``.tar.gz``/``.tgz``), written atomically."""
     if target.name.endswith(ARCHIVE_SUFFIXES):
-        folders = sorted(p for p in run.root.parent.iterdir() if p.is_dir())
-        write_archive([RunFolder(p) for p in folders if is_done(RunFolder(p))], target)
+        write_archive(finished_runs(run.root.parent), target)
         return
     write_entry(run, target)

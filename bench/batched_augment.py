@@ -14,10 +14,11 @@ torchvision's functional op at the same parameters (tests/test_batched_augment.p
 seeded by ``(seed, epoch)``, with the ranges of :mod:`dflib.train.augment`. The draws are
 not kornia's (other random streams, colour steps in a fixed order), so a pipeline built on
 these trains on other augmented images than kornia's for the same seed. Not wired into
-``DevicePipeline``: on a 2-core CPU the batched crop, blur and sharpness ran 1.5-5x
-kornia's, but both whole sets are bound by colour jitter's hue (RGB -> HSV -> RGB), so the
-set ran about as fast either way (256 px, batch 16); the GPU bench (``bench/run.py``,
-section ``augment``, each op by itself) decides where an op pays before it is wired in.
+``DevicePipeline``, so it lives in the bench that measures it: on a 2-core CPU the batched
+crop, blur and sharpness ran 1.5-5x kornia's, but both whole sets are bound by colour
+jitter's hue (RGB -> HSV -> RGB), so the set ran about as fast either way (256 px, batch
+16); the GPU bench (``bench/run.py``, section ``augment``, each op by itself) decides
+where an op pays before it is wired into training.
 """
 
 from __future__ import annotations
