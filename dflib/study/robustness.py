@@ -13,7 +13,7 @@ The images are the held-out ones with known labels: the test split with its labe
 (the ids of its ``predictions_val.csv``), a stratified, seeded subset of them.
 
 F1 is taken at the run's decision threshold (:meth:`RunFolder.decision_threshold`) and at
-a threshold re-tuned on the perturbed scores (:func:`dflib.decide.calibration.tune_threshold`),
+a threshold re-tuned on the perturbed scores (:func:`dflib.decide.threshold.tune_threshold`),
 cross-fitted: tuned on one half, scored on the other, both ways, so the re-tuned F1 is
 not scored on the images that chose it.
 """
@@ -38,7 +38,7 @@ from dflib.data import (
     stratified_split,
 )
 from dflib.data.cache import build_cache, cache_key
-from dflib.decide.calibration import tune_threshold
+from dflib.decide.threshold import tune_threshold
 from dflib.environment import cache_dir, file_lock
 from dflib.filters import get_filter
 from dflib.imageio import try_read_image
