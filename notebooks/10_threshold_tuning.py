@@ -58,7 +58,6 @@ expect_val_auc_min = None  # checks: least validation AUC of the run (None: not 
 import pandas as pd
 from IPython.display import display
 
-from dflib.decide import calibration as cal
 from dflib.decide import (
     ensure_run,
     labelled_sets,
@@ -68,6 +67,7 @@ from dflib.decide import (
     write_submission,
     write_threshold,
 )
+from dflib.decide import threshold as th
 from dflib.train.summary import run_checks
 from dflib.viz import decisions as figures
 from dflib.viz.plotting import save
@@ -89,8 +89,8 @@ print(f"validation: {len(y)} images, {int(y.sum())} fakes; held-out labelled set
 # the lower threshold (higher recall), among those whose recall reaches `min_recall`.
 
 # %%
-curves = cal.threshold_curves(y, prob)
-tuned = cal.tune_threshold(y, prob, min_recall=min_recall or None)
+curves = th.threshold_curves(y, prob)
+tuned = th.tune_threshold(y, prob, min_recall=min_recall or None)
 display(pd.Series(tuned.to_dict(), name="tuned on validation").to_frame())
 fig_curves = figures.threshold_curves(curves, tuned.threshold, min_recall)
 
@@ -106,7 +106,7 @@ fig_pr = figures.pr_curve(y, prob, tuned.threshold)
 # is still there; `best_possible_f1` is each set's own optimum (an upper bound).
 
 # %%
-gain = cal.threshold_gain(y, prob, tuned.threshold, held_out)
+gain = th.threshold_gain(y, prob, tuned.threshold, held_out)
 display(gain.round(4))
 
 # %% [markdown]
@@ -134,8 +134,8 @@ else:
 # the exact threshold matters little.
 
 # %%
-boot = cal.bootstrap_threshold(y, prob, n=n_bootstrap, seed=seed, min_recall=min_recall or None)
-boot_spread = cal.spread(boot)
+boot = th.bootstrap_threshold(y, prob, n=n_bootstrap, seed=seed, min_recall=min_recall or None)
+boot_spread = th.spread(boot)
 display(boot_spread.round(4))
 fig_boot = figures.bootstrap(boot, tuned.threshold, tuned.f1)
 
@@ -152,8 +152,8 @@ fig_boot = figures.bootstrap(boot, tuned.threshold, tuned.f1)
 # what remains, and it is what the tuned threshold absorbs.
 
 # %%
-scaler = cal.TemperatureScaler().fit(y, prob)
-calibration, reliability_tables = cal.calibration_report(sets, scaler, n_bins)
+scaler = th.TemperatureScaler().fit(y, prob)
+calibration, reliability_tables = th.calibration_report(sets, scaler, n_bins)
 print(f"temperature T = {scaler.temperature:.3f}; the tuned threshold {tuned.threshold:.4f} "
       f"becomes {scaler.transform_threshold(tuned.threshold):.4f} on the scaled probabilities")
 display(calibration.round(4))

@@ -60,7 +60,7 @@ from IPython.display import display
 
 from dflib.decide import ensure_run
 from dflib.study import explain
-from dflib.study.explain_run import load_explained, mass_share_summary
+from dflib.study.explain import load_explained, mass_share_summary
 from dflib.train.summary import run_checks
 from dflib.viz import explain as figures
 from dflib.viz.plotting import save

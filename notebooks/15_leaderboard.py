@@ -69,10 +69,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from dflib.checks import Checks
-from dflib.study import claims_plan as plan_mod
 from dflib.study import leaderboard as lb
-from dflib.study import reports
-from dflib.study.claims import claims
+from dflib.study.claims import claims, claims_plan, training_command, write_reports
 from dflib.train.ledger import LEDGER
 from dflib.train.plan import ensure_planned
 from dflib.train.runs import RunFolder, is_finished, runs_root
@@ -80,7 +78,7 @@ from dflib.train.summary import run_checks
 from dflib.viz.leaderboard import score_vs_cost
 
 root = runs_root(runs_dir)
-plan = plan_mod.claims_plan(
+plan = claims_plan(
     make_seeds, size=make_size, img_size=make_img_size, epochs=make_epochs,
     train_images=make_train_images, prefix=prefix,
     only=[p.strip() for p in make_only.split(",") if p.strip()] or None,
@@ -152,13 +150,13 @@ print(findings["verdict"].str.split(" at ").str[0].value_counts().to_string())
 
 # %%
 command = "\n".join([
-    reports.notebook_command("notebooks/15_leaderboard.ipynb", "out.ipynb", runs_dir=runs_dir,
-                             include=include, prefix=prefix, reports_dir=reports_dir or "reports"),
-    "# the runs: " + reports.training_command(runs_dir, prefix),
+    lb.notebook_command("notebooks/15_leaderboard.ipynb", "out.ipynb", runs_dir=runs_dir,
+                        include=include, prefix=prefix, reports_dir=reports_dir or "reports"),
+    "# the runs: " + training_command(runs_dir, prefix),
     *(["# the table-* runs: python scripts/train_table.py (one per architecture, seed 42)"]
       if table["run"].str.startswith("table-").any() else []),
 ])  # fmt: skip
-written = reports.write_reports(reports_dir, table, findings, runs_dir, command, prefix)
+written = write_reports(reports_dir, table, findings, runs_dir, command, prefix)
 print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing written")
 
 # %% [markdown]

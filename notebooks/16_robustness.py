@@ -28,7 +28,7 @@
 #    **before** the run's filter and cache, so the pipeline meets them as it would a user's
 #    data: JPEG quality, down-and-up resizing, Gaussian blur, salt-and-pepper noise near
 #    0 / 255 (the benchmark's own values) and farther from them than the filter's
-#    tolerance, brightness and contrast (PIL and torchvision; `dflib.study.perturb`);
+#    tolerance, brightness and contrast (PIL and torchvision; `dflib.study.robustness`);
 # 2. every run is scored with the CoherentNoiseFilter at test time (at each tolerance of
 #    `filter_tols`) and without it, whatever it was trained with: AUC, and F1 at the run's
 #    decision threshold;
@@ -70,8 +70,7 @@ from IPython.display import Markdown, display
 
 from dflib.decide import ensure_runs, scores_by_generator
 from dflib.imageio import read_image
-from dflib.study import perturb, robustness
-from dflib.study import robustness_tables as rt
+from dflib.study import robustness
 from dflib.train.summary import run_checks
 from dflib.viz import robustness as figures
 from dflib.viz.plotting import save
@@ -80,8 +79,8 @@ sources = ensure_runs(
     runs, make_archs, make_missing=make_missing, synthetic_size=make_size,
     train_images=make_train_images, img_size=make_img_size, epochs=make_epochs, finetune_epochs=0,
 )
-conditions = perturb.grid(jpeg_qualities, resize_scales, blur_sigmas, noise_densities, far_pepper,
-                          far_salt, brightness_factors, contrast_factors)  # fmt: skip
+conditions = robustness.grid(jpeg_qualities, resize_scales, blur_sigmas, noise_densities,
+                             far_pepper, far_salt, brightness_factors, contrast_factors)  # fmt: skip
 held = robustness.held_out(sources[0], max_images, seed)
 tables = robustness.perturbed_images(held, conditions, seed)
 print(f"{len(held)} held-out {held.split} images ({int(held.labels.sum())} fakes) from {held.root}; "
@@ -144,9 +143,9 @@ print("figures:", ", ".join(p.name for p in saved), "in", sources[0].figures)
 # settings beside it): AUC first (the ranking of images), then F1 at the run's threshold.
 
 # %%
-drops = rt.drops(scores)
-display(rt.drop_table(drops, "d_auc").round(3))
-display(rt.drop_table(drops, "d_f1").round(3))
+drops = robustness.drops(scores)
+display(robustness.drop_table(drops, "d_auc").round(3))
+display(robustness.drop_table(drops, "d_f1").round(3))
 
 # %% [markdown]
 # ## Which architecture degrades least, and does the ranking survive?
@@ -156,8 +155,8 @@ display(rt.drop_table(drops, "d_f1").round(3))
 # per condition, the architectures ordered by AUC and whether that is the clean order.
 
 # %%
-display(rt.degradation(drops).round(3))
-display(rt.ranking(scores))
+display(robustness.degradation(drops).round(3))
+display(robustness.ranking(scores))
 
 # %% [markdown]
 # ## Should the filter's tolerance follow the noise?
@@ -168,14 +167,14 @@ display(rt.ranking(scores))
 # more genuine pixels.
 
 # %%
-display(rt.tolerance(scores).round(3))
+display(robustness.tolerance(scores).round(3))
 
 # %% [markdown]
 # ## How much of each drop is the threshold's?
 
 # %%
-display(rt.recovery(drops).round(3))
-display(Markdown(rt.conclusions(scores)))
+display(robustness.recovery(drops).round(3))
+display(Markdown(robustness.conclusions(scores)))
 
 # %% [markdown]
 # How to read it: an AUC that holds while F1 at the run's threshold falls says the images

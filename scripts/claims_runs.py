@@ -1,4 +1,4 @@
-"""Train every run that the claims of ``docs/writeups.md#findings`` need (``dflib.study.claims_plan``).
+"""Train every run that the claims of ``docs/writeups.md#findings`` need (``dflib.study.claims``).
 
 Each run is found or trained by ``dflib.train.plan`` (through ``scripts/campaign.py``) into ``<out-dir>/<name>`` (``claims-arch-freqnet-s42``,
 ``claims-median-freqnet-global_median-s43``, ...; a regime other than the short demo one,
@@ -44,7 +44,7 @@ from pathlib import Path
 import pandas as pd
 
 from dflib.environment import output_dir, resolve_path
-from dflib.study.claims_plan import CLAIM_ARCH, arm_of, claims_plan
+from dflib.study.claims import CLAIM_ARCH, arm_of, claims_plan
 from dflib.train.ledger import ledger_root
 from dflib.train.plan import PlannedRun
 

@@ -20,7 +20,7 @@
 # Back here:
 #     python scripts/ledger.py import <files_at>/claims_runs*.tar.gz && make results
 #
-# The plan (dflib.study.claims_plan): every architecture at its recipe's image size and
+# The plan (dflib.study.claims): every architecture at its recipe's image size and
 # batch, 20,000 training images of the full benchmark, 10 epochs, seeds 42-44, and the
 # comparison claims at that size. Arguments after the script's replace those defaults
 # (argparse keeps the last of a repeated flag).

@@ -1,12 +1,12 @@
 """Re-make reports/leaderboard.md, reports/claims.md and reports/training.md from the run ledger alone (``make results``).
 
-The same functions as notebook 15 (``dflib.study.leaderboard``, ``dflib.study.claims``,
-``dflib.study.reports``) read ``reports/runs/`` (``dflib.train.ledger``): only the
+The same functions as notebook 15 (``dflib.study.leaderboard``, ``dflib.study.claims``)
+read ``reports/runs/`` (``dflib.train.ledger``): only the
 entries' small files, so a clean clone with no ``runs/`` re-makes both tables. They are
 headed by this command and the runs' training command; the runs folder is printed
 relative to the project root and the date and machine only in one header line, so two
 machines write the same tables. ``training.md`` is the table of the ledger's ``table-<arch>``
-runs (``dflib.study.training_table``), re-made when the ledger holds them; the leaderboard
+runs (``dflib.study.leaderboard``), re-made when the ledger holds them; the leaderboard
 holds the claims runs only, so the table's runs (same settings as the claims' seed-42 arch
 runs) are not counted twice.
 
@@ -20,11 +20,8 @@ import argparse
 import shlex
 import sys
 
-from dflib.study import reports
-from dflib.study.claims import claims
-from dflib.study.claims_plan import PREFIX
-from dflib.study.leaderboard import leaderboard
-from dflib.study.training_table import runs_command, table_runs, write_table
+from dflib.study.claims import PREFIX, claims, training_command, write_reports
+from dflib.study.leaderboard import leaderboard, runs_command, table_runs, write_table
 from dflib.train.ledger import LEDGER
 from dflib.train.runs import finished_runs
 
@@ -58,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     table = leaderboard(args.runs, include=args.include)
     frame = claims(args.runs, args.prefix)
     command = "\n".join([command_of(args),
-                         "# the runs: " + reports.training_command(args.runs, args.prefix)])  # fmt: skip
-    for path in reports.write_reports(args.out, table, frame, args.runs, command, args.prefix):
+                         "# the runs: " + training_command(args.runs, args.prefix)])  # fmt: skip
+    for path in write_reports(args.out, table, frame, args.runs, command, args.prefix):
         print(f"wrote {path}")
     trained = table_runs(args.runs)
     if trained:

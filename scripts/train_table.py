@@ -24,7 +24,7 @@ from pathlib import Path
 import papermill
 
 from dflib.environment import output_dir, project_root
-from dflib.study.training_table import PREFIX, runs_command, table_runs, write_table
+from dflib.study.leaderboard import TABLE_PREFIX, runs_command, table_runs, write_table
 from dflib.train import reference
 from dflib.train.ledger import LEDGER
 from dflib.train.plan import PlannedRun, ensure_planned
@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         "--epochs", type=int, default=3, help="epochs for every model (no fine-tuning)"
     )
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--prefix", default=PREFIX, help="run folders are runs/<prefix>-<arch>")
+    parser.add_argument(
+        "--prefix", default=TABLE_PREFIX, help="run folders are runs/<prefix>-<arch>"
+    )
     parser.add_argument("--only", nargs="*", help="these architectures only")
     parser.add_argument("--table-only", action="store_true", help="no training: table from runs")
     parser.add_argument("--runs", default="",

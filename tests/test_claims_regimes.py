@@ -11,9 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dflib.study.claims import CLAIMS, claim_runs, claims
-from dflib.study.claims_plan import claims_plan, role, run_name, run_role
-from dflib.study.verdicts import decide_ranking, rank_agreement
+from dflib.study.claims import (
+    CLAIMS,
+    claim_runs,
+    claims,
+    claims_plan,
+    decide_ranking,
+    rank_agreement,
+    role,
+    run_name,
+    run_role,
+)
 from dflib.train import get_recipe
 from dflib.train import runs as rf
 from dflib.train.runs import RunFolder

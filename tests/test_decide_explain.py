@@ -16,7 +16,7 @@ from torch import nn
 
 from dflib.models import create_model, list_models
 from dflib.study import explain
-from dflib.study.explain_run import mass_share_summary
+from dflib.study.explain import mass_share_summary
 from dflib.synthetic.fake import region_mask
 
 

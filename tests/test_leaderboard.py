@@ -8,9 +8,16 @@ import torch
 from torch import nn
 
 from dflib.models.cost import arch_flops, flops
-from dflib.study import reports
-from dflib.study.claims import claims, decide_at_least, decide_difference, decide_level
-from dflib.study.claims_plan import arm_of, claims_plan, run_name
+from dflib.study.claims import (
+    arm_of,
+    claims,
+    claims_plan,
+    decide_at_least,
+    decide_difference,
+    decide_level,
+    run_name,
+    write_claims,
+)
 from dflib.study.leaderboard import by_config, leaderboard, write_leaderboard
 from dflib.train import get_recipe
 from dflib.train import runs as rf
@@ -127,7 +134,7 @@ def test_claims_table(fake_runs, tmp_path):
     pseudo = frame[frame["finding"].str.contains("pseudo")].iloc[0]
     # write-up 1's final model at 196 px / 25 epochs: 2 epochs at 64 px are information only
     assert pseudo["verdict"] == "not comparable" and "kept 1.000" in pseudo["measured"]
-    text = reports.write_claims(tmp_path / "c.md", frame, fake_runs, "make claims").read_text()
+    text = write_claims(tmp_path / "c.md", frame, fake_runs, "make claims").read_text()
     assert "make claims" in text and "not measured" in text
 
 

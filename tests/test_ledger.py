@@ -14,8 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dflib.study.claims import claims
-from dflib.study.claims_plan import claims_plan
+from dflib.study.claims import claims, claims_plan
 from dflib.study.leaderboard import leaderboard, write_leaderboard
 from dflib.train.ledger import ENTRY_FILES
 from dflib.train.plan import ensure_planned
@@ -201,7 +200,7 @@ def test_training_table_from_the_ledger(trained, ledger_script, script, tmp_path
 
 
 def test_training_table_command_names_the_changed_settings(trained, tmp_path):
-    from dflib.study.training_table import runs_command, table_runs, write_table
+    from dflib.study.leaderboard import runs_command, table_runs, write_table
 
     for arch, size in (("freqnet", 196), ("rgb_fft", 256)):
         run = tmp_path / f"table-{arch}"

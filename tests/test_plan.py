@@ -13,7 +13,7 @@ import pytest
 
 from dflib.decide import ensure_run
 from dflib.study import crossgen
-from dflib.study.claims_plan import claims_plan, run_role
+from dflib.study.claims import claims_plan, run_role
 from dflib.train import plan as planner
 from dflib.train import runs as rf
 from dflib.train.ledger import ledger_root

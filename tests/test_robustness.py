@@ -1,4 +1,4 @@
-"""The robustness study: perturbations (dflib.study.perturb) and the tables built on them."""
+"""The robustness study: perturbations and the tables built on them (dflib.study.robustness)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dflib.study import perturb
-from dflib.study import robustness_tables as rt
+from dflib.study import robustness
 from dflib.study.robustness import cross_fitted_f1, filter_settings
 
 
@@ -22,8 +21,8 @@ def image() -> np.ndarray:
 
 
 def test_jpeg_95_is_close_and_jpeg_30_is_not(image):
-    high = perturb.apply(image, perturb.Condition("jpeg", 95))
-    low = perturb.apply(image, perturb.Condition("jpeg", 30))
+    high = robustness.apply(image, robustness.Condition("jpeg", 95))
+    low = robustness.apply(image, robustness.Condition("jpeg", 30))
 
     def psnr(out):
         return 10 * np.log10(255**2 / ((out.astype(float) - image) ** 2).mean())
@@ -36,23 +35,23 @@ def test_jpeg_95_is_close_and_jpeg_30_is_not(image):
 @pytest.mark.parametrize("kind", ["salt_pepper", "salt_pepper_far", "blur", "resize"])
 def test_zero_strength_is_the_identity(image, kind):
     strength = 1.0 if kind == "resize" else 0.0
-    assert np.array_equal(perturb.apply(image, perturb.Condition(kind, strength)), image)
+    assert np.array_equal(robustness.apply(image, robustness.Condition(kind, strength)), image)
 
 
 @pytest.mark.parametrize("kind", ["brightness", "contrast"])
 def test_factor_one_is_the_identity(image, kind):
-    assert np.array_equal(perturb.apply(image, perturb.Condition(kind, 1.0)), image)
+    assert np.array_equal(robustness.apply(image, robustness.Condition(kind, 1.0)), image)
 
 
 def test_every_strength_of_the_grid_is_applied(image):
-    conditions = perturb.grid()
+    conditions = robustness.grid()
     assert conditions[0].kind == "clean"
     kinds = {c.kind for c in conditions}
-    assert kinds == {"clean", *perturb.KINDS}
+    assert kinds == {"clean", *robustness.KINDS}
     # the default grid is the one the study reports
     assert [c.strength for c in conditions if c.kind == "jpeg"] == [95, 90, 75, 50, 30]
     assert [c.strength for c in conditions if c.kind == "blur"] == [0.5, 1, 2, 4]
-    outputs = [perturb.apply(image, c, seed=1) for c in conditions]
+    outputs = [robustness.apply(image, c, seed=1) for c in conditions]
     for condition, out in zip(conditions[1:], outputs[1:], strict=True):
         assert not np.array_equal(out, image), f"{condition.name} left the image unchanged"
     flat = {out.tobytes() for out in outputs}
@@ -62,38 +61,38 @@ def test_every_strength_of_the_grid_is_applied(image):
 def test_output_stays_uint8_with_the_input_shape():
     rng = np.random.default_rng(3)
     odd = rng.integers(0, 256, (37, 50, 3), dtype=np.uint8)  # not square, odd side
-    for condition in perturb.grid():
-        out = perturb.apply(odd, condition, seed=5)
+    for condition in robustness.grid():
+        out = robustness.apply(odd, condition, seed=5)
         assert out.dtype == np.uint8 and out.shape == odd.shape, condition.name
         assert out is not odd
 
 
 def test_noise_is_deterministic_given_a_seed_and_index(image):
-    condition = perturb.Condition("salt_pepper", 0.05)
-    a = perturb.apply(image, condition, seed=7, index=3)
-    assert np.array_equal(a, perturb.apply(image, condition, seed=7, index=3))
-    assert not np.array_equal(a, perturb.apply(image, condition, seed=8, index=3))
-    assert not np.array_equal(a, perturb.apply(image, condition, seed=7, index=4))
+    condition = robustness.Condition("salt_pepper", 0.05)
+    a = robustness.apply(image, condition, seed=7, index=3)
+    assert np.array_equal(a, robustness.apply(image, condition, seed=7, index=3))
+    assert not np.array_equal(a, robustness.apply(image, condition, seed=8, index=3))
+    assert not np.array_equal(a, robustness.apply(image, condition, seed=7, index=4))
 
 
 def test_noise_density_and_values(image):
-    far = perturb.grid(noise_densities="0.1", far_pepper="15,40", far_salt="215,240")
+    far = robustness.grid(noise_densities="0.1", far_pepper="15,40", far_salt="215,240")
     cond = next(c for c in far if c.kind == "salt_pepper_far")
-    out = perturb.apply(image, cond, seed=2)
+    out = robustness.apply(image, cond, seed=2)
     hit = out != image
     assert 0.07 < hit.mean() < 0.11  # ~10% of pixel-channels (a few hits equal the old value)
     values = out[hit]
     assert (((values >= 15) & (values <= 40)) | ((values >= 215) & (values <= 240))).all()
-    near = perturb.apply(image, perturb.Condition("salt_pepper", 0.1), seed=2)
+    near = robustness.apply(image, robustness.Condition("salt_pepper", 0.1), seed=2)
     v = near[near != image]
     assert (((v >= 1) & (v <= 10)) | ((v >= 245) & (v <= 254))).all()
 
 
 def test_bad_input_and_unknown_kind_are_refused(image):
     with pytest.raises(ValueError, match="uint8"):
-        perturb.apply(image.astype(np.float32), perturb.Condition("jpeg", 90))
+        robustness.apply(image.astype(np.float32), robustness.Condition("jpeg", 90))
     with pytest.raises(ValueError, match="unknown perturbation"):
-        perturb.apply(image, perturb.Condition("crop", 0.5))
+        robustness.apply(image, robustness.Condition("crop", 0.5))
 
 
 def test_filter_settings_and_cross_fitted_f1():
@@ -121,18 +120,18 @@ def _scores() -> pd.DataFrame:
 
 def test_drops_degradation_ranking_recovery():
     scores = _scores()
-    table = rt.drops(scores)
+    table = robustness.drops(scores)
     assert len(table) == 4
     assert table.loc[(table["arch"] == "b") & (table["strength"] == 50), "d_auc"].iat[
         0
     ] == pytest.approx(-0.3)
     # half of each drop is won back by re-tuning
     assert table["recovered"].to_numpy() == pytest.approx(np.full(4, 0.5))
-    deg = rt.degradation(table)
+    deg = robustness.degradation(table)
     assert list(deg.index) == ["a", "b"]
-    ranks = rt.ranking(scores)
+    ranks = robustness.ranking(scores)
     assert ranks["kept"].all()
-    pivot = rt.drop_table(table)
+    pivot = robustness.drop_table(table)
     assert pivot.shape == (2, 2)
-    text = rt.conclusions(scores)
+    text = robustness.conclusions(scores)
     assert "**a**" in text and "2 of 2" in text

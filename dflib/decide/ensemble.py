@@ -1,4 +1,5 @@
-"""Ensembles of finished runs: soft voting, fitted weights, rank averaging, greedy selection.
+"""Does combining runs beat the best one: soft voting, fitted weights, rank averaging,
+greedy selection and flip TTA, scored side by side, and the ensemble's submission.
 
 The write-ups propose soft voting (`docs/writeups.md#decisions`), averaging the probabilities of models with
 different architectures. Whether it helps depends on how differently the models err,
@@ -9,6 +10,22 @@ judge.
 
 Every combiner takes a table of scores (rows: images, columns: runs) as returned by
 :func:`load_predictions`, which aligns the runs' prediction files by image id.
+
+In :func:`compare_methods` each method (every run alone, the plain mean, weights fitted
+on validation, rank averaging, the greedy selection) gets its own threshold tuned on
+validation; the hidden test labels, when known, say which of the validation gains are
+real. The chosen method's test scores, thresholded, are the submission
+(:func:`write_ensemble`).
+
+Test-time augmentation (horizontal flip) is measured on validation before it is used.
+Averaging a model's probabilities on an image and its mirror costs a second forward
+pass; whether it pays is an empirical question per model. :func:`flip_tta_scores`
+re-scores a finished run's validation and test images with its saved weights, with and
+without the flip, through the training engine's own evaluation (:func:`dflib.train.evaluate`),
+so the comparison differs in the flip alone. With a fine-tuning stage the final weights
+have trained on the validation images (`docs/writeups.md#write-up-2`), so their
+validation scores are not held out: :attr:`TTAScores.val_seen` says so, and the hidden
+test labels become the judge.
 """
 
 from __future__ import annotations
@@ -16,14 +33,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
-from dflib.metrics import best_threshold
-from dflib.train.runs import RunFolder, run_folder
+from dflib.decide.threshold import run_template, write_thresholded
+from dflib.metrics import best_threshold, binary_metrics
+from dflib.train import evaluate, load_run_model
+from dflib.train.batches import eval_loader
+from dflib.train.dataset import prepare
+from dflib.train.runs import RunFolder, run_folder, write_json
 
 EPS = 1e-12
 
@@ -234,3 +256,226 @@ def greedy_selection(
     history = pd.DataFrame(rows)
     history["bag"] = [", ".join(history["added"][: i + 1]) for i in range(len(history))]
     return Selection(pd.Series(counts / counts.sum(), index=names, name="weight"), history)
+
+
+@dataclass
+class Comparison:
+    """Single runs and ensembles side by side.
+
+    Attributes:
+        table: one row per method: validation AUC, F1 at 0.5 (NaN for rank averaging,
+            whose scores are not probabilities), the threshold tuned on validation and its
+            F1, and the same threshold's F1 / the AUC on the test labels when known.
+        weights: one row per ensemble method, one column per run.
+        val, test: the scores of every method (columns) on validation and test.
+    """
+
+    table: pd.DataFrame
+    weights: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+
+    def best(self, column: str = "val_f1_tuned") -> str:
+        """The method with the highest ``column`` (first in table order on a tie)."""
+        return str(self.table[column].astype(float).idxmax())
+
+
+def merge(comparisons: dict[str, Comparison]) -> Comparison:
+    """Several comparisons in one (e.g. plain and flip-TTA scores), each method's name
+    suffixed with its comparison's key, so one ``best()`` and one submission cover all."""
+    parts = comparisons.items()
+
+    def tag(frame: pd.DataFrame, suffix: str, axis: int) -> pd.DataFrame:
+        return frame.rename(lambda name: f"{name}{suffix}", axis=axis)
+
+    return Comparison(
+        pd.concat([tag(c.table, s, 0) for s, c in parts]),
+        pd.concat([tag(c.weights, s, 0) for s, c in parts]),
+        pd.concat([tag(c.val, s, 1) for s, c in parts], axis=1),
+        pd.concat([tag(c.test, s, 1) for s, c in parts], axis=1),
+    )
+
+
+def compare_methods(
+    val: Aligned,
+    test: Aligned | None = None,
+    *,
+    selection_metric: str = "auc",
+    min_recall: float | None = None,
+) -> Comparison:
+    """Each run alone, the plain mean, fitted weights, rank averaging and the greedy
+    selection, each with its own threshold tuned on validation.
+
+    Args:
+        val: validation scores (labels known): weights, selection and thresholds are fitted here.
+        test: test scores of the same runs; scored when their labels are known.
+        selection_metric: ``"auc"`` or ``"f1"`` for :func:`greedy_selection`.
+        min_recall: recall constraint for every tuned threshold.
+    """
+    if not val.has_labels:
+        raise ValueError("validation labels are needed to fit and compare ensembles")
+    y = val.labels.to_numpy()
+    names = val.names
+    eye = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    weights = {**{n: eye.loc[n] for n in names}, "mean": pd.Series(1 / len(names), index=names),
+               "fitted_weights": fit_weights(val.probs, y),
+               "greedy": greedy_selection(val.probs, y, selection_metric).weights}  # fmt: skip
+    val_scores = {m: soft_vote(val.probs, w) for m, w in weights.items()}
+    val_scores["rank_average"] = rank_average(val.probs)
+    test_scores = {}
+    if test is not None:
+        test_scores = {m: soft_vote(test.probs[names], w) for m, w in weights.items()}
+        test_scores["rank_average"] = rank_average(test.probs[names], reference=val.probs)
+    weights["rank_average"] = weights["mean"]
+    rows = {}
+    for method, scores in val_scores.items():
+        threshold, f1 = best_threshold(y, scores, min_recall=min_recall)
+        row = {"val_auc": roc_auc_score(y, scores), "val_f1_at_0.5": binary_metrics(y, scores)["f1"],
+               "threshold": threshold, "val_f1_tuned": f1}  # fmt: skip
+        if test is not None and test.has_labels:
+            y_test, s = test.labels.to_numpy(), test_scores[method]
+            row.update({"test_auc": roc_auc_score(y_test, s), "test_f1_at_0.5": binary_metrics(y_test, s)["f1"],
+                        "test_f1_tuned": binary_metrics(y_test, s, threshold)["f1"]})  # fmt: skip
+        rows[method] = row
+    table = pd.DataFrame(rows).T
+    table.index.name = "method"
+    # rank scores are not probabilities: 0.5 is the validation median, not a decision
+    table.loc["rank_average", [c for c in table if c.endswith("_at_0.5")]] = np.nan
+    return Comparison(table, pd.DataFrame(weights).T, pd.DataFrame(val_scores),
+                      pd.DataFrame(test_scores))  # fmt: skip
+
+
+def write_ensemble(
+    out: str | os.PathLike,
+    comparison: Comparison,
+    method: str,
+    *,
+    runs: list[str] | None = None,
+    min_recall: float | None = None,
+) -> Path:
+    """An ensemble's run-like folder: ``submission.csv`` (``id,label`` at the method's
+    threshold tuned on validation), ``predictions_test.csv`` (its scores) and
+    ``ensemble.json`` (method, members, weights, threshold, scores) for the leaderboard.
+
+    Args:
+        out: a folder name under ``runs/`` or a path.
+        comparison: from :func:`compare_methods` (with test scores).
+        method: a row of ``comparison.table``.
+        runs: the member runs' folders, recorded as given.
+        min_recall: the recall constraint the threshold was tuned with.
+
+    Returns:
+        The path of ``submission.csv``.
+    """
+    if method not in comparison.table.index:
+        raise ValueError(f"method {method!r}: expected one of {list(comparison.table.index)}")
+    if method not in comparison.test:
+        raise ValueError("the comparison has no test scores: pass test=... to compare_methods")
+    folder = run_folder(out).root
+    folder.mkdir(parents=True, exist_ok=True)
+    scores = comparison.test[method]
+    threshold = float(comparison.table.loc[method, "threshold"])
+    frame = pd.DataFrame({"id": scores.index.astype(str), "prob": scores.to_numpy()})
+    frame.to_csv(folder / "predictions_test.csv", index=False, float_format="%.6f")
+    first = run_folder(runs[0]) if runs else None
+    template = run_template(first) if first is not None else None
+    prior = first.fake_share() if template is not None else 0.5
+    write_thresholded(frame, threshold, folder / "submission.csv", template, prior)
+    write_json(folder / "ensemble.json", {
+        "method": method, "runs": runs or list(comparison.weights.columns),
+        "weights": comparison.weights.loc[method].to_dict(), "threshold": threshold,
+        "min_recall": min_recall, "scores": comparison.table.loc[method].to_dict(),
+    })  # fmt: skip
+    return folder / "submission.csv"
+
+
+@dataclass
+class TTAScores:
+    """``id,label,prob`` frames of one run: ``val``, ``val_tta``, ``test``, ``test_tta``
+    (the test ones only when the data has a test folder)."""
+
+    run: str
+    frames: dict[str, pd.DataFrame]
+    val_seen: bool
+
+    def gain(self) -> pd.DataFrame:
+        """AUC and F1 (threshold tuned on validation, per variant) without and with the
+        flip, on validation and, when labelled, on test."""
+        rows = []
+        for variant in ("", "_tta"):
+            val = self.frames["val" + variant]
+            threshold, f1 = best_threshold(val["label"], val["prob"])
+            row = {"run": self.run, "tta": bool(variant), "threshold": threshold,
+                   "val_auc": binary_metrics(val["label"], val["prob"]).get("auc", np.nan),
+                   "val_f1_tuned": f1, "val_seen": self.val_seen}  # fmt: skip
+            test = self.frames.get("test" + variant)
+            if test is not None and (test["label"] >= 0).all():
+                scores = binary_metrics(test["label"], test["prob"], threshold)
+                row.update({"test_auc": scores.get("auc", np.nan), "test_f1_tuned": scores["f1"]})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def flip_tta_scores(
+    run: RunFolder | str | os.PathLike, device: str = "auto", progress: bool = False
+) -> TTAScores:
+    """Score the run's validation and test images with its final weights, plain and
+    with flip TTA.
+
+    The run's data are rebuilt from ``params.json`` (same data folder, subsample, seed
+    and so the same validation split; the image cache is reused), and the validation ids
+    are checked against ``predictions_val.csv``.
+
+    Raises:
+        FileNotFoundError: the run has no ``best.pt``.
+        ValueError: the rebuilt validation split differs from the run's.
+    """
+    run = run if isinstance(run, RunFolder) else run_folder(run)
+    if not run.best.is_file():
+        raise FileNotFoundError(f"{run.root} has no best.pt: TTA needs the run's weights")
+    model, config, pipeline, dev = load_run_model(run, device)
+    data = prepare(config, progress=progress)
+    sets = {"val": (data.cache, data.labels, data.val)}
+    if data.test is not None:
+        sets["test"] = (data.test, data.test_labels, np.arange(len(data.test)))
+    frames = {}
+    for split, (cache, labels, positions) in sets.items():
+        for tta in (False, True):
+            loader = eval_loader(cache, labels, positions, config.batch_size, 0, dev.device)
+            out = evaluate(model, loader, pipeline, dev, progress=progress, tta=tta)
+            ids = cache.frame["id"].astype(str).to_numpy()[out["positions"]]
+            frames[split + ("_tta" if tta else "")] = pd.DataFrame(
+                {"id": ids, "label": out["labels"], "prob": out["probs"]}
+            )
+    expected = set(run.read_predictions("val")["id"].astype(str))
+    if set(frames["val"]["id"]) != expected:
+        raise ValueError(
+            f"the validation split rebuilt from {run.params} differs from the run's "
+            "predictions_val.csv (was the data folder changed since training?)"
+        )
+    return TTAScores(run.name, frames, val_seen=config.finetune_epochs > 0)
+
+
+def flip_tta_runs(
+    runs: list[RunFolder | str | os.PathLike], device: str = "auto", progress: bool = False
+) -> tuple[pd.DataFrame, dict[str, Aligned]]:
+    """:func:`flip_tta_scores` for several runs.
+
+    Returns:
+        The gain table of every run (two rows each: without and with the flip) and the
+        re-scored predictions aligned by id (``val``, ``val_tta`` and, when the data has
+        a test folder, ``test``, ``test_tta``), ready for
+        :func:`compare_methods`.
+    """
+    scores = [flip_tta_scores(run, device, progress) for run in runs]
+    names = [s.run for s in scores]
+    if len(set(names)) < len(names):
+        names = [f"{n}#{i + 1}" for i, n in enumerate(names)]
+    gain = pd.concat([s.gain().assign(run=n) for s, n in zip(scores, names, strict=True)])
+    aligned = {
+        key: align(
+            {n: s.frames[key] for s, n in zip(scores, names, strict=True)}, key.split("_")[0]
+        )
+        for key in scores[0].frames
+    }
+    return gain.reset_index(drop=True), aligned

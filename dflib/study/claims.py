@@ -1,16 +1,48 @@
-"""The write-ups' findings (``docs/writeups.md#findings``), one row each: reported, measured, verdict, command.
+"""Do the write-ups' findings (``docs/writeups.md#findings``) hold: the runs they need,
+the regime of each number, the verdict rules, one judge per kind of finding, and
+``claims.md``, one row each: reported, measured, verdict, command.
 
 The findings are data (:data:`CLAIMS`, one :class:`Claim` each) and the table is a loop
 over them: adding a claim, or an architecture to a level or a ranking, is one edit here;
-a variant of the runs is one edit of :data:`dflib.study.claims_plan.VARIANTS`. The runs
-are those of :mod:`dflib.study.claims_plan` (``scripts/claims_runs.py``), found by the
-role each carries in its ``params.json`` (:func:`dflib.study.claims_plan.run_role`; older
-runs by their name), from a runs folder or the ledger ``reports/runs`` (only their small
-files are read).
+a variant of the runs is one edit of :data:`VARIANTS`. The runs are those of
+:func:`claims_plan` (``scripts/claims_runs.py``), found by the role each carries in its
+``params.json`` (:func:`run_role`; older runs by their name), from a runs folder or the
+ledger ``reports/runs`` (only their small files are read).
+
+The plan: ``scripts/claims_runs.py`` and notebook 15 train it (through
+:func:`dflib.train.plan.ensure_planned`) and :func:`claims` reads it back, so both agree
+on what each run is for. Every run is its architecture's recipe
+(:func:`dflib.train.get_recipe`) at one shared size (benchmark preset, images, image size,
+epochs, no fine-tuning) and one seed; a comparison changes exactly one setting:
+
+========= ============================================= ===================================
+group     runs per seed                                  decides
+========= ============================================= ===================================
+arch      every registered architecture, its recipe     the reported F1 of each model, the
+                                                         leaderboard, the threshold gain,
+                                                         the pseudo-label probe, and the
+                                                         baseline arm of the comparisons
+balance   ``claim_arch`` with ``class_weighting=False``  "without balancing: always real";
+          (unweighted), and unweighted +                 oversampling vs the weighted loss
+          ``balanced_sampler`` (oversample)
+median    ``claim_arch`` with ``global_median`` and      global 3x3 median vs the
+          with ``none``                                  CoherentNoiseFilter / raw images
+blur      ``resnet50`` with ``selective_median``         ResNet-50: selective blur vs none
+========= ============================================= ===================================
+
+Run names say what a run is and its seed: ``claims-arch-freqnet-s42``,
+``claims-median-freqnet-global_median-s43``; the run also carries it as data, its role
+``claims/<group>/<arch>/<variant>``, which the planner records in its ``params.json``
+(:func:`run_role` reads it back, and the name of a run made before roles were recorded).
+A finished run, here or in the ledger, is taken for a plan run only with its seed and
+regime (:data:`SAME`).
+Seeds are ``42, 43, ...`` (42: the write-ups').
+The plan is ordered seed by seed, so a run cut short by a time limit still holds every
+comparison at the seeds it finished.
 
 Every row names the regime a finding was reported in and the regime of the runs that
-measured it (:mod:`dflib.study.regimes`). Each kind is judged by its own rule
-(:mod:`dflib.study.verdicts`):
+measured it (:class:`Regime`). Each kind is judged by its own rule (the ``decide_*``
+functions; :func:`judge` applies them):
 
 - **level** (``F1 0.91 after 25 epochs``): only by runs at its image size, with at least
   its epochs, on the full benchmark; else **not comparable**, both regimes named, the
@@ -28,30 +60,599 @@ them (the embedded benchmark), else on the validation split.
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy.stats import kendalltau
 
-from dflib.study import judges
-from dflib.study.claims_plan import BLUR_ARCH, CLAIM_ARCH, PREFIX, run_role
-from dflib.study.leaderboard import leaderboard
-from dflib.study.regimes import reported_regime, run_regime
-from dflib.study.verdicts import (
-    LEVEL_TOL,
-    decide_at_least,
-    decide_difference,
-    decide_level,
-    decide_ranking,
-)
+from dflib.data import class_weights
+from dflib.decide.pseudo import WRITEUP, select_pseudo
+from dflib.study.leaderboard import RANKINGS, leaderboard, provenance, write_leaderboard
 from dflib.train.ledger import ledger_root
-from dflib.train.plan import ROLE
-from dflib.train.recipes import reference
-from dflib.train.runs import runs_root
+from dflib.train.plan import ROLE, PlannedRun
+from dflib.train.recipes import TrainConfig, get_recipe, list_recipes, reference
+from dflib.train.runs import RunFolder, runs_root
 
-__all__ = ["CLAIMS", "LEVEL_TOL", "RANKINGS", "Arm", "Claim", "claim_runs", "claims", "decide_at_least",
-           "decide_difference", "decide_level", "decide_ranking", "plan_command"]  # fmt: skip
+PREFIX = "claims"
+GROUPS = ("arch", "balance", "median", "blur")
+FIRST_SEED = 42
+CLAIM_ARCH = "freqnet"  # learns within a few epochs at 64 px (reports/training.md)
+BLUR_ARCH = "resnet50"  # the write-up's own comparison (0.87 vs about 0.3)
+
+# group -> variant -> the settings that differ from the architecture's recipe
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "balance": {
+        "unweighted": {"class_weighting": False, "balanced_sampler": False},
+        "oversample": {"class_weighting": False, "balanced_sampler": True},
+    },
+    "median": {"global_median": {"filter": "global_median"}, "none": {"filter": "none"}},
+    "blur": {"selective_median": {"filter": "selective_median"}},
+}
+
+
+def seeds_for(n: int) -> list[int]:
+    """The ``n`` seeds of the plan: 42, 43, ..."""
+    return [FIRST_SEED + i for i in range(n)]
+
+
+def run_name(group: str, arch: str, variant: str, seed: int, prefix: str = PREFIX) -> str:
+    """``claims-<group>-<arch>[-<variant>]-s<seed>``."""
+    middle = arch if variant == "recipe" else f"{arch}-{variant}"
+    return f"{prefix}-{group}-{middle}-s{seed}"
+
+
+# what makes a regime: runs of two regimes never share a name or a ledger entry
+REGIME_KEYS = ("synthetic_size", "img_size", "epochs", "train_images", "finetune_epochs")
+# the short CPU regime of the committed claims runs keeps the plain names
+SHORT_REGIME = ("demo", 64, 3, 0, 0)
+# what a finished run (in the runs folder or the ledger) must share to be taken for a plan
+# run of its name, besides its role: its seed and its regime
+SAME = ("seed", *REGIME_KEYS)
+
+
+def regime_tag(config: TrainConfig) -> str:
+    """``""`` for the short regime, else ``-<size>-<px>px-<epochs>e[-<images>][-ft<n>]``."""
+    values = tuple(getattr(config, k) for k in REGIME_KEYS)
+    if values == SHORT_REGIME:
+        return ""
+    size, px, epochs, images, finetune = values
+    return (f"-{size}-{px}px-{epochs}e" + (f"-{images}" if images else "")
+            + (f"-ft{finetune}" if finetune else ""))  # fmt: skip
+
+
+def role(group: str, arch: str, variant: str, prefix: str = PREFIX) -> str:
+    """The role of a plan run: ``claims/<group>/<arch>/<variant>``."""
+    return f"{prefix}/{group}/{arch}/{variant}"
+
+
+_NAME = re.compile(r"^(?P<prefix>.+)-(?P<group>arch|balance|median|blur)-(?P<arch>[a-z0-9_]+)"
+                   r"(?:-(?P<variant>[a-z0-9_]+))?-s(?P<seed>\d+)$")  # fmt: skip
+
+
+def run_role(params: dict[str, Any], name: str = "", prefix: str = PREFIX) -> dict[str, Any] | None:
+    """``group``, ``arch``, ``variant``, ``seed`` of a plan run from its ``params.json``
+    (``role`` and ``seed``), else, for a run made before roles were recorded, from its name
+    (the one place that parses names). ``None``: not a run of the plan ``prefix``."""
+    parts = str(params.get(ROLE) or "").split("/")
+    if len(parts) == 4 and parts[0] == prefix and parts[1] in GROUPS:
+        return {"group": parts[1], "arch": parts[2], "variant": parts[3],
+                "seed": int(params.get("seed", FIRST_SEED))}  # fmt: skip
+    found = _NAME.match(name)
+    if not found or found["prefix"] != prefix or params.get(ROLE):
+        return None
+    return {"group": found["group"], "arch": found["arch"],
+            "variant": found["variant"] or "recipe", "seed": int(found["seed"])}  # fmt: skip
+
+
+def claims_plan(
+    seeds: int = 3,
+    *,
+    size: str = "demo",
+    img_size: int = 64,
+    epochs: int = 10,
+    train_images: int = 0,
+    batch_size: int = 0,
+    finetune_epochs: int = 0,
+    archs: list[str] | None = None,
+    claim_arch: str = CLAIM_ARCH,
+    prefix: str = PREFIX,
+    only: list[str] | None = None,
+    **train: Any,
+) -> list[PlannedRun]:
+    """Every run the claims need, seed by seed.
+
+    Args:
+        seeds: how many seeds (3 decide a difference larger than the seed spread).
+        size: embedded benchmark preset (``data_dir`` stays ``"synthetic"`` unless
+            ``train`` says otherwise).
+        img_size: px for every model (0: each recipe's own).
+        epochs: main-stage epochs for every run.
+        train_images: labelled images used (0: all of the preset's).
+        batch_size: images per step for every run (0: each recipe's).
+        finetune_epochs: write-up 2's second stage (0: none, so every run is scored the
+            same way on a validation split it never trained on).
+        archs: the architectures of the ``arch`` group (default: every recipe).
+        claim_arch: the architecture of the ``balance`` and ``median`` comparisons.
+        prefix: run names start with it.
+        only: glob patterns (or substrings) of run names to keep (whole names, the regime
+            included).
+        train: further :class:`TrainConfig` settings for every run (``amp``,
+            ``channels_last``, ``compile``, ``device``, ``data_dir``, ...).
+    """
+    archs = list(archs) if archs else list_recipes()
+    shared = {"synthetic_size": size, "epochs": epochs, "train_images": train_images,
+              "finetune_epochs": finetune_epochs, **train}  # fmt: skip
+    if img_size:
+        shared["img_size"] = img_size
+    if batch_size:
+        shared["batch_size"] = batch_size
+    plan = []
+    for seed in seeds_for(seeds):
+        rows = [("arch", a, "recipe", {}) for a in archs]
+        rows += [
+            (g, claim_arch, v, c) for g in ("balance", "median") for v, c in VARIANTS[g].items()
+        ]
+        rows += [("blur", BLUR_ARCH, v, c) for v, c in VARIANTS["blur"].items()]
+        for group, arch, variant, changes in rows:
+            config = get_recipe(arch, seed=seed, **shared, **changes)
+            name = run_name(group, arch, variant, seed, prefix) + regime_tag(config)
+            if only and not _matches(name, only):
+                continue
+            plan.append(PlannedRun(name, config, role(group, arch, variant, prefix), SAME,
+                                   dict(changes)))  # fmt: skip
+    return plan
+
+
+def arm_of(planned: PlannedRun) -> dict[str, Any]:
+    """``group``, ``arch``, ``variant``, ``seed`` of a plan run, read from its role as the
+    claims read a finished run's."""
+    return run_role({ROLE: planned.role, "seed": planned.seed}, planned.name,
+                    planned.role.split("/")[0])  # fmt: skip
+
+
+def _matches(name: str, patterns: list[str]) -> bool:
+    for pattern in patterns:
+        glob = any(c in pattern for c in "*?[")
+        if fnmatch.fnmatch(name, pattern) if glob else pattern in name:
+            return True
+    return False
+
+
+# Regimes: the image size, epochs and training images a number was measured at. A level
+# the write-ups reported ("F1 0.91 after 25 epochs") is judged only by runs of its own
+# regime (comparable: the same image size, at least its epochs, the full benchmark); a run
+# of another regime is shown beside it, never as its verdict (docs/writeups.md#recipes for
+# the reported regimes).
+WRITEUP_IMAGES = 50_000  # labelled images of both write-ups (docs/writeups.md#task-and-data)
+WRITEUP_DATA = "write-up data"
+FULL = "full"  # the embedded benchmark preset at the write-ups' size
+
+
+@dataclass(frozen=True)
+class Regime:
+    """Where a number comes from.
+
+    Attributes:
+        img_size: px of the square images the model saw.
+        epochs: main-stage epochs.
+        images: labelled images (train + validation).
+        data: the benchmark preset (``full``, ``demo``, ...) or ``write-up data``.
+        subsample: the runs' ``train_images`` setting (0: all), for their command.
+        arch: the architecture, where the regime is a reported claim's.
+    """
+
+    img_size: int
+    epochs: int
+    images: int
+    data: str
+    subsample: int = 0
+    arch: str = ""
+
+    @property
+    def short(self) -> str:
+        """``64 px / 3 epochs`` (a verdict names its regime so)."""
+        return f"{self.img_size} px / {self.epochs} epochs"
+
+    @property
+    def text(self) -> str:
+        """``freqnet, 64 px, 3 epochs, 6,000 images (demo benchmark)``."""
+        data = self.data if self.data == WRITEUP_DATA else f"{self.data} benchmark"
+        arch = f"{self.arch}, " if self.arch else ""
+        return f"{arch}{self.img_size} px, {self.epochs} epochs, {self.images:,} images ({data})"
+
+    @property
+    def setting(self) -> dict:
+        """The ``scripts/claims_runs.py`` size of runs in this regime (:func:`plan_command`)."""
+        return {"data": self.data, "subsample": self.subsample, "img_size": self.img_size,
+                "epochs": self.epochs}  # fmt: skip
+
+    @property
+    def weight(self) -> tuple[int, int, int]:
+        """Ordering: the regime that trained most (epochs, then px, then images) is last."""
+        return (self.epochs, self.img_size, self.images)
+
+
+def reported_regime(arch: str) -> Regime:
+    """The regime the write-up reported ``arch`` in: its recipe's image size and epochs,
+    on the write-ups' 50,000 labelled images."""
+    recipe = reference(arch).recipe
+    return Regime(recipe.img_size, recipe.epochs, WRITEUP_IMAGES, WRITEUP_DATA, arch=arch)
+
+
+def run_regime(row) -> Regime:
+    """The regime of one leaderboard row (:func:`~dflib.study.leaderboard.leaderboard`)."""
+    return Regime(int(row["img_size"]), int(row["epochs"]), int(row["train_images"]),
+                  str(row["data"]), int(row["subsample"]))  # fmt: skip
+
+
+def comparable(level: Regime, run: Regime) -> bool:
+    """A run may judge a reported level: same image size, at least its epochs, the full
+    benchmark (a shorter run, a smaller image or the demo benchmark measure another thing)."""
+    return run.img_size == level.img_size and run.epochs >= level.epochs and run.data == FULL
+
+
+def regimes_of(runs: pd.DataFrame) -> list[Regime]:
+    """The regimes present in a table with a ``regime`` column, least trained first."""
+    if runs.empty or "regime" not in runs:
+        return []
+    return sorted(set(runs["regime"]), key=lambda r: r.weight)
+
+
+# The verdict rules:
+# - no run: not measured; one seed: inconclusive (one training run decides nothing);
+# - a comparison pairs the runs of each seed; the difference of the means must be larger
+#   than the seed spread (sample standard deviation of the per-seed differences), else
+#   inconclusive; then reproduced if it goes the reported way, refuted if not
+#   (decide_difference);
+# - a reported level (F1 0.87, "about 0.75") is reproduced within LEVEL_TOL of it,
+#   inconclusive when the gap is within the seed spread, refuted otherwise (decide_level,
+#   decide_at_least); it is judged only by runs of its own regime, else it is not comparable;
+# - a reported ranking (best first) is scored by Kendall's tau between the reported order
+#   and the measured one, per seed (decide_ranking): reproduced when the mean scores keep
+#   the whole order and the per-seed tau's mean exceeds its spread; refuted when the order
+#   of the means differs and the per-seed taus agree it does (mean + sd < 1); else
+#   inconclusive.
+LEVEL_TOL = 0.05  # "about 0.75" is met by 0.70-0.80
+
+
+def seed_stats(values) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (ddof 1; NaN under two values) and count of the
+    finite ``values``: the seed spread every rule compares against, and every measured cell."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    sd = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
+    return (float(v.mean()) if len(v) else float("nan")), sd, len(v)
+
+
+def _too_few(n: int, none: str = "no runs") -> tuple[str, str] | None:
+    """The verdict when the seeds cannot decide (no run, or one seed), else ``None``."""
+    if n == 0:
+        return "not measured", none
+    if n == 1:
+        return "inconclusive", "one seed"
+    return None
+
+
+def stats_text(mean: float, sd: float, n: int, signed: bool = False) -> str:
+    """``0.912 ± 0.010 (n=3)`` (one value: no spread), as the claims table prints a number."""
+    if n == 0:
+        return "no runs"
+    text = f"{mean:+.3f}" if signed else f"{mean:.3f}"
+    return text if n < 2 else f"{text} ± {sd:.3f} (n={n})"
+
+
+def decide_difference(diffs, expect: str) -> tuple[str, str]:
+    """Verdict on per-seed differences ``a - b`` for a claim that ``a`` is ``"lower"`` or
+    ``"higher"`` than ``b``. Returns the verdict and its reason."""
+    mean, sd, n = seed_stats(diffs)
+    if (few := _too_few(n)) is not None:
+        return few
+    if abs(mean) <= sd:
+        return "inconclusive", f"difference {mean:+.3f} within the seed spread {sd:.3f}"
+    went = "lower" if mean < 0 else "higher"
+    return (
+        "reproduced" if went == expect else "refuted"
+    ), f"{went} by {abs(mean):.3f} > sd {sd:.3f}"
+
+
+def decide_level(values, reported: float, tol: float = LEVEL_TOL) -> tuple[str, str]:
+    """Verdict on seed values against a reported level (within ``tol`` = reproduced)."""
+    mean, sd, n = seed_stats(values)
+    if (few := _too_few(n)) is not None:
+        return few
+    gap = mean - reported
+    if abs(gap) <= tol:
+        return "reproduced", f"within {tol} of {reported}"
+    if abs(gap) <= sd:
+        return "inconclusive", f"gap {gap:+.3f} within the seed spread {sd:.3f}"
+    return "refuted", f"{gap:+.3f} from {reported} (sd {sd:.3f})"
+
+
+def decide_at_least(values, bound: float) -> tuple[str, str]:
+    """Verdict on seed values for a claim ``value >= bound``."""
+    mean, sd, n = seed_stats(values)
+    if (few := _too_few(n)) is not None:
+        return few
+    if mean >= bound:
+        return "reproduced", f"mean {mean:.3f} >= {bound:.3g}"
+    if bound - mean <= sd:
+        return "inconclusive", f"{mean:.3f} below {bound:.3g} by less than the seed spread {sd:.3f}"
+    return "refuted", f"{mean:.3f} < {bound:.3g} (sd {sd:.3f})"
+
+
+def rank_agreement(order: list[str], scores: dict[str, float]) -> float:
+    """Kendall's tau between a reported order (best first) and measured scores (1: the
+    same order, -1: reversed); NaN when a score is missing."""
+    values = [scores.get(name, np.nan) for name in order]
+    if len(values) < 2 or not np.all(np.isfinite(values)):
+        return float("nan")
+    return float(kendalltau(np.arange(len(order), 0, -1), values).statistic)
+
+
+def decide_ranking(taus, tau_of_means: float) -> tuple[str, str]:
+    """Verdict on per-seed Kendall's taus and the tau of the seed-mean scores."""
+    mean, sd, n = seed_stats(taus)
+    if (few := _too_few(n, "no seed with every model")) is not None:
+        return few
+    spread = f"tau per seed {mean:+.2f} ± {sd:.2f}"
+    if tau_of_means >= 1 and mean > sd:
+        return "reproduced", f"the mean scores keep the order; {spread}"
+    if tau_of_means < 1 and mean + sd < 1:
+        return "refuted", f"another order (tau of the means {tau_of_means:+.2f}); {spread}"
+    return "inconclusive", f"tau of the means {tau_of_means:+.2f}; {spread}"
+
+
+# The judges: judge takes one Claim and the claims runs (Context) and returns the row's
+# measured, measured_at, verdict, why and command, by its kind's rule (JUDGES).
+DEGENERATE_RECALL = 0.05  # "always real": at most 5% of the fakes found at 0.5
+PSEUDO_CONFIDENCE = 0.9  # the probe's single cut-off max(p, 1 - p)
+DECIDED = ("reproduced", "refuted", "inconclusive")
+EMPTY = ["run", "group", "arch", "variant", "seed", "test_recall", "val_recall", "val_f1",
+         "val_f1_tuned", "test_f1", "test_f1_tuned", "img_size", "epochs", "train_images",
+         "data", "subsample"]  # fmt: skip
+
+
+@dataclass
+class Context:
+    """The claims runs and how to speak of them."""
+
+    table: pd.DataFrame
+    metric: str
+    label: str
+    runs_dir: Any
+    setting: dict
+    command: Callable[..., str]
+    claim_arch: str
+    prefix: str
+
+    def arm(self, arm) -> pd.DataFrame:
+        arch = self.claim_arch if arm.arch == "claim_arch" else arm.arch
+        t = self.table
+        return t[(t["group"] == arm.group) & (t["arch"] == arch) & (t["variant"] == arm.variant)]
+
+    def arch(self, arm) -> str:
+        return self.claim_arch if arm.arch == "claim_arch" else arm.arch
+
+    def only(self, arm) -> str:
+        middle = self.arch(arm) if arm.variant == "recipe" else f"{self.arch(arm)}-{arm.variant}"
+        return f"{self.prefix}-{arm.group}-{middle}-*"
+
+
+def named(verdict: str, regime: Regime | None) -> str:
+    """A decided verdict names the regime it was decided in."""
+    return f"{verdict} at {regime.short}" if regime and verdict in DECIDED else verdict
+
+
+def _at(runs: pd.DataFrame, regime: Regime) -> pd.DataFrame:
+    return runs[runs["regime"] == regime]
+
+
+def _shared(*arms: pd.DataFrame) -> list[Regime]:
+    """Regimes in which every arm has runs, least trained first."""
+    sets = [set(regimes_of(a)) for a in arms]
+    return sorted(set.intersection(*sets), key=lambda r: r.weight) if sets else []
+
+
+def _paired(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> np.ndarray:
+    both = a.merge(b, on="seed", suffixes=("_a", "_b"))
+    return (both[f"{metric}_a"] - both[f"{metric}_b"]).to_numpy(dtype=float)
+
+
+def _target(claim) -> dict:
+    """The claims_runs.py size of the claim's own regime (its recipe on the full benchmark)."""
+    r = claim.regime
+    return {"data": FULL, "subsample": 0, "img_size": r.img_size, "epochs": r.epochs}
+
+
+def _none(ctx, claim, *only) -> dict:
+    return {"measured": "no runs", "measured_at": "-", "verdict": "not measured",
+            "why": "no runs", "command": ctx.command(ctx.setting, *only)}  # fmt: skip
+
+
+def _judge_level(claim, ctx) -> dict:
+    arm = claim.arms[0]
+    runs = ctx.arm(arm)
+    if runs.empty:
+        return _none(ctx, claim, ctx.only(arm))
+    own = [r for r in regimes_of(runs) if comparable(claim.regime, r)]
+    if not own:
+        levels = "; ".join(f"{r.short}: {stats_text(*seed_stats(_at(runs, r)[ctx.metric]))}"
+                           for r in regimes_of(runs))  # fmt: skip
+        return {"measured": f"(another regime, information only) {ctx.label} at {levels}",
+                "measured_at": "; ".join(r.text for r in regimes_of(runs)),
+                "verdict": "not comparable",
+                "why": f"reported at {claim.regime.short} on {WRITEUP_IMAGES:,} images; "
+                       f"measured at {', '.join(r.short for r in regimes_of(runs))} "
+                       f"({', '.join(sorted({r.data for r in regimes_of(runs)}))} benchmark)",
+                "command": ctx.command(_target(claim), ctx.only(arm))}  # fmt: skip
+    regime = own[0]  # the comparable regime closest to the claim's
+    values = _at(runs, regime)[ctx.metric]
+    verdict, why = decide_level(values, claim.value)
+    return {"measured": f"{ctx.label}: {stats_text(*seed_stats(values))}", "measured_at": regime.text,
+            "verdict": named(verdict, regime), "why": why,
+            "command": ctx.command(regime.setting, ctx.only(arm))}  # fmt: skip
+
+
+def _judge_comparison(claim, ctx) -> dict:
+    a, b = (ctx.arm(x) for x in claim.arms)
+    only = [ctx.only(x) for x in claim.arms]
+    shared = _shared(a, b)
+    if not shared:
+        return _none(ctx, claim, *only)
+    regime = shared[-1]  # the most trained regime measured
+    arch = ctx.arch(claim.arms[0])
+    if claim.kind == "collapse":  # the unweighted arm's fake recall, at about 0
+        rec = "test_recall" if ctx.metric == "test_f1" else "val_recall"
+        recall = _at(a, regime)[rec]
+        verdict, why = decide_level(recall, claim.value, DEGENERATE_RECALL)
+        measured = (f"{arch}, unweighted loss, no sampler: fake recall @0.5 "
+                    f"{stats_text(*seed_stats(recall))}, {ctx.label} {stats_text(*seed_stats(_at(a, regime)[ctx.metric]))}; "
+                    f"weighted: {stats_text(*seed_stats(_at(b, regime)[ctx.metric]))}")  # fmt: skip
+    else:
+        d = _paired(_at(a, regime), _at(b, regime), ctx.metric)
+        verdict, why = decide_difference(d, claim.expect)
+        measured = f"{arch}: {ctx.label} {claim.measure}: {stats_text(*seed_stats(d), True)}"
+    others = [r.short for r in shared[:-1]]
+    if others:
+        measured += f" (also measured at {', '.join(others)})"
+    return {"measured": measured, "measured_at": regime.text, "verdict": named(verdict, regime),
+            "why": why, "command": ctx.command(regime.setting, *only)}  # fmt: skip
+
+
+def _judge_ranking(claim, ctx) -> dict:
+    arms = [ctx.arm(x) for x in claim.arms]
+    order = [ctx.arch(x) for x in claim.arms]
+    only = [ctx.only(x) for x in claim.arms]
+    shared = _shared(*arms)
+    if not shared:
+        missing = [o for o, a in zip(order, arms, strict=True) if a.empty]
+        out = _none(ctx, claim, *only)
+        return {**out, "why": f"no regime with runs of every model (none: {', '.join(missing)})"
+                if missing else "no regime with runs of every model"}  # fmt: skip
+    parts, decided = [], None
+    for regime in shared:
+        runs = pd.concat([_at(a, regime) for a in arms])
+        means = runs.groupby("arch")[ctx.metric].mean().to_dict()
+        taus = [rank_agreement(order, s.set_index("arch")[ctx.metric].to_dict())
+                for _, s in runs.groupby("seed") if set(order) <= set(s["arch"])]  # fmt: skip
+        tau = rank_agreement(order, means)
+        measured = " > ".join(sorted(order, key=lambda a: -means[a]))
+        parts.append(f"{regime.short}: {measured} (tau of the means {tau:+.2f}, per seed "
+                     f"{stats_text(*seed_stats(taus), True)})")  # fmt: skip
+        decided = (regime, decide_ranking(taus, tau))
+    regime, (verdict, why) = decided
+    return {"measured": f"{ctx.label} by mean: " + "; ".join(parts), "measured_at": regime.text,
+            "verdict": named(verdict, regime), "why": why,
+            "command": ctx.command(regime.setting, *only)}  # fmt: skip
+
+
+def _judge_curve(claim, ctx) -> dict:
+    arm = claim.arms[0]
+    runs = ctx.arm(arm)
+    long = [r for r in regimes_of(runs) if r.epochs >= 25]
+    if runs.empty:
+        return _none(ctx, claim, ctx.only(arm))
+    if not long:
+        most = max(r.epochs for r in regimes_of(runs))
+        return {"measured": f"runs have {most} epochs: the curve needs >= 25", "measured_at":
+                "; ".join(r.text for r in regimes_of(runs)), "verdict": "not measured",
+                "why": "too few epochs", "command": ctx.command(_target(claim), ctx.only(arm))}  # fmt: skip
+    regime = long[-1]
+    curves = [RunFolder(runs_root(ctx.runs_dir) / n).read_history()
+              for n in _at(runs, regime)["run"]]  # fmt: skip
+    main = [c[c["stage"] == "main"] if "stage" in c else c for c in curves]
+    at = lambda c, e: float(c["val_f1"].iloc[e - 1]) if len(c) >= e else np.nan  # noqa: E731
+    gain = [at(c, 25) - at(c, 20) for c in main]
+    late = [at(c, 40) - at(c, 25) for c in main if len(c) >= 40]
+    verdict, why = decide_difference(gain, "higher")
+    if late and verdict == "reproduced" and abs(seed_stats(late)[0]) > LEVEL_TOL:
+        verdict, why = "refuted", f"{why}; but @40 - @25 {seed_stats(late)[0]:+.3f} is not flat"
+    return {"measured": f"val F1 @25 - @20: {stats_text(*seed_stats(gain), True)}; @40 - @25: "
+                        f"{stats_text(*seed_stats(late), True) if late else 'not run'}",
+            "measured_at": regime.text, "verdict": named(verdict, regime), "why": why,
+            "command": ctx.command(regime.setting, ctx.only(arm))}  # fmt: skip
+
+
+def _judge_threshold(claim, ctx) -> dict:
+    t = ctx.table
+    regimes = regimes_of(t)
+    if not regimes:
+        return _none(ctx, claim)
+    regime = regimes[-1]
+    runs = _at(t, regime)
+    tuned = "test_f1_tuned" if ctx.metric == "test_f1" else "val_f1_tuned"
+    gain = runs[tuned] - runs[ctx.metric]
+    verdict, why = decide_difference(gain, "higher")
+    return {"measured": f"every run, {ctx.label.split(' @')[0]} at the val-tuned threshold - at "
+                        f"0.5: {stats_text(*seed_stats(gain), True)} over runs",
+            "measured_at": regime.text, "verdict": named(verdict, regime), "why": why,
+            "command": ctx.command(regime.setting)}  # fmt: skip
+
+
+def _judge_probe(claim, ctx) -> dict:
+    """The share kept and the purity of what is kept, from the best architecture's runs
+    (a level of write-up 1's final model: judged only in its regime)."""
+    arch_runs = ctx.table[ctx.table["group"] == "arch"]
+    if arch_runs.empty or ctx.metric != "test_f1":
+        return {**_none(ctx, claim), "why": "no run with hidden test labels"}
+    own = [r for r in regimes_of(arch_runs) if comparable(claim.regime, r)]
+    regime = own[0] if own else regimes_of(arch_runs)[-1]
+    runs = _at(arch_runs, regime)
+    best = runs.groupby("arch")[ctx.metric].mean().idxmax()
+    reports = []
+    for name in runs[runs["arch"] == best]["run"]:
+        pred = RunFolder(runs_root(ctx.runs_dir) / name).read_predictions("test")
+        probe = select_pseudo(pred["id"], pred["prob"], None, PSEUDO_CONFIDENCE)
+        reports.append(probe.report(hidden=pred[["id", "label"]]))
+    r = pd.DataFrame(reports)
+    source = f"{best} (best {ctx.metric}), cut-off {PSEUDO_CONFIDENCE}: "
+    if claim.measure == "share_kept":
+        measured = (f"{source}kept {stats_text(*seed_stats(r['share_kept']))}, confidence "
+                    f"{stats_text(*seed_stats(r['mean_confidence']))}, fake share "
+                    f"{stats_text(*seed_stats(r['pseudo_fake_share']))}")  # fmt: skip
+        verdict, why = decide_at_least(r["share_kept"], WRITEUP["share_kept"] - LEVEL_TOL)
+    else:
+        measured = f"{source}purity {stats_text(*seed_stats(r['purity']))}"
+        verdict, why = decide_at_least(r["purity"], WRITEUP["purity"])
+        if r["n_kept"].eq(0).all():
+            verdict, why = "inconclusive", f"no test image reaches confidence {PSEUDO_CONFIDENCE}"
+    command = ctx.command(regime.setting, f"{ctx.prefix}-arch-{best}-*")
+    if not own:
+        return {"measured": f"(another regime, information only) {measured}",
+                "measured_at": regime.text, "verdict": "not comparable",
+                "why": f"reported at {claim.regime.short} on {WRITEUP_IMAGES:,} images; "
+                       f"measured at {regime.short} ({regime.data} benchmark)",
+                "command": ctx.command(_target(claim), f"{ctx.prefix}-arch-{claim.reported_on}-*")}  # fmt: skip
+    return {"measured": measured, "measured_at": regime.text, "verdict": named(verdict, regime),
+            "why": why, "command": command}  # fmt: skip
+
+
+def _judge_computed(claim, ctx) -> dict:
+    w = class_weights(np.r_[np.zeros(41_500, int), np.ones(8_500, int)])
+    same = bool(np.allclose(np.round(w, 4), [0.6024, 2.9412]))
+    return {"measured": f"[{w[0]:.4f}, {w[1]:.4f}] (computed)", "measured_at": "arithmetic",
+            "verdict": "reproduced" if same else "refuted",
+            "why": "exact arithmetic" if same else "different numbers",
+            "command": 'python -c "import numpy as np; from dflib.data import class_weights; '
+                       'print(class_weights(np.r_[np.zeros(41500, int), np.ones(8500, int)]))"'}  # fmt: skip
+
+
+JUDGES = {"level": _judge_level, "comparison": _judge_comparison, "collapse": _judge_comparison,
+          "ranking": _judge_ranking, "curve": _judge_curve, "threshold": _judge_threshold, "probe": _judge_probe,
+          "computed": _judge_computed}  # fmt: skip
+
+
+def judge(claim, ctx: Context) -> dict[str, str]:
+    """The measured columns of ``claim``'s row (its kind's rule)."""
+    return JUDGES[claim.kind](claim, ctx)
+
 
 CLAIM = "claim_arch"  # an Arm's architecture: whichever the plan's balance/median runs used
 KINDS = ("level", "comparison", "collapse", "ranking", "curve", "threshold", "probe", "computed")
@@ -94,15 +695,6 @@ class Claim:
     @property
     def regime(self):
         return reported_regime(self.reported_on)
-
-
-# the write-ups' rankings (docs/writeups.md#findings): who, the order best first, in its words
-# (the claims judge them; the training table, reports/training.md, prints them beside its own)
-RANKINGS: dict[str, tuple[tuple[str, ...], str]] = {
-    "write-up 1": (("xception_resnet50", "resnet50", "hybrid_xception_freq_transformer", "freqnet"),
-                   "XceptionResNet50 > ResNet-50 > hybrid > FreqNet"),
-    "write-up 2": (("hrnet_artifact", "custom_resnet", "rgb_fft"), "HRNet > custom ResNet > RGB+FFT"),
-}  # fmt: skip
 
 
 def _level(arch: str) -> Claim:
@@ -190,17 +782,17 @@ def claims(runs_dir: str | os.PathLike | None = None, prefix: str = PREFIX) -> p
     "not measured"; levels without runs of their regime "not comparable"."""
     table, setting = claim_runs(runs_dir, prefix)
     if table.empty:
-        table = pd.DataFrame(columns=[*judges.EMPTY, "regime"])
+        table = pd.DataFrame(columns=[*EMPTY, "regime"])
     scored = not table.empty and table["test_f1"].notna().all()
     metric = "test_f1" if scored else "val_f1"
-    ctx = judges.Context(
+    ctx = Context(
         table, metric, "hidden-test F1 @0.5" if scored else "val F1 @0.5", runs_dir, setting,
         lambda s, *only: plan_command(s, runs_dir, *only), _claim_arch(table), prefix,
     )  # fmt: skip
     rows = []
     for claim in CLAIMS:
         row = {"finding": claim.finding, "kind": claim.kind, "reported": claim.reported,
-               "reported_at": claim.regime.text, **judges.judge(claim, ctx)}  # fmt: skip
+               "reported_at": claim.regime.text, **judge(claim, ctx)}  # fmt: skip
         rows.append({k: row.get(k, "") for k in COLUMNS})
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -218,3 +810,59 @@ def base_verdict(verdict: str) -> str:
 
 def verdict_counts(frame: pd.DataFrame) -> dict[str, int]:
     return frame["verdict"].map(base_verdict).value_counts().to_dict()
+
+
+def training_command(runs_dir=None, prefix: str = PREFIX) -> str:
+    """The ``scripts/claims_runs.py`` command that makes the claims runs of ``runs_dir``
+    at the size they were trained at (the most common one)."""
+    _, setting = claim_runs(runs_dir, prefix)
+    return plan_command(setting, runs_dir)
+
+
+def write_claims(path, frame: pd.DataFrame, runs_dir, command: str, prefix: str = PREFIX) -> Path:
+    """``claims.md``: provenance, the verdict rule, and one row per finding."""
+    table, _ = claim_runs(runs_dir, prefix)
+    counts = verdict_counts(frame)
+    text = "\n".join([
+        "# The write-ups' findings (docs/writeups.md#findings): reproduced, refuted or inconclusive", "",
+        *provenance(table, runs_dir, command), "",
+        "Rule: one seed decides nothing (*inconclusive*); a comparison pairs each seed's runs "
+        "and must differ by more than the seed spread (sd of the per-seed differences); a "
+        f"reported level is met within {LEVEL_TOL}; a ranking is scored by Kendall's tau per "
+        "seed (reproduced when the mean scores keep the whole order and the tau's mean exceeds "
+        "its spread, refuted when the seeds agree on another order). Scores are F1 of the "
+        "fake class at 0.5.", "",
+        "Regimes: each row names the regime the write-up reported in (*reported_at*: its "
+        "recipe's image size and epochs on its 50,000 images) and the regime of the runs "
+        "measured (*measured_at*). A level is judged only by runs at its image size, with at "
+        "least its epochs, on the full benchmark; otherwise it is *not comparable* and the "
+        "level measured in the other regime is shown as information. A comparison, a "
+        "ranking or the threshold gain is decided in the most trained regime measured and "
+        "its verdict names it (*refuted at 64 px / 3 epochs*).", "",
+        "Verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".", "",
+        frame.assign(command=frame["command"].map(lambda c: f"`{c}`")).to_markdown(index=False),
+        "",
+    ])  # fmt: skip
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def write_reports(
+    reports_dir: str | os.PathLike,
+    table: pd.DataFrame,
+    frame: pd.DataFrame,
+    runs_dir,
+    command: str,
+    prefix: str = PREFIX,
+) -> list[Path]:
+    """Both files into ``reports_dir`` (resolved against the project root); ``""``
+    writes nothing and returns ``[]``."""
+    from dflib.environment import resolve_path
+
+    if not reports_dir:
+        return []
+    root = resolve_path(reports_dir)
+    return [write_leaderboard(root / "leaderboard.md", table, runs_dir, command),
+            write_claims(root / "claims.md", frame, runs_dir, command, prefix)]  # fmt: skip
