@@ -73,9 +73,8 @@ from dflib.study import claims_plan as plan_mod
 from dflib.study import leaderboard as lb
 from dflib.study import reports
 from dflib.study.claims import claims
-from dflib.train.ledger import LEDGER
 from dflib.train.plan import ensure_planned
-from dflib.train.runs import RunFolder, is_finished, runs_root
+from dflib.train.runs import LEDGER, RunFolder, is_finished, runs_root
 from dflib.train.summary import run_checks
 from dflib.viz.leaderboard import score_vs_cost
 

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from dflib.data import load_split
-from dflib.train.dataset import data_options, subsample
-from dflib.train.recipes import TrainConfig
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import data_options, subsample
 from dflib.train.runs import RunFolder, run_folder
 
 # what the first write-up reported for its probe (docs/writeups.md#findings)

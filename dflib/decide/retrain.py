@@ -28,9 +28,8 @@ import pandas as pd
 from dflib.decide.pseudo import PseudoLabels, write_pseudo_folder
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.train import evaluate, fit, load_run_model
-from dflib.train.batches import eval_loader
-from dflib.train.dataset import prepare
-from dflib.train.recipes import TrainConfig
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import eval_loader, prepare
 from dflib.train.runs import RunFolder, is_finished, run_folder, write_json
 
 PSEUDO_DATA = "pseudo_data"  # the data folder's name inside the retrained run's folder

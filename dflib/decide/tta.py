@@ -22,8 +22,7 @@ import pandas as pd
 from dflib.decide.ensemble import Aligned, align
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.train import evaluate, load_run_model
-from dflib.train.batches import eval_loader
-from dflib.train.dataset import prepare
+from dflib.train.inputs import eval_loader, prepare
 from dflib.train.runs import RunFolder, run_folder
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from dflib.train.config import get_recipe
 from dflib.train.plan import MissingRunError, PlannedRun, ensure_planned
-from dflib.train.recipes import get_recipe
 from dflib.train.runs import RunFolder, finished_runs
 
 __all__ = ["MissingRunError", "available_runs", "ensure_run", "ensure_runs"]

@@ -45,10 +45,9 @@ from dflib.study.verdicts import (
     decide_level,
     decide_ranking,
 )
-from dflib.train.ledger import ledger_root
+from dflib.train.config import reference
 from dflib.train.plan import ROLE
-from dflib.train.recipes import reference
-from dflib.train.runs import runs_root
+from dflib.train.runs import ledger_root, runs_root
 
 __all__ = ["CLAIMS", "LEVEL_TOL", "RANKINGS", "Arm", "Claim", "claim_runs", "claims", "decide_at_least",
            "decide_difference", "decide_level", "decide_ranking", "plan_command"]  # fmt: skip

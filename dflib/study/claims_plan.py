@@ -38,8 +38,8 @@ import fnmatch
 import re
 from typing import Any
 
+from dflib.train.config import TrainConfig, get_recipe, list_recipes
 from dflib.train.plan import ROLE, PlannedRun
-from dflib.train.recipes import TrainConfig, get_recipe, list_recipes
 
 PREFIX = "claims"
 GROUPS = ("arch", "balance", "median", "blur")

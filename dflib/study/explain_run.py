@@ -20,8 +20,8 @@ from torch import nn
 from dflib.data import stratified_split
 from dflib.study.explain import LayerInfo, Scorer, cam_layer, grad_cam, region_masks, run_scorer
 from dflib.train import load_run_model
-from dflib.train.dataset import prepare
-from dflib.train.recipes import TrainConfig
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import prepare
 from dflib.train.runs import RunFolder, run_folder
 
 

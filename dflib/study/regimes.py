@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dflib.train.recipes import reference
+from dflib.train.config import reference
 
 WRITEUP_IMAGES = 50_000  # labelled images of both write-ups (docs/writeups.md#task-and-data)
 WRITEUP_DATA = "write-up data"

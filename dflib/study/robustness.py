@@ -4,7 +4,7 @@ The perturbations (:mod:`dflib.study.perturb`) are applied to the decoded source
 as uint8 and written losslessly (PNG) into a folder per condition, so each run's own
 pipeline meets them as it would meet a user's data: decode, resize, its noise filter and
 the image cache (:func:`dflib.data.cache.build_cache`), then its model
-(:func:`dflib.train.load_run_model`, :func:`dflib.train.engine.evaluate`). Every run is
+(:func:`dflib.train.load_run_model`, :func:`dflib.train.loop.evaluate`). Every run is
 scored with and without the CoherentNoiseFilter at test time (at each tolerance given),
 whatever it was trained with.
 
@@ -45,10 +45,9 @@ from dflib.imageio import try_read_image
 from dflib.metrics import binary_metrics
 from dflib.study.perturb import Condition, apply
 from dflib.train import load_run_model
-from dflib.train.batches import eval_loader
-from dflib.train.dataset import data_options, subsample
-from dflib.train.engine import evaluate
-from dflib.train.recipes import TrainConfig
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import data_options, eval_loader, subsample
+from dflib.train.loop import evaluate
 from dflib.train.runs import RunFolder
 
 FILTER = "coherent_noise_filter"

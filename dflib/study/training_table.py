@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from dflib.study.claims import RANKINGS
-from dflib.train.recipes import list_recipes
+from dflib.train.config import list_recipes
 from dflib.train.runs import RunFolder, finished_runs
 from dflib.train.summary import runs_table, titles
 

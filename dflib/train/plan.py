@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from dflib.environment import file_lock
-from dflib.train.recipes import TrainConfig
+from dflib.train.config import TrainConfig
+from dflib.train.loop import fit
 from dflib.train.runs import ROLE, RunFolder, finished_runs, is_finished, run_folder, write_json
-from dflib.train.trainer import fit
 
 
 class MissingRunError(FileNotFoundError):
