@@ -11,7 +11,7 @@ torchvision's functional op at the same parameters (tests/test_batched_augment.p
 - sharpness: one 3x3 smoothing convolution and one per-sample blend.
 
 :func:`sample_params` draws the parameters on the device from a ``torch.Generator``
-seeded by ``(seed, epoch)``, with the ranges of :mod:`dflib.train.augment`. The draws are
+seeded by ``(seed, epoch)``, with the ranges of :mod:`dflib.train.inputs`. The draws are
 not kornia's (other random streams, colour steps in a fixed order), so a pipeline built on
 these trains on other augmented images than kornia's for the same seed. Not wired into
 ``DevicePipeline``, so it lives in the bench that measures it: on a 2-core CPU the batched
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from dflib.train.augment import BLUR, CROP_SCALE, JITTER, SHARPNESS
+from dflib.train.inputs import BLUR, CROP_SCALE, JITTER, SHARPNESS
 
 RATIO = (3 / 4, 4 / 3)  # RandomResizedCrop's aspect ratios (kornia's and torchvision's)
 JITTER_P = 0.8  # the share of images colour-jittered (DevicePipeline's ColorJitter p)

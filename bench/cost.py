@@ -19,8 +19,8 @@ from pathlib import Path
 from dflib.data import load_split
 from dflib.data.cache import build_cache
 from dflib.environment import cache_dir
-from dflib.train.dataset import preprocess_for, subsample
-from dflib.train.engine import train_one_epoch
+from dflib.train.inputs import preprocess_for, subsample
+from dflib.train.loop import train_one_epoch
 
 import measure
 import pipelines as P

@@ -20,8 +20,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
-from dflib.train.augment import DevicePipeline
-from dflib.train.batches import batch_loader, epoch_order, split_batches, to_device
+from dflib.train.inputs import DevicePipeline, batch_loader, epoch_order, split_batches, to_device
 
 
 def epoch_batches(n: int, batch_size: int, batches: int, seed: int = 0) -> list[np.ndarray]:

@@ -21,21 +21,29 @@ import torch
 
 from dflib.data import ImageTable, load_split
 from dflib.data.cache import ImageCache, build_cache
-from dflib.train import fit, get_recipe, resident
-from dflib.train.augment import DevicePipeline, build_augmentations
-from dflib.train.batches import eval_batch_size, eval_loader
-from dflib.train.dataset import preprocess_for, subsample
-from dflib.train.engine import CHECK_EVERY, Device, evaluate, train_one_epoch
-from dflib.train.losses import make_loss
-from dflib.train.optim import make_optimizer
-from dflib.train.recipes import TrainConfig
-from dflib.train.trainer import (
+from dflib.train import fit, get_recipe, inputs
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import (
+    DevicePipeline,
+    build_augmentations,
+    eval_batch_size,
+    eval_loader,
+    preprocess_for,
+    subsample,
+)
+from dflib.train.loop import (
+    CHECK_EVERY,
+    Device,
     batch_source,
     compile_mode,
+    evaluate,
     loader_workers,
     model_and_pipeline,
     step_memory,
+    train_one_epoch,
 )
+from dflib.train.losses import make_loss
+from dflib.train.optim import make_optimizer
 
 import measure
 import pipelines as P
@@ -153,7 +161,7 @@ def arch_row(b: Bench, arch: str) -> dict:
 
     # the trainer's data path: the cache resident on the device where it fits, else the loader
     step_bytes = step_memory(s.model, s.pipeline, s.loss_fn, s.dev, config) if b.cuda else 0
-    held = resident.hold(config.resident_data, cache, cache.labels, b.device, step_bytes)
+    held = inputs.hold(config.resident_data, cache, cache.labels, b.device, step_bytes)
     timed = P.epoch_batches(len(cache), bs, batches, 1)
     loader = batch_source(held, cache, cache.labels, timed, workers, b.device)
     train_one_epoch(s.model, loader, s.pipeline, s.loss_fn, s.optimizer, s.dev, epoch=0,

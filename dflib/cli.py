@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 class _TrainParser(argparse.ArgumentParser):
     """``dflib train``'s parser: its setting flags are added when it is first used, because
-    reading :class:`~dflib.train.recipes.TrainConfig` imports torch, which ``dflib --help``
+    reading :class:`~dflib.train.config.TrainConfig` imports torch, which ``dflib --help``
     and the other commands should not wait for."""
 
     settings_added = False
@@ -214,7 +214,7 @@ class _TrainParser(argparse.ArgumentParser):
 def _add_train(commands) -> None:
     train = commands.add_parser(
         "train", help="train an architecture into a run folder",
-        description="Train with the architecture's recipe (dflib.train.recipes); every setting "
+        description="Train with the architecture's recipe (dflib.train.config); every setting "
         "left out keeps the recipe's value, or --config's. Writes runs/<name>/ (params, history, "
         "metrics, predictions, figures, best.pt, last.pt).",
     )  # fmt: skip
@@ -226,7 +226,7 @@ def _add_train(commands) -> None:
     add("--out", default=None, help="run folder (default: a fresh runs/<arch>-<time>)")
     add("--resume", action="store_true", help="continue the run in --out from its last.pt "
         "with its own settings: only those TrainConfig declares free on resume (the epochs, "
-        "how the steps run, the loggers: dflib.train.recipes.resume_settings) may change")  # fmt: skip
+        "how the steps run, the loggers: dflib.train.config.resume_settings) may change")  # fmt: skip
     add("--no-progress", action="store_true", help="no progress bars (one line per epoch)")
     train.set_defaults(handler=_train)
 

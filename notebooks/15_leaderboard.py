@@ -71,9 +71,8 @@ from IPython.display import Markdown, display
 from dflib.checks import Checks
 from dflib.study import leaderboard as lb
 from dflib.study.claims import claims, claims_plan, training_command, write_reports
-from dflib.train.ledger import LEDGER
 from dflib.train.plan import ensure_planned
-from dflib.train.runs import RunFolder, is_finished, runs_root
+from dflib.train.runs import LEDGER, RunFolder, is_finished, runs_root
 from dflib.train.summary import run_checks
 from dflib.viz.leaderboard import score_vs_cost
 

@@ -45,8 +45,8 @@ import pandas as pd
 
 from dflib.environment import output_dir, resolve_path
 from dflib.study.claims import CLAIM_ARCH, arm_of, claims_plan
-from dflib.train.ledger import ledger_root
 from dflib.train.plan import PlannedRun
+from dflib.train.runs import ledger_root
 
 from campaign import ARCHIVE_SUFFIXES, already_trained, train_plan
 

@@ -1,4 +1,4 @@
-"""The run ledger ``reports/runs/`` (``dflib.train.ledger``): add run folders, pack and import archives.
+"""The run ledger ``reports/runs/`` (``dflib.train.runs``): add run folders, pack and import archives.
 
     python scripts/ledger.py add runs/claims-arch-freqnet-s42 runs/demo-freqnet   # entries from run folders
     python scripts/ledger.py import claims_runs*.tar.gz                           # archives a GPU machine returned
@@ -24,8 +24,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from dflib.environment import resolve_path
-from dflib.train.ledger import ENTRY_FILES, FILES, LEDGER, ledger_root
-from dflib.train.runs import RunFolder, is_finished
+from dflib.train.runs import ENTRY_FILES, FILES, LEDGER, RunFolder, is_finished, ledger_root
 
 
 class LedgerError(ValueError):

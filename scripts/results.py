@@ -1,7 +1,7 @@
 """Re-make reports/leaderboard.md, reports/claims.md and reports/training.md from the run ledger alone (``make results``).
 
 The same functions as notebook 15 (``dflib.study.leaderboard``, ``dflib.study.claims``)
-read ``reports/runs/`` (``dflib.train.ledger``): only the
+read ``reports/runs/`` (``dflib.train.runs``): only the
 entries' small files, so a clean clone with no ``runs/`` re-makes both tables. They are
 headed by this command and the runs' training command; the runs folder is printed
 relative to the project root and the date and machine only in one header line, so two
@@ -22,8 +22,7 @@ import sys
 
 from dflib.study.claims import PREFIX, claims, training_command, write_reports
 from dflib.study.leaderboard import leaderboard, runs_command, table_runs, write_table
-from dflib.train.ledger import LEDGER
-from dflib.train.runs import finished_runs
+from dflib.train.runs import LEDGER, finished_runs
 
 DEFAULTS = {"runs": LEDGER, "out": "reports", "include": f"{PREFIX}-*", "prefix": PREFIX}
 

@@ -26,10 +26,9 @@ import papermill
 from dflib.environment import output_dir, project_root
 from dflib.study.leaderboard import TABLE_PREFIX, runs_command, table_runs, write_table
 from dflib.train import reference
-from dflib.train.ledger import LEDGER
+from dflib.train.config import get_recipe, list_recipes
 from dflib.train.plan import PlannedRun, ensure_planned
-from dflib.train.recipes import get_recipe, list_recipes
-from dflib.train.runs import RunFolder
+from dflib.train.runs import LEDGER, RunFolder
 
 from ledger import write_entry
 

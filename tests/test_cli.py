@@ -70,8 +70,8 @@ def _train_args(*argv):
 def test_train_flags_come_from_every_trainconfig_field():
     import dataclasses
 
+    from dflib.train.config import TrainConfig, field_docs
     from dflib.train.flags import flag
-    from dflib.train.recipes import TrainConfig, field_docs
 
     args = _train_args()
     docs = field_docs()

@@ -1,6 +1,6 @@
 """Every list that names TrainConfig settings names real fields.
 
-The settings are written once, in :class:`dflib.train.recipes.TrainConfig`; the command
+The settings are written once, in :class:`dflib.train.config.TrainConfig`; the command
 line derives its flags from it, but other places name settings by hand: the training
 notebooks' parameters cells (a papermill ``-p epochs 25`` must mean ``TrainConfig.epochs``),
 the recipe overrides the other notebooks pass to the helpers that make their upstream runs,
@@ -19,11 +19,11 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from dflib.decide.upstream import ensure_run, ensure_runs
 from dflib.models import list_models, model_cfg
 from dflib.study import leaderboard
 from dflib.study.crossgen import plan_runs
-from dflib.train.recipes import RESUME_KINDS, TrainConfig, field_docs, get_recipe, resume_settings
+from dflib.train.config import RESUME_KINDS, TrainConfig, field_docs, get_recipe, resume_settings
+from dflib.train.plan import ensure_run, ensure_runs
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,8 @@ import pytest
 from dflib.data import load_hidden_test_labels, load_split
 from dflib.study import crossgen
 from dflib.train import get_recipe
-from dflib.train.dataset import prepare
-from dflib.train.recipes import TrainConfig, resume_settings
+from dflib.train.config import TrainConfig, resume_settings
+from dflib.train.inputs import prepare
 from dflib.train.runs import RunFolder, write_json, write_predictions
 
 

@@ -13,8 +13,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from dflib.train import TrainingDiverged, fit, get_recipe, load_checkpoint
-from dflib.train import trainer as fit_module
+from dflib.train import TrainingDiverged, fit, get_recipe, load_checkpoint, loop
 from dflib.train.distributed import World, shard
 from dflib.train.losses import Loss
 
@@ -34,7 +33,7 @@ def free_port() -> int:
 
 def poison_loss(at_step: int) -> None:
     """This process's training loss becomes NaN at its ``at_step``-th step."""
-    real_make_loss, steps = fit_module.make_loss, [0]
+    real_make_loss, steps = loop.make_loss, [0]
 
     def make_loss(*args, **kwargs):
         loss = real_make_loss(*args, **kwargs)
@@ -46,7 +45,7 @@ def poison_loss(at_step: int) -> None:
 
         return Loss(poisoned, loss.normaliser)
 
-    fit_module.make_loss = make_loss
+    loop.make_loss = make_loss
 
 
 def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: int,

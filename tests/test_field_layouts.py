@@ -196,7 +196,7 @@ def test_a_mapping_names_folders_the_vocabulary_does_not(tmp_path):
 
 def test_classes_on_the_command_line_is_a_fixed_setting(tmp_path):
     from dflib.cli import build_parser
-    from dflib.train.recipes import resume_settings
+    from dflib.train.config import resume_settings
 
     args = build_parser().parse_args(
         [
@@ -274,7 +274,7 @@ def test_predict_on_a_folder_above_one_data_folder_scores_its_test_split(cnndete
 
 
 def test_training_says_which_column_and_folders_it_read(faces_140k, tmp_path, capsys):
-    from dflib.train.dataset import prepare
+    from dflib.train.inputs import prepare
 
     config = get_recipe("rgb_fft", data_dir=str(faces_140k), label_column="label_str", img_size=64)
     data_ = prepare(config, progress=False)

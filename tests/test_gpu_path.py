@@ -16,8 +16,8 @@ import torch
 from conftest import killed_then_resumed
 
 from dflib.models import create_model
-from dflib.train import fit, get_recipe, optim, trainer
-from dflib.train.engine import Device, train_one_epoch
+from dflib.train import fit, get_recipe, loop, optim
+from dflib.train.loop import Device, train_one_epoch
 from dflib.train.losses import make_loss
 
 TIMING = ["seconds", "images_per_s"]
@@ -32,14 +32,14 @@ def take_the_gpu_path() -> None:
     """The fused update and channels_last on a CPU, as on a GPU, with the narrow model
     (also called in DDP workers)."""
     optim.FUSED_DEVICES = ("cuda", "cpu")
-    trainer.CHANNELS_LAST_DEVICES = ("cuda", "cpu")
-    trainer.create_model = narrow_model
+    loop.CHANNELS_LAST_DEVICES = ("cuda", "cpu")
+    loop.create_model = narrow_model
 
 
 @pytest.fixture
 def gpu_path(monkeypatch):
-    for module, name in ((optim, "FUSED_DEVICES"), (trainer, "CHANNELS_LAST_DEVICES"),
-                         (trainer, "create_model")):  # fmt: skip
+    for module, name in ((optim, "FUSED_DEVICES"), (loop, "CHANNELS_LAST_DEVICES"),
+                         (loop, "create_model")):  # fmt: skip
         monkeypatch.setattr(module, name, getattr(module, name))  # restored afterwards
     take_the_gpu_path()
 
@@ -55,11 +55,11 @@ def test_the_gpu_step_learns_a_fixed_batch(gpu_path):
     config = tiny(lr=1e-2, augment=())
     cpu = torch.device("cpu")
     torch.manual_seed(0)
-    model, pipeline = trainer.model_and_pipeline(config, cpu)
+    model, pipeline = loop.model_and_pipeline(config, cpu)
     optimizer, _ = optim.make_optimizer(model, config, finetune=False)
     dev = Device.for_run(cpu, config.amp)
     assert optimizer.param_groups[0]["fused"] and pipeline.channels_last
-    assert trainer.describe_step(None, model, dev, pipeline.channels_last) == GPU_STEP
+    assert loop.describe_step(None, model, dev, pipeline.channels_last) == GPU_STEP
     rng = np.random.default_rng(0)
     images = torch.from_numpy(rng.integers(0, 256, (8, 64, 64, 3), dtype=np.uint8))
     labels = torch.arange(8) % 2

@@ -1,4 +1,5 @@
-"""The package's shape: no import cycle between modules, small files, the layer contract.
+"""The package's shape: no import cycle between modules, one line per module in each
+package's docstring, the layer contract.
 
 The import graph counts every import statement, at module level and inside functions
 (lazy imports run too, just later), and resolves ``from dflib.x import y`` to the module

@@ -16,9 +16,8 @@ import pytest
 
 from dflib.study.claims import claims, claims_plan
 from dflib.study.leaderboard import leaderboard, write_leaderboard
-from dflib.train.ledger import ENTRY_FILES
 from dflib.train.plan import ensure_planned
-from dflib.train.runs import RunFolder
+from dflib.train.runs import ENTRY_FILES, RunFolder
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 

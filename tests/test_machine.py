@@ -14,9 +14,8 @@ import torch
 from dflib import cli, environment
 from dflib.runtime import built_for
 from dflib.train import get_recipe
-from dflib.train.engine import Device
+from dflib.train.loop import Device, compile_mode, compile_unsupported, loader_workers
 from dflib.train.machine import machine_report
-from dflib.train.trainer import compile_mode, compile_unsupported, loader_workers
 
 ARCHS = ["sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"]
 

@@ -16,10 +16,9 @@ from dflib.study import crossgen
 from dflib.study.claims import claims_plan, run_role
 from dflib.train import plan as planner
 from dflib.train import runs as rf
-from dflib.train.ledger import ledger_root
+from dflib.train.config import TrainConfig, get_recipe
 from dflib.train.plan import MissingRunError, PlannedRun, ensure_planned, find_finished
-from dflib.train.recipes import TrainConfig, get_recipe
-from dflib.train.runs import RunFolder
+from dflib.train.runs import RunFolder, ledger_root
 
 
 def fake_fit(config: TrainConfig, out: str, resume: bool = False, progress: bool = False):

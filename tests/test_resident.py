@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from dflib.train import resident
-from dflib.train.batches import batch_loader, eval_batch_size, split_batches
-from dflib.train.recipes import TrainConfig
+from dflib.train import inputs
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import batch_loader, eval_batch_size, split_batches
 
 
 def _cache(n=23):
@@ -18,9 +18,9 @@ def _cache(n=23):
 
 def test_resident_batches_equal_the_loaders(monkeypatch):
     images, labels = _cache()
-    monkeypatch.setattr(resident, "CHUNK", 5)  # the upload in several pieces
+    monkeypatch.setattr(inputs, "CHUNK", 5)  # the upload in several pieces
     batches = split_batches(np.random.default_rng(1).permutation(len(labels)), 4, drop_last=True)
-    held = resident.ResidentCache(images, labels, torch.device("cpu"))
+    held = inputs.ResidentCache(images, labels, torch.device("cpu"))
     ours = list(held.batches(batches))
     theirs = list(batch_loader(images, labels, batches))
     assert len(ours) == len(theirs) == len(held.batches(batches)) == 6
@@ -32,11 +32,11 @@ def test_resident_batches_equal_the_loaders(monkeypatch):
 def test_the_path_follows_the_mode():
     images, _ = _cache()
     cpu = torch.device("cpu")
-    assert resident.wanted("on", images, cpu) and not resident.wanted("off", images, cpu)
-    assert not resident.wanted("auto", images, cpu), "auto holds the cache on CUDA only"
-    assert resident.nbytes(images) == 23 * 8 * 8 * 3
+    assert inputs.wanted("on", images, cpu) and not inputs.wanted("off", images, cpu)
+    assert not inputs.wanted("auto", images, cpu), "auto holds the cache on CUDA only"
+    assert inputs.nbytes(images) == 23 * 8 * 8 * 3
     with pytest.raises(ValueError, match="resident_data"):
-        resident.wanted("always", images, cpu)
+        inputs.wanted("always", images, cpu)
     with pytest.raises(ValueError, match="resident_data='always'"):
         TrainConfig(resident_data="always")
 
@@ -47,13 +47,13 @@ def test_auto_keeps_room_for_the_measured_step(monkeypatch):
     measured dry step needs (times the headroom)."""
     images, _ = _cache()
     cuda = torch.device("cuda")
-    size = resident.nbytes(images)
+    size = inputs.nbytes(images)
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (4 * size, 8 * size))
-    room = 3 * size / resident.HEADROOM  # what the step may take with the cache beside it
-    assert resident.wanted("auto", images, cuda, step_bytes=int(room))
-    assert not resident.wanted("auto", images, cuda, step_bytes=int(room) + size)
+    room = 3 * size / inputs.HEADROOM  # what the step may take with the cache beside it
+    assert inputs.wanted("auto", images, cuda, step_bytes=int(room))
+    assert not inputs.wanted("auto", images, cuda, step_bytes=int(room) + size)
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (size, 8 * size))
-    assert not resident.wanted("auto", images, cuda, step_bytes=size // 4)
+    assert not inputs.wanted("auto", images, cuda, step_bytes=size // 4)
 
 
 def test_the_step_is_measured_on_a_copy_leaving_model_and_randomness_as_they_were(
@@ -62,10 +62,9 @@ def test_the_step_is_measured_on_a_copy_leaving_model_and_randomness_as_they_wer
     """The dry step trains a copy (forward, backward, AdamW's update) and scores an
     evaluation batch; the run's model, its buffers and the random streams are untouched."""
     from dflib.models import create_model
-    from dflib.train.augment import DevicePipeline
-    from dflib.train.engine import Device
+    from dflib.train.inputs import DevicePipeline
+    from dflib.train.loop import Device, step_memory
     from dflib.train.losses import make_loss
-    from dflib.train.trainer import step_memory
 
     allocated = iter([1_000, 9_000])  # before the step, its peak (the fakes of a GPU)
     for name in ("synchronize", "reset_peak_memory_stats", "empty_cache"):

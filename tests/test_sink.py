@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from dflib.train import engine, fit, get_recipe, sink
+from dflib.train import fit, get_recipe, loop, runs
+from dflib.train.config import TrainConfig
 from dflib.train.flags import config_from_args
-from dflib.train.recipes import TrainConfig
 from dflib.train.runs import RunFolder
 from dflib.viz.training import run_figures
 
@@ -29,8 +29,8 @@ def tiny(**overrides) -> TrainConfig:
 def every_step_read(monkeypatch):
     """The loss read after every step and handed to the loggers every 2 steps, so a
     4-step epoch has step scalars (the history is the same at any read interval)."""
-    monkeypatch.setattr(engine, "CHECK_EVERY", 1)
-    monkeypatch.setattr(sink, "STEP_EVERY", 2)
+    monkeypatch.setattr(loop, "CHECK_EVERY", 1)
+    monkeypatch.setattr(runs, "STEP_EVERY", 2)
 
 
 def events(folder, kind: str = "scalars") -> dict[str, list]:
@@ -126,10 +126,10 @@ class Recorder:
 
 
 def test_the_sink_writes_history_then_hands_rows_and_steps_to_its_loggers(tmp_path, monkeypatch):
-    monkeypatch.setitem(sink.LOGGERS, "recorder", Recorder)
+    monkeypatch.setitem(runs.LOGGERS, "recorder", Recorder)
     Recorder.made.clear()
     run = RunFolder(tmp_path / "run")
-    out = sink.EpochSink(run, ("recorder",), epochs_done=2, steps_done=100)
+    out = runs.EpochSink(run, ("recorder",), epochs_done=2, steps_done=100)
     read = out.reader(steps_before=100, lr=0.5)
     for index in range(15, 160, 16):  # the engine's reads: every 16 steps
         read(index, loss_sum=float(index + 1), seen=2 * (index + 1))
@@ -139,11 +139,11 @@ def test_the_sink_writes_history_then_hands_rows_and_steps_to_its_loggers(tmp_pa
     out.close()
     (logger,) = Recorder.made
     assert logger.start == (2, 100)
-    # every 64 steps (sink.STEP_EVERY), the mean loss of the steps since the last hand-over
+    # every 64 steps (runs.STEP_EVERY), the mean loss of the steps since the last hand-over
     assert logger.calls == [("step", 164, 0.5, 0.5), ("step", 228, 0.5, 0.5), ("epoch", 3),
                             ("close",)]  # fmt: skip
     assert run.read_history()["val_f1"].tolist() == [0.1, 0.2, 0.3]
-    assert sink.EpochSink(run).reader(0, 0.1) is None  # no loggers: the engine reads nothing
+    assert runs.EpochSink(run).reader(0, 0.1) is None  # no loggers: the engine reads nothing
 
 
 def test_log_is_a_setting_from_notebooks_and_the_command_line_with_clear_errors():

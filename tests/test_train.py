@@ -15,12 +15,11 @@ from dflib.train import (
     fit,
     get_recipe,
     load_checkpoint,
+    loop,
     save_checkpoint,
 )
-from dflib.train import trainer as fit_module
-from dflib.train.augment import DevicePipeline
-from dflib.train.batches import batch_loader, split_batches
-from dflib.train.engine import Device, train_one_epoch
+from dflib.train.inputs import DevicePipeline, batch_loader, split_batches
+from dflib.train.loop import Device, train_one_epoch
 from dflib.train.losses import Loss, make_loss
 
 TIMING = ["seconds", "images_per_s"]
@@ -133,9 +132,8 @@ def test_augmentation_runs_in_float32_outside_autocast():
 # 1-based; the reads come after step 16 and at the end (step 20)
 @pytest.mark.parametrize("bad_batch", [5, 17, 19])
 def test_nan_is_reported_at_its_own_batch_between_reads(bad_batch):
-    from dflib.train import engine
 
-    assert engine.CHECK_EVERY == 16 and bad_batch % engine.CHECK_EVERY != 0
+    assert loop.CHECK_EVERY == 16 and bad_batch % loop.CHECK_EVERY != 0
     model, pipeline, loss_fn, loader = _tiny_step_parts(n=40, batch=2)  # 20 steps
     calls, hooked = [0], []
 
@@ -210,7 +208,7 @@ def test_existing_run_is_not_overwritten(reference_run):
 
 
 def test_nan_loss_stops_with_a_clear_message_and_keeps_last_good(tmp_path, monkeypatch):
-    real_make_loss = fit_module.make_loss
+    real_make_loss = loop.make_loss
 
     def poisoned(*args, **kwargs):
         loss, calls = real_make_loss(*args, **kwargs), [0]
@@ -222,7 +220,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_last_good(tmp_path, monke
 
         return Loss(wrapped, loss.normaliser)
 
-    monkeypatch.setattr(fit_module, "make_loss", poisoned)
+    monkeypatch.setattr(loop, "make_loss", poisoned)
     with pytest.raises(TrainingDiverged, match=r"epoch 2, batch \d+ \(lr"):
         fit(tiny(), out=str(tmp_path / "nan"), progress=False)
     assert load_checkpoint(tmp_path / "nan" / "last.pt")["epoch"] == 1

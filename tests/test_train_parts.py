@@ -13,10 +13,9 @@ from torch import nn
 
 from dflib.models import list_models
 from dflib.train import fit, get_recipe, list_recipes, predict_folder, write_predicted_submission
-from dflib.train.augment import DevicePipeline
-from dflib.train.batches import epoch_order
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import DevicePipeline, epoch_order
 from dflib.train.losses import fake_probability, make_loss
-from dflib.train.recipes import TrainConfig
 
 
 def test_every_model_has_a_recipe_and_unknown_names_are_explained():
@@ -67,8 +66,8 @@ def test_validation_loss_does_not_depend_on_the_evaluation_batch():
     the machine. This moves ``val_loss`` of ``ce`` runs; ``bce`` and ``bce_focal`` are
     image means, whose value this leaves as it was."""
     from dflib.models import create_model
-    from dflib.train.batches import batch_loader, split_batches
-    from dflib.train.engine import Device, evaluate
+    from dflib.train.inputs import batch_loader, split_batches
+    from dflib.train.loop import Device, evaluate
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (45, 64, 64, 3), dtype=np.uint8)
@@ -92,7 +91,7 @@ def test_losses_copy_no_class_weights_per_call():
     wait (a pageable host-to-device copy); they are put on the device once."""
     from torch.overrides import TorchFunctionMode
 
-    from dflib.train.recipes import LOSSES
+    from dflib.train.config import LOSSES
 
     class Calls(TorchFunctionMode):
         def __init__(self):
@@ -162,9 +161,8 @@ def test_restore_puts_the_random_generators_back(tmp_path):
     """``last.pt`` keeps every generator's state and a resumed run starts from it."""
     import random
 
-    from dflib.train.checkpoint import load_checkpoint, save_checkpoint
+    from dflib.train.checkpoint import last_state, load_checkpoint, restore, save_checkpoint
     from dflib.train.optim import make_optimizer
-    from dflib.train.resume import last_state, restore
 
     config = TrainConfig(epochs=2)
     model = nn.Linear(3, 2)
@@ -189,13 +187,13 @@ def test_restore_puts_the_random_generators_back(tmp_path):
 def test_compile_runs_eager_and_says_why_below_compute_capability_7(monkeypatch):
     """Inductor's Triton kernels need compute capability 7.0: on Kaggle's P100 (6.0) a
     compiled step crashed at its first forward; it now runs eager, saying so."""
-    from dflib.train import trainer
+    from dflib.train import loop
 
     cuda, on = torch.device("cuda"), TrainConfig(compile=True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla P100-PCIE-16GB")
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (6, 0))
-    assert trainer.compile_mode(on, cuda, distributed=False) is None
-    compile_mode, compile_unsupported = trainer.compile_mode, trainer.compile_unsupported
+    assert loop.compile_mode(on, cuda, distributed=False) is None
+    compile_mode, compile_unsupported = loop.compile_mode, loop.compile_unsupported
     why = compile_unsupported(cuda)
     assert "compute capability >= 7.0" in why and "Tesla P100-PCIE-16GB has 6.0" in why
     assert "runs eager" in why and "compile=False" in why
@@ -211,8 +209,7 @@ def test_resume_loads_the_optimiser_state_for_this_runs_fused_update(tmp_path, m
     and every moment must take its parameter's strides, or the fused kernel refuses it.
     On a CPU both would still run, so the causes are checked, not the crash."""
     from dflib.train import optim
-    from dflib.train.checkpoint import load_checkpoint, save_checkpoint
-    from dflib.train.resume import last_state, restore
+    from dflib.train.checkpoint import last_state, load_checkpoint, restore, save_checkpoint
 
     config = TrainConfig(epochs=2)
     torch.manual_seed(0)
@@ -249,9 +246,8 @@ def test_resume_loads_the_optimiser_state_for_this_runs_fused_update(tmp_path, m
 
 def test_step_mode_follows_device_and_flags(monkeypatch):
     """Compiled steps are CUDA graphs on one GPU only; AdamW is fused on CUDA only."""
-    from dflib.train.engine import Device
+    from dflib.train.loop import Device, compile_mode, describe_step
     from dflib.train.optim import fused, make_optimizer
-    from dflib.train.trainer import compile_mode, describe_step
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))  # a T4

@@ -8,7 +8,6 @@ live one stage up, in :mod:`dflib.study`.
 - :mod:`~dflib.decide.threshold`: which threshold, how calibrated, the submission it decides;
 - :mod:`~dflib.decide.ensemble`: whether combining runs (voting, ranks, selection, flip TTA) pays;
 - :mod:`~dflib.decide.pseudo`: whether pseudo-labels help (selection, retraining, before/after);
-- :mod:`~dflib.decide.upstream`: the runs a notebook names, found or made through the planner.
 """
 
 from dflib.decide.ensemble import (
@@ -63,7 +62,7 @@ from dflib.decide.threshold import (
     write_submission,
     write_threshold,
 )
-from dflib.decide.upstream import MissingRunError, available_runs, ensure_run, ensure_runs
+from dflib.train.plan import MissingRunError, available_runs, ensure_run, ensure_runs
 
 __all__ = [
     "Aligned", "Comparison", "MissingRunError", "PseudoLabels", "Selection", "TTAScores",

@@ -43,8 +43,7 @@ from sklearn.metrics import roc_auc_score
 from dflib.decide.threshold import run_template, write_thresholded
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.train import evaluate, load_run_model
-from dflib.train.batches import eval_loader
-from dflib.train.dataset import prepare
+from dflib.train.inputs import eval_loader, prepare
 from dflib.train.runs import RunFolder, run_folder, write_json
 
 EPS = 1e-12

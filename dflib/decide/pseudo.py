@@ -41,9 +41,8 @@ import pandas as pd
 from dflib.data import load_split
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.train import evaluate, fit, load_run_model
-from dflib.train.batches import eval_loader
-from dflib.train.dataset import data_options, prepare, subsample
-from dflib.train.recipes import TrainConfig
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import data_options, eval_loader, prepare, subsample
 from dflib.train.runs import RunFolder, is_finished, run_folder, write_json
 
 # what the first write-up reported for its probe (docs/writeups.md#findings)

@@ -8,7 +8,7 @@
 Every model exposes ``forward_features``, ``forward_head`` and ``forward`` and carries a
 :class:`ModelCfg` as ``default_cfg`` (input size, normalisation, outputs). How each is
 trained (optimiser, loss, epochs, transforms) is not here: it is data in
-:mod:`dflib.train.recipes`, a layer above the models.
+:mod:`dflib.train.config`, a layer above the models.
 
 - :mod:`~dflib.models._base`: the default config and the three-step forward every model
   shares; :mod:`~dflib.models._layers`: building blocks used by several architectures;

@@ -34,7 +34,7 @@ class ModelCfg:
         name: registry name.
         num_classes: outputs of the head as its recipe trains it: 2 logits (softmax) or
             1 logit (sigmoid). The loss, like every training setting, is the recipe's
-            (:mod:`dflib.train.recipes`), not the model's.
+            (:mod:`dflib.train.config`), not the model's.
         input_size: ``(channels, height, width)`` the recipe trains at.
         mean: per-channel normalisation mean (after ``ToTensor``, pixels in [0, 1]).
         std: per-channel normalisation std.

@@ -76,10 +76,9 @@ from scipy.stats import kendalltau
 from dflib.data import class_weights
 from dflib.decide.pseudo import WRITEUP, select_pseudo
 from dflib.study.leaderboard import RANKINGS, leaderboard, provenance, write_leaderboard
-from dflib.train.ledger import ledger_root
+from dflib.train.config import TrainConfig, get_recipe, list_recipes, reference
 from dflib.train.plan import ROLE, PlannedRun
-from dflib.train.recipes import TrainConfig, get_recipe, list_recipes, reference
-from dflib.train.runs import RunFolder, runs_root
+from dflib.train.runs import RunFolder, ledger_root, runs_root
 
 PREFIX = "claims"
 GROUPS = ("arch", "balance", "median", "blur")

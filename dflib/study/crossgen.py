@@ -25,8 +25,8 @@ import pandas as pd
 
 from dflib.data import load_hidden_test_labels, resolve_data_dir
 from dflib.metrics import binary_metrics
+from dflib.train.config import get_recipe
 from dflib.train.plan import PlannedRun
-from dflib.train.recipes import get_recipe
 from dflib.train.runs import RunFolder
 
 FAMILIES = ("tconv", "nearest", "bilinear")

@@ -37,9 +37,9 @@ from dflib.imageio import describe_images
 from dflib.metrics import binary_metrics
 from dflib.synthetic.fake import region_mask
 from dflib.train import load_run_model
-from dflib.train.dataset import prepare
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import prepare
 from dflib.train.losses import fake_logit
-from dflib.train.recipes import TrainConfig
 from dflib.train.runs import RunFolder, run_folder
 
 REGION_COLUMNS = ("region_cx", "region_cy", "region_rx", "region_ry", "region_angle", "feather")

@@ -28,8 +28,8 @@ import pandas as pd
 
 from dflib.environment import project_root
 from dflib.models.cost import arch_flops
+from dflib.train.config import list_recipes
 from dflib.train.plan import ROLE
-from dflib.train.recipes import list_recipes
 from dflib.train.runs import RunFolder, finished_runs, runs_root
 from dflib.train.summary import run_row, runs_table, titles
 

@@ -25,7 +25,7 @@ The perturbations are applied to the decoded source images as uint8 and written
 losslessly (PNG) into a folder per condition, so each run's own pipeline meets them as it
 would meet a user's data: decode, resize, its noise filter and the image cache
 (:func:`dflib.data.cache.build_cache`), then its model (:func:`dflib.train.load_run_model`,
-:func:`dflib.train.engine.evaluate`). Every run is scored with and without the
+:func:`dflib.train.loop.evaluate`). Every run is scored with and without the
 CoherentNoiseFilter at test time (at each tolerance given), whatever it was trained with.
 
 The images are the held-out ones with known labels: the test split with its labels
@@ -72,10 +72,9 @@ from dflib.metrics import binary_metrics
 from dflib.synthetic.config import SyntheticConfig
 from dflib.synthetic.fake import add_noise
 from dflib.train import load_run_model
-from dflib.train.batches import eval_loader
-from dflib.train.dataset import data_options, subsample
-from dflib.train.engine import evaluate
-from dflib.train.recipes import TrainConfig
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import data_options, eval_loader, subsample
+from dflib.train.loop import evaluate
 from dflib.train.runs import RunFolder
 
 NEAR_PEPPER = (1, 10)  # the benchmark's own noise values (dflib.synthetic.config)

@@ -5,43 +5,36 @@ Takes a data folder (or the embedded benchmark) and an architecture name; gives 
 folder (``runs/<name>/``, see :mod:`dflib.train.runs`) holding the weights, the history,
 the metrics and the predictions that every later stage reads.
 
-- :mod:`~dflib.train.recipes` (every recipe as data, :class:`TrainConfig`) and
-  :mod:`~dflib.train.flags` (one command-line flag per setting);
-- :mod:`~dflib.train.dataset` (the cached images, split, class weights and test set of a
-  run), :mod:`~dflib.train.batches` (batches from the cache in a reproducible order),
-  :mod:`~dflib.train.resident` (the cache held on the GPU), :mod:`~dflib.train.augment`
-  (augmentation on the device, per sample);
-- :mod:`~dflib.train.losses`, :mod:`~dflib.train.optim` (AdamW and its schedule),
-  :mod:`~dflib.train.engine` (one epoch, one evaluation pass), :mod:`~dflib.train.epochs`
-  (an epoch's row, log line and randomness), :mod:`~dflib.train.distributed` (DDP under
-  torchrun) and :mod:`~dflib.train.trainer` (``fit``: a whole run);
-- :mod:`~dflib.train.runs` (the run folder), :mod:`~dflib.train.sink` (every epoch's row
-  to ``history.csv`` and the loggers asked for: TensorBoard), :mod:`~dflib.train.checkpoint` and
-  :mod:`~dflib.train.resume` (``last.pt``, and what a resume may change),
-  :mod:`~dflib.train.finish` (the files a run leaves besides its checkpoints),
-  :mod:`~dflib.train.summary` (one row per run, a training notebook's checks),
-  :mod:`~dflib.train.ledger` (where the runs' small files are kept in the repository);
-- :mod:`~dflib.train.plan`: the runs a study needs, found where finished and trained
-  where missing (the one planner of the decisions and the studies);
+One module per question:
+
+- :mod:`~dflib.train.config`: what a run is trained with (:class:`TrainConfig`, every recipe as data, the write-ups' numbers, what a resume may change);
+- :mod:`~dflib.train.flags`: those settings on a command line, one flag per field;
+- :mod:`~dflib.train.inputs`: what a run trains on and how its images reach the model (cache, split, batch order, the cache held on the GPU, augmentation on the device);
+- :mod:`~dflib.train.losses`: the losses, written once for 1-logit and 2-logit heads;
+- :mod:`~dflib.train.optim`: the optimiser and its schedule (AdamW, ReduceLROnPlateau);
+- :mod:`~dflib.train.loop`: how a run trains (``fit``, ``train_one_epoch``, ``evaluate``, the history row, the files a run leaves);
+- :mod:`~dflib.train.distributed`: one run in several processes (DDP under ``torchrun``);
+- :mod:`~dflib.train.checkpoint`: ``last.pt`` and ``best.pt``, and how a run resumes from them;
+- :mod:`~dflib.train.runs`: the run folder (its files, ``is_finished``, every epoch's row to ``history.csv`` and the loggers, the ledger);
+- :mod:`~dflib.train.summary`: how a finished run did (one row per run beside the write-up, a training notebook's checks);
+- :mod:`~dflib.train.plan`: the runs a study needs, found where finished and trained where missing (the one planner);
 - :mod:`~dflib.train.predict`: predicting with finished runs;
-- :mod:`~dflib.train.machine`: what a run would use on this machine and the traps it
-  would meet, from the trainer's own decisions (``python -m dflib env``).
+- :mod:`~dflib.train.machine`: what a run would use on this machine and the traps it would meet (``python -m dflib env``).
 
 >>> from dflib.train import fit, get_recipe
 >>> result = fit(get_recipe("xception_resnet50", epochs=3, img_size=96))
 """
 
 from dflib.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from dflib.train.engine import TrainingDiverged, evaluate, train_one_epoch
+from dflib.train.config import TrainConfig, get_recipe, list_recipes, reference
+from dflib.train.loop import FitResult, TrainingDiverged, evaluate, fit, train_one_epoch
 from dflib.train.predict import (
     Predictions,
     load_run_model,
     predict_folder,
     write_predicted_submission,
 )
-from dflib.train.recipes import TrainConfig, get_recipe, list_recipes, reference
 from dflib.train.runs import RunFolder, run_folder
-from dflib.train.trainer import FitResult, fit
 
 __all__ = [
     "CheckpointError", "FitResult", "Predictions", "RunFolder", "TrainConfig", "TrainingDiverged",

@@ -1,7 +1,7 @@
-""":class:`~dflib.train.recipes.TrainConfig` on a command line: one flag per field.
+""":class:`~dflib.train.config.TrainConfig` on a command line: one flag per field.
 
 The flags are derived from ``dataclasses.fields(TrainConfig)``, their help from each
-field's docstring entry (:func:`~dflib.train.recipes.field_docs`), so a new setting is a
+field's docstring entry (:func:`~dflib.train.config.field_docs`), so a new setting is a
 flag without anyone writing one. :func:`config_from_args` turns the parsed flags into the
 run's config: the recipe of ``--arch`` (or a replayed ``params.json``), then the flags given.
 """
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from dflib.runtime import AMP_MODES
-from dflib.train.recipes import TrainConfig, field_docs, get_recipe, resume_settings
+from dflib.train.config import TrainConfig, field_docs, get_recipe, resume_settings
 from dflib.train.runs import run_folder
 
 # flag names kept from before the flags were derived from TrainConfig (first = shown)
@@ -36,7 +36,7 @@ def add_settings(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field, default ``None`` ("not given"), help from its docs."""
     docs = field_docs()
     group = parser.add_argument_group(
-        "settings (dflib.train.recipes.TrainConfig; left out: --config's, else the recipe's)"
+        "settings (dflib.train.config.TrainConfig; left out: --config's, else the recipe's)"
     )
     for f in dataclasses.fields(TrainConfig):
         # help is %-formatted by argparse; the docstring's reST markup is dropped
@@ -66,7 +66,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
     Resuming a run folder (``args.resume`` and its ``params.json`` in ``args.out``): the
     run's own settings, with only the free ones given changed
-    (:func:`~dflib.train.recipes.resume_settings`, what ``fit(resume=True)`` accepts too;
+    (:func:`~dflib.train.config.resume_settings`, what ``fit(resume=True)`` accepts too;
     the fixed ones given are named on stderr as ignored). Otherwise ``args.config`` (a run's ``params.json`` to replay) or the
     recipe of ``arch``, then every setting given.
     """

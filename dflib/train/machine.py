@@ -2,11 +2,11 @@
 
 Each line comes from the function training itself calls, so the report and ``fit`` cannot
 disagree: the device (:func:`dflib.runtime.resolve_device`), the precision
-(:meth:`dflib.train.engine.Device.for_run`), compile
-(:func:`~dflib.train.trainer.compile_mode`, :func:`~dflib.train.trainer.compile_unsupported`),
+(:meth:`dflib.train.loop.Device.for_run`), compile
+(:func:`~dflib.train.loop.compile_mode`, :func:`~dflib.train.loop.compile_unsupported`),
 AdamW's update (:func:`~dflib.train.optim.fused_on`), the memory format
-(:func:`~dflib.train.trainer.uses_channels_last`), the loader workers
-(:func:`~dflib.train.trainer.loader_workers`), the cache and run folders
+(:func:`~dflib.train.loop.uses_channels_last`), the loader workers
+(:func:`~dflib.train.loop.loader_workers`), the cache and run folders
 (:mod:`dflib.environment`, :func:`~dflib.train.runs.run_folder`). Then a warning for each
 known trap: a GPU the installed torch was not built for, compile asked where it cannot
 run, a run or cache folder that cannot be written.
@@ -31,16 +31,16 @@ from dflib.environment import (
     writable,
 )
 from dflib.runtime import built_for, cuda_arch, resolve_device
-from dflib.train.engine import Device
-from dflib.train.optim import FUSED_DEVICES, fused_on
-from dflib.train.recipes import TrainConfig, get_recipe
-from dflib.train.runs import run_folder
-from dflib.train.trainer import (
+from dflib.train.config import TrainConfig, get_recipe
+from dflib.train.loop import (
+    Device,
     compile_mode,
     compile_unsupported,
     loader_workers,
     uses_channels_last,
 )
+from dflib.train.optim import FUSED_DEVICES, fused_on
+from dflib.train.runs import run_folder
 
 
 @dataclass

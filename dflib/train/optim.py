@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dflib.train.recipes import TrainConfig
+from dflib.train.config import TrainConfig
 
 # devices whose AdamW takes the fused update (one kernel for every parameter): CUDA.
 # Elsewhere the default update, so CPU runs stay as they were; tests add "cpu" (torch >= 2.4

@@ -1,8 +1,10 @@
 """The runs a study needs: found where they are finished, trained where they are missing.
 
-Every caller that needs runs made goes through :func:`ensure_planned`: the decision
-notebooks' upstream runs (:mod:`dflib.decide.upstream`), the claims plan
-(:mod:`dflib.study.claims_plan`: notebook 15, ``scripts/claims_runs.py``), the
+Every caller that needs runs made goes through :func:`ensure_planned`: the runs a notebook
+names by their run folders (:func:`ensure_run`, :func:`ensure_runs`: notebook 10 tunes the
+threshold of a run that notebook 04 or ``make demo`` trained; the smoke size makes it when
+missing; a user's run is taken whatever its settings: the user named it), the claims plan
+(:mod:`dflib.study.claims`: notebook 15, ``scripts/claims_runs.py``), the
 cross-generator study (:mod:`dflib.study.crossgen`) and ``scripts/train_table.py``. It lives
 in ``train`` because the decisions and the studies both use it.
 
@@ -36,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from dflib.environment import file_lock
-from dflib.train.recipes import TrainConfig
+from dflib.train.config import TrainConfig, get_recipe
+from dflib.train.loop import fit
 from dflib.train.runs import ROLE, RunFolder, finished_runs, is_finished, run_folder, write_json
-from dflib.train.trainer import fit
 
 
 class MissingRunError(FileNotFoundError):
@@ -244,3 +246,67 @@ def missing_message(planned: PlannedRun, run: RunFolder) -> str:
         f"`-p out {run.root}`, or `python -m dflib train --arch {planned.arch} --out {run.root}`; "
         f"or run this notebook with `-p make_missing True` to train a small one now."
     )
+
+
+# --- the runs a notebook names (the decision and study notebooks' parameters) ---
+
+
+def available_runs() -> list[str]:
+    """Names of the finished runs under ``runs/``."""
+    return [run.name for run in finished_runs()]
+
+
+def ensure_run(
+    name: str | os.PathLike,
+    arch: str = "xception_resnet50",
+    *,
+    make_missing: bool = False,
+    progress: bool = False,
+    **recipe_overrides: Any,
+) -> RunFolder:
+    """The finished run ``name``; train it first if it is missing and ``make_missing``.
+
+    Args:
+        name: a run name under ``runs/`` or a path.
+        arch: the architecture to train when the run has to be made.
+        make_missing: train a missing (or unfinished) run with ``arch``'s recipe and
+            ``recipe_overrides``; an unfinished run is resumed from its ``last.pt``.
+        progress: tqdm bars while training.
+        recipe_overrides: settings of :func:`dflib.train.get_recipe` (``synthetic_size``,
+            ``train_images``, ``img_size``, ``epochs``, ...) for a run that is made.
+
+    Raises:
+        MissingRunError: the run is missing and ``make_missing`` is False; the message
+            lists the finished runs and the commands that make this one.
+    """
+    return ensure_runs([str(name)], [arch], make_missing=make_missing, progress=progress,
+                       **recipe_overrides)[0]  # fmt: skip
+
+
+def ensure_runs(
+    names: str | list[str],
+    archs: str | list[str],
+    *,
+    make_missing: bool = False,
+    progress: bool = False,
+    **recipe_overrides: Any,
+) -> list[RunFolder]:
+    """:func:`ensure_run` for several runs; ``names`` and ``archs`` may be comma-separated
+    strings (notebook parameters). ``archs`` pairs with ``names`` (the last one repeats).
+
+    Every missing run is named in one error before anything is trained, so a user who
+    lacks three runs learns it once.
+    """
+    names, archs = _split(names), _split(archs)
+    if not names:
+        raise ValueError("no run names given (expected e.g. 'demo-freqnet,demo-rgb_fft')")
+    archs = archs or ["xception_resnet50"]
+    archs = archs + [archs[-1]] * (len(names) - len(archs))
+    plan = [PlannedRun(n, get_recipe(a, **recipe_overrides))
+            for n, a in zip(names, archs, strict=False)]  # fmt: skip
+    return ensure_planned(plan, make_missing=make_missing, progress=progress)
+
+
+def _split(value: str | list[str]) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [str(v).strip() for v in items if str(v).strip()]

@@ -26,12 +26,10 @@ from dflib.imageio import is_image_file
 from dflib.metrics import binary_metrics, by_generator
 from dflib.models import create_model
 from dflib.runtime import amp_dtype, resolve_device
-from dflib.train.augment import DevicePipeline
-from dflib.train.batches import eval_loader
 from dflib.train.checkpoint import load_weights
-from dflib.train.dataset import preprocess_for
-from dflib.train.engine import Device, evaluate
-from dflib.train.recipes import TrainConfig
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import DevicePipeline, eval_loader, preprocess_for
+from dflib.train.loop import Device, evaluate
 from dflib.train.runs import RunFolder, run_folder
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from dflib.checks import Checks
-from dflib.train.recipes import reference
+from dflib.train.config import reference
 from dflib.train.runs import RunFolder, run_folder
 
 # how every table names the columns of :func:`run_row` (and of the leaderboard's extras)

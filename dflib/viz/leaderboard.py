@@ -9,7 +9,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import ConnectionPatch
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
-from dflib.train.recipes import list_recipes, reference
+from dflib.train.config import list_recipes, reference
 
 COST = {  # column -> axis label, log scale
     "params": ("parameters", True),

@@ -3,7 +3,7 @@
 Learning curves, the confusion matrix, ROC and precision-recall curves, F1 against the
 threshold with the tuned point, and the worst errors. :func:`run_figures` writes them
 all into ``<run>/figures/`` (the command line and the training notebooks do so after
-training) and hands them to the loggers the run asked for (:mod:`dflib.train.sink`).
+training) and hands them to the loggers the run asked for (:mod:`dflib.train.runs`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from dflib.metrics import best_threshold
-from dflib.train.runs import RunFolder
-from dflib.train.sink import log_figures
+from dflib.train.runs import RunFolder, log_figures
 from dflib.viz.plotting import CLASS_COLOURS, CLASS_NAMES, image_grid, save
 
 

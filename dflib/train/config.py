@@ -1,4 +1,6 @@
-"""Every architecture's training recipe as data, in one place (described in ``docs/writeups.md#recipes``).
+"""What a run is trained with: every architecture's training recipe as data, in one place
+(described in ``docs/writeups.md#recipes``), the write-ups' numbers it is judged against
+(:func:`reference`) and which settings a resume may change (:func:`resume_settings`).
 
 The notebooks' parameters (``None`` = "the recipe's value"), the command line's defaults
 and the leaderboard all read :func:`get_recipe`, so no number is copied anywhere else.
@@ -23,7 +25,7 @@ from typing import Any
 
 from dflib.data.layouts import DataError, parse_classes
 from dflib.runtime import AMP_MODES
-from dflib.train.sink import LOGGERS
+from dflib.train.runs import LOGGERS
 
 LOSSES = ("ce", "bce", "bce_focal")
 AUGMENTS = ("hflip", "resized_crop", "color_jitter", "gaussian_blur", "sharpness")
@@ -100,7 +102,7 @@ class TrainConfig:
             ``"off"``); the same batches in the same order either way.
         deterministic: deterministic kernels (slower; bit-identical GPU runs).
         log: loggers that receive every epoch's row besides ``history.csv``, names from
-            :data:`dflib.train.sink.LOGGERS` (``"tensorboard"``: event files in
+            :data:`dflib.train.runs.LOGGERS` (``"tensorboard"``: event files in
             ``<run>/tb/``); ``()`` = none.
     """
 

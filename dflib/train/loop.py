@@ -1,0 +1,770 @@
+"""How a run trains: ``fit`` (a whole run, from a :class:`TrainConfig` to a finished run
+folder) over plain ``train_one_epoch`` and ``evaluate`` functions, as in torchvision's
+reference ``train.py``; what each epoch records and says; and the files a run leaves
+besides its checkpoints.
+
+Main stage on the training split (AdamW, ReduceLROnPlateau on the validation loss,
+best weights by validation F1, optional early stopping), then an optional fine-tuning
+stage on 100% of the labelled data at a lower lr. After every epoch ``last.pt`` is
+written atomically; ``fit(..., resume=True)`` continues from it and ends with the same
+history and weights as an uninterrupted run, because each epoch draws its batch order
+and its augmentations from ``(seed, epoch)`` alone. Under ``torchrun`` the same loop runs
+in every process with DistributedDataParallel (:mod:`dflib.train.distributed`).
+
+The header (``params.json``, ``environment.json``, ``skipped.csv``) is written before
+the first epoch, so even a run that dies early says what it was. Validation predictions
+come from the best main-stage weights, and the decision threshold is tuned on them
+(highest F1, ties to higher recall). With a fine-tuning stage the validation images are
+then trained on, so the threshold is tuned before fine-tuning, as the write-up did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
+
+from dflib.metrics import best_threshold, binary_metrics
+from dflib.models import count_params, create_model
+from dflib.runtime import amp_dtype, resolve_device, seed_everything
+from dflib.train import distributed as ddp
+from dflib.train import runs
+from dflib.train.checkpoint import (
+    last_state,
+    load_checkpoint,
+    previous_state,
+    restore,
+    save_checkpoint,
+)
+from dflib.train.config import TrainConfig
+from dflib.train.inputs import (
+    DevicePipeline,
+    TrainingData,
+    batch_loader,
+    epoch_order,
+    eval_batch_size,
+    eval_batches,
+    eval_loader,
+    hold,
+    prepare,
+    split_batches,
+    to_device,
+)
+from dflib.train.losses import Loss, fake_probability, make_loss
+from dflib.train.optim import fused, make_optimizer
+from dflib.train.runs import EpochSink, RunFolder, environment_info
+
+# called after every training step with (batch index, images so far, seconds so far); all
+# three are host-side numbers, so a hook costs no device sync. On CUDA the host runs ahead
+# of the device, except after the steps that read it ((index + 1) % CHECK_EVERY == 0):
+# their seconds are measured once the device has caught up (what timings should use)
+BatchHook = Callable[[int, int, float], None]
+# called at each of those reads with (batch index, the epoch's loss summed over its images
+# so far, images so far): the loss a logger shows every few steps, read at no extra sync
+ReadHook = Callable[[int, float, int], None]
+
+# the step loop reads the device (loss so far, first non-finite batch) once every this many
+# steps and at the epoch's end: one host sync per 16 steps instead of one per step
+CHECK_EVERY = 16
+_NO_BAD = 2**62  # "no non-finite batch yet", larger than any batch index
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class Device:
+    """Where and how the model runs: the device, the autocast dtype, the grad scaler."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None = None
+    scaler: torch.amp.GradScaler | None = None
+
+    @classmethod
+    def for_run(cls, device: torch.device, amp: str) -> Device:
+        """The setup a run's ``amp`` setting asks for (:func:`dflib.runtime.amp_dtype`):
+        fp16 steps get a GradScaler on the same device type (gradients of small fp16
+        losses would underflow to zero without it)."""
+        dtype = amp_dtype(amp, device)
+        return cls(
+            device, dtype, torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
+        )
+
+    def describe(self) -> str:
+        """The precision of each step, for the run's ``step:`` line."""
+        if self.amp_dtype is None:
+            return "float32"
+        scaler = " + GradScaler" if self.scaler is not None else ""
+        return f"{str(self.amp_dtype).replace('torch.', '')} autocast{scaler}"
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loader,
+    pipeline: DevicePipeline,
+    loss_fn: Loss,
+    optimizer: torch.optim.Optimizer,
+    dev: Device,
+    *,
+    epoch: int,
+    progress: bool = True,
+    hooks: tuple[BatchHook, ...] = (),
+    on_read: ReadHook | None = None,
+) -> dict[str, float]:
+    """Train over ``loader`` once; returns the mean loss, images and seconds.
+
+    The device pipeline (conversion, augmentation, normalisation) runs in float32 outside
+    autocast: under it, blur and sharpness would convolve in bf16 / fp16 on a GPU and the
+    model would see images a grey level away from a CPU's.
+
+    No step waits for the device: the loss is summed there, and a non-finite loss is
+    flagged there with its batch index; the host reads both every ``CHECK_EVERY`` steps
+    (refreshing the progress bar) and at the epoch's end, before returning. Steps after
+    a bad batch still run until that read, but the caller writes no checkpoint from them.
+    ``on_read`` gets the loss at each of those reads (:data:`ReadHook`).
+
+    Raises:
+        TrainingDiverged: a non-finite loss (the message names epoch, the first bad
+            batch and lr).
+    """
+    model.train()
+    running = _Running(dev.device)
+    seen, start = 0, time.perf_counter()
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not progress)
+    for index, batch in enumerate(bar):
+        # a new step for compiled CUDA graphs (their outputs of the last step may be reused)
+        torch.compiler.cudagraph_mark_step_begin()
+        images, labels = to_device(batch[:2], dev.device)  # positions stay on the host
+        x = pipeline(images, train=True)  # float32 outside autocast: the same images everywhere
+        with dev.autocast():
+            logits = model(x)
+            loss = loss_fn(logits, labels)
+        running.add(loss.detach(), len(labels), index)
+        optimizer.zero_grad(set_to_none=True)
+        if dev.scaler is not None:
+            dev.scaler.scale(loss).backward()
+            dev.scaler.step(optimizer)
+            dev.scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        seen += len(labels)
+        read = (index + 1) % CHECK_EVERY == 0
+        if read:
+            _check(running, epoch, optimizer)
+        elapsed = time.perf_counter() - start
+        if read:
+            bar.set_postfix(loss=f"{running.total / seen:.4f}", img_s=f"{seen / elapsed:.0f}")
+            if on_read is not None:
+                on_read(index, running.total, seen)
+        for hook in hooks:
+            hook(index, seen, elapsed)
+    _check(running, epoch, optimizer)  # before the caller writes any checkpoint
+    seconds = time.perf_counter() - start
+    return {"loss": running.total / max(seen, 1), "images": seen, "seconds": seconds}
+
+
+class _Running:
+    """The epoch's loss sum and its first non-finite batch, kept on the device.
+
+    Steps only queue tensor operations here; :meth:`read` is the one host sync. The sum
+    is float64 where the device has it (the bitwise sum a host-side float loop makes).
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        dtype = torch.float32 if device.type == "mps" else torch.float64
+        self.sum = torch.zeros((), dtype=dtype, device=device)
+        self.first_bad = torch.full((), _NO_BAD, dtype=torch.int64, device=device)
+        self.bad_value = torch.zeros((), dtype=torch.float32, device=device)
+        self.total = 0.0
+
+    def add(self, loss: torch.Tensor, n: int, index: int) -> None:
+        value = loss.to(self.sum.dtype)
+        finite = torch.isfinite(value)
+        new_bad = ~finite & (self.first_bad == _NO_BAD)
+        self.first_bad = torch.where(new_bad, index, self.first_bad)
+        self.bad_value = torch.where(new_bad, loss.float(), self.bad_value)
+        self.sum = self.sum + value * n
+
+    def read(self) -> tuple[int | None, float | None]:
+        """(first non-finite batch index on any rank or None, its loss here, None when it
+        was another rank's); updates ``total``."""
+        first_bad, mine, total, bad_value = (int(ddp.min_over_ranks(self.first_bad)),
+            int(self.first_bad), float(self.sum), float(self.bad_value))  # fmt: skip
+        self.total = total
+        if first_bad == _NO_BAD:
+            return None, bad_value
+        return first_bad, bad_value if mine == first_bad else None
+
+
+def _check(running: _Running, epoch: int, optimizer) -> None:
+    """Stop the run if a batch since the last read had a non-finite loss."""
+    first_bad, value = running.read()
+    if first_bad is not None:
+        lr = optimizer.param_groups[0]["lr"]
+        raise TrainingDiverged(
+            f"the loss became {'non-finite on another rank' if value is None else value} at "
+            f"epoch {epoch + 1}, batch {first_bad + 1} (lr {lr:.3g}). "
+            "The last good checkpoint (last.pt) is kept. Try a lower lr, amp=False, or "
+            "check the data for broken images."
+        )
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader,
+    pipeline: DevicePipeline,
+    dev: Device,
+    loss_fn: Loss | None = None,
+    *,
+    progress: bool = False,
+    tta: bool = False,
+) -> dict[str, np.ndarray | float]:
+    """Probabilities of "fake" for every batch of ``loader`` (in the cache's order).
+
+    Args:
+        tta: also score the horizontally flipped images and average the probabilities.
+
+    Returns:
+        ``positions``, ``labels``, ``probs`` (arrays), the ``loss`` of the whole split when
+        a loss is given and the labels are known (the same at any batch size,
+        :class:`~dflib.train.losses.Loss`) and ``loss_weight``, its normaliser (to merge
+        ranks' losses).
+    """
+    model.eval()
+    positions, labels, probs = [], [], []
+    total_loss, counted = 0.0, 0.0
+    for images, y, pos in tqdm(loader, desc="predicting", leave=False, disable=not progress):
+        torch.compiler.cudagraph_mark_step_begin()
+        images, y_dev = to_device((images, y), dev.device)
+        x = pipeline(images)
+        with dev.autocast():
+            logits = model(x).float()
+            prob = fake_probability(logits)
+            if tta:
+                prob = (prob + fake_probability(model(x.flip(-1)).float())) / 2
+        if loss_fn is not None and bool((y >= 0).all()):
+            weight = loss_fn.weight(y_dev)  # the batch's share of the split's loss
+            total_loss += float(loss_fn(logits, y_dev)) * weight
+            counted += weight
+        positions.append(pos.numpy())
+        labels.append(y.cpu().numpy())  # on the device when the cache is resident
+        probs.append(prob.cpu().numpy())
+    out: dict[str, np.ndarray | float] = {
+        "positions": np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64),
+        "labels": np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64),
+        "probs": np.concatenate(probs).astype(np.float64) if probs else np.zeros(0),
+    }
+    out["loss"] = total_loss / counted if counted else float("nan")
+    out["loss_weight"] = counted
+    return out
+
+
+# --- an epoch's row, log line and randomness ---
+
+
+def seed_epoch(seed: int, epoch: int) -> None:
+    """Augmentations and dropout of epoch ``epoch`` depend on ``(seed, epoch)`` only."""
+    seed_everything(seed * 1_000_003 + epoch)
+
+
+def history_row(epoch: int, finetune: bool, stats, val, lr: float) -> dict[str, Any]:
+    """One row of ``history.csv``: losses, validation scores, lr, time and speed."""
+    scores = binary_metrics(val["labels"], val["probs"])
+    _, tuned_f1 = best_threshold(val["labels"], val["probs"])
+    return {
+        "epoch": epoch + 1,
+        "stage": "finetune" if finetune else "main",
+        "train_loss": stats["loss"],
+        "val_loss": val["loss"],
+        "val_f1": scores["f1"],
+        "val_recall": scores["recall"],
+        "val_precision": scores["precision"],
+        "val_auc": scores.get("auc", float("nan")),
+        "val_f1_tuned": tuned_f1,
+        "lr": lr,
+        "seconds": stats["seconds"],
+        "images_per_s": stats["images"] / max(stats["seconds"], 1e-9),
+    }
+
+
+def epoch_line(row: dict[str, Any], config: TrainConfig) -> str:
+    """The plain line each epoch prints (what papermill logs keep)."""
+    stage = " (fine-tune, val seen)" if row["stage"] == "finetune" else ""
+    return (
+        f"epoch {row['epoch']}/{config.total_epochs}{stage}: train loss {row['train_loss']:.4f} "
+        f"| val loss {row['val_loss']:.4f} F1 {row['val_f1']:.4f} recall {row['val_recall']:.4f} "
+        f"AUC {row['val_auc']:.4f} | lr {row['lr']:.2e} | {row['seconds']:.0f} s, "
+        f"{row['images_per_s']:.0f} img/s"
+    )
+
+
+def duration_estimate(config: TrainConfig, device: torch.device, n_train: int) -> BatchHook:
+    """After a few steps on a CPU, say how long the whole run will take and how to shrink it."""
+    said = {"done": device.type != "cpu"}
+
+    def hook(index: int, seen: int, seconds: float) -> None:
+        if said["done"] or index < 2:
+            return
+        said["done"] = True
+        total = seconds / seen * n_train * config.total_epochs * 1.15  # + evaluation
+        if total > 600:
+            print(
+                f"CPU only: this run will take about {total / 3600:.1f} h "
+                f"({n_train:,} images x {config.total_epochs} epochs at {config.img_size} px). "
+                "For a quick look: -p train_images 2000 -p img_size 96 -p epochs 3 "
+                "(--train-images/--img-size/--epochs), or use a GPU."
+            )
+
+    return hook
+
+
+# --- a whole run ---
+
+# the oldest GPU inductor compiles for (Volta); a P100 is 6.0
+MIN_COMPILE_CAPABILITY = (7, 0)
+# devices where a recipe's channels_last is used (tensor cores want NHWC); a CPU keeps
+# NCHW, so CPU runs stay as they were. Tests add "cpu" to take the GPU's layout here.
+CHANNELS_LAST_DEVICES = ("cuda",)
+
+
+@dataclass
+class FitResult:
+    """A finished run: its folder, history, metrics and the model with its final weights."""
+
+    run: RunFolder
+    config: TrainConfig
+    history: pd.DataFrame
+    metrics: dict[str, Any]
+    model: nn.Module
+    data: TrainingData
+
+    def val_images(self) -> np.ndarray:
+        """Validation images in the order of ``predictions_val.csv`` (uint8 NxHxWx3)."""
+        return self.data.cache[np.sort(self.data.val)]
+
+    def predictions(self, split: str = "val") -> pd.DataFrame:
+        """``id,label,prob`` of the validation split or the test images."""
+        return self.run.read_predictions(split)
+
+
+def fit(
+    config: TrainConfig,
+    out: str | None = None,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    hooks: tuple[BatchHook, ...] = (),
+) -> FitResult:
+    """Train ``config`` into the run folder ``out`` (a fresh ``runs/<arch>-<time>`` by default).
+
+    Args:
+        config: the recipe (:func:`dflib.train.get_recipe`) with any overrides.
+        out: run folder name or path.
+        resume: continue the run in ``out`` from its ``last.pt`` (``config.epochs`` may be
+            larger than before); without a ``last.pt`` the run starts from scratch.
+        progress: tqdm bars (one plain line per epoch is printed either way).
+        hooks: called after every training step (progress reporting, tests).
+
+    Raises:
+        FileExistsError: ``out`` already holds a run and ``resume`` is False.
+        CheckpointError: ``last.pt`` belongs to a different recipe or is unsafe.
+        TrainingDiverged: a NaN/inf loss; ``last.pt`` keeps the last good epoch.
+    """
+    world = ddp.world_from_env()
+    device = ddp.device_for(world, resolve_device(config.device))
+    ddp.join(world, device)
+    try:
+        return _fit(config, out, resume, progress and world.is_main, hooks, world, device)
+    finally:
+        ddp.leave(world)
+
+
+def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitResult:
+    run = runs.run_folder(ddp.broadcast(world, str(runs.run_folder(out, config.arch).root)))
+    state = previous_state(run, config) if resume else None
+    if state is None and run.exists() and any(run.root.glob("*.pt")):
+        raise FileExistsError(
+            f"{run.root} already holds a run. Continue it with resume=True (--resume), "
+            "or give another name with out=... (--out)."
+        )
+    ddp.barrier(world)  # every rank has looked before rank 0 writes
+    seed_everything(config.seed, config.deterministic)
+    dev = Device.for_run(device, config.amp)
+    if device.type == "cuda" and not config.deterministic:
+        torch.backends.cudnn.benchmark = True
+    data = ddp.main_first(world, lambda: prepare(config, progress))  # one process builds caches
+    model, pipeline = model_and_pipeline(config, device)
+    # class_weighting=False: every class weighs 1 (the unbalanced control)
+    weights = data.weights if config.class_weighting else np.ones_like(data.weights)
+    loss_fn = make_loss(config.loss, weights, config.focal_gamma, device)
+    mode = compile_mode(config, device, world.active)
+    step = describe_step(mode, model, dev, pipeline.channels_last)
+    refused = compile_unsupported(device) if config.compile else ""
+    if refused:
+        step += " (compile refused by the GPU)"
+    if world.is_main:
+        write_run_header(run, config, model.default_cfg, data, dev, step)
+        print(f"validation: {data.validation}")
+        print(f"step: {step}")
+        if refused:
+            print(refused)
+        report = data.skipped_report()
+        if report.skipped:
+            print(report.summary(full_list=run.skipped))
+        if world.active:
+            print(ddp.describe(world, config.batch_size, config.lr))
+
+    epoch, history, best = 0, [], {"epoch": -1, "f1": -1.0, "auc": -1.0, "since": 0}
+    steps = 0  # optimiser steps so far: the step axis of the loggers
+    optimizer, scheduler = make_optimizer(model, config, finetune=False)
+    if state is not None:
+        optimizer, scheduler, epoch, history, best = restore(state, model, config, dev.scaler)
+        steps = int(state.get("steps", 0))
+        if world.is_main:
+            print(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
+    step_model = _wrap(model, mode, world, device, config.batch_size)
+    graphs_before = compiled_graphs()
+    workers = loader_workers(config, device)
+    measured = config.resident_data == "auto" and device.type == "cuda"
+    step_bytes = step_memory(model, pipeline, loss_fn, dev, config) if measured else 0
+    held = hold(config.resident_data, data.cache, data.labels, device, step_bytes)
+    if held is not None and world.is_main:
+        print(held.describe())
+    if world.is_main:
+        hooks = (*hooks, duration_estimate(config, device, len(data.train)))
+
+    # every epoch's row goes to the run folder: history.csv, then the loggers asked for
+    sink = EpochSink(run, config.log, epoch, steps) if world.is_main else None
+    try:
+        while epoch < config.total_epochs:
+            finetune = epoch >= config.epochs
+            if finetune and epoch == config.epochs:
+                if world.is_main:
+                    write_validation(run, model, data, pipeline, dev, workers, config)
+                ddp.barrier(world)
+                model.load_state_dict(load_checkpoint(run.best, map_location=device)["model"])
+                optimizer, scheduler = make_optimizer(model, config, finetune=True)
+            positions = np.concatenate([data.train, data.val]) if finetune else data.train
+            seed_epoch(config.seed, epoch)
+            order = positions[epoch_order(data.labels[positions], config.seed, epoch,
+                                          config.balanced_sampler)]  # fmt: skip
+            order = ddp.shard(order, world, config.batch_size)
+            batches = split_batches(order, config.batch_size, drop_last=True)
+            loader = batch_source(held, data.cache, data.labels, batches, workers, device)
+            reader = sink.reader(steps, optimizer.param_groups[0]["lr"]) if sink else None
+            stats = train_one_epoch(step_model, loader, pipeline, loss_fn, optimizer, dev,
+                                    epoch=epoch, progress=progress, hooks=hooks,
+                                    on_read=reader)  # fmt: skip
+            steps += len(batches)
+            stats["loss"] = ddp.mean_over_ranks(world, stats["loss"], stats["images"])
+            stats["images"] *= world.size
+            # scored with the bare model: the DDP wrapper's forward syncs buffers and shards
+            # may hold different numbers of batches; a compiled one would compile again for
+            # evaluation's shapes and no_grad
+            val = _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held)
+            row = history_row(epoch, finetune, stats, val, optimizer.param_groups[0]["lr"])
+            history.append(row)
+            if scheduler is not None:
+                scheduler.step(row["val_loss"])
+            epoch += 1
+            if not finetune and (row["val_f1"], row["val_auc"]) > (best["f1"], best["auc"]):
+                best = {"epoch": epoch - 1, "f1": row["val_f1"], "auc": row["val_auc"], "since": 0}
+                if world.is_main:
+                    save_checkpoint({"model": model.state_dict(), "epoch": epoch}, run.best)
+            elif not finetune:
+                best["since"] += 1
+                if config.early_stopping and best["since"] >= config.early_stopping:
+                    if world.is_main:
+                        print(f"early stopping: no better val F1 for {best['since']} epochs")
+                    epoch = config.epochs
+            if sink is not None:
+                save_checkpoint(last_state(model, optimizer, scheduler, dev.scaler, epoch,
+                                           history, best, config, steps), run.last)  # fmt: skip
+                sink.epoch(history)
+                print(epoch_line(row, config), flush=True)
+    except KeyboardInterrupt:
+        if world.is_main:
+            print(f"\ninterrupted: {run.last} holds the last finished epoch; continue with "
+                  f"resume=True (--resume --out {run.root})")  # fmt: skip
+        raise
+    finally:
+        if sink is not None:
+            sink.close()
+    if mode is not None and world.is_main:
+        _record_graphs(run, compiled_graphs() - graphs_before)
+    ddp.barrier(world)
+    metrics = {}
+    if world.is_main:
+        metrics = finish_run(run, model, data, pipeline, dev, workers, config, best)
+    ddp.barrier(world)
+    return FitResult(run, config, pd.DataFrame(history), metrics, model, data)
+
+
+def compile_mode(config: TrainConfig, device: torch.device, distributed: bool) -> str | None:
+    """``torch.compile``'s mode for the step model (``None``: eager).
+
+    On one CUDA device ``reduce-overhead``: the fixed-shape forward and backward are
+    replayed as CUDA graphs, since at the recipes' batch sizes (16-32) the launches, not
+    the arithmetic, bound a step. Under DDP and on a CPU the default mode.
+    """
+    if not config.compile or compile_unsupported(device):
+        return None
+    return "reduce-overhead" if device.type == "cuda" and not distributed else "default"
+
+
+def compile_unsupported(device: torch.device) -> str:
+    """Why ``torch.compile`` cannot run on ``device`` ("" when it can): inductor's Triton
+    kernels need a GPU of compute capability 7.0 or newer, and on an older one (Kaggle's
+    P100, 6.0) the first forward crashes."""
+    if device.type != "cuda":
+        return ""
+    capability = torch.cuda.get_device_capability(device)
+    if capability >= MIN_COMPILE_CAPABILITY:
+        return ""
+    return (
+        f"compile=True needs a GPU of compute capability >= "
+        f"{'.'.join(map(str, MIN_COMPILE_CAPABILITY))} (inductor's Triton kernels); "
+        f"{torch.cuda.get_device_name(device)} has {'.'.join(map(str, capability))}, so the "
+        "step runs eager. Pass compile=False (--no-compile) to leave it off."
+    )
+
+
+def describe_step(mode: str | None, model: nn.Module, dev: Device, channels_last: bool) -> str:
+    """How each training step runs, for the run's log and ``params.json``: compiled or
+    eager, its precision, its memory format and AdamW's update."""
+    compiled = "eager" if mode is None else f"torch.compile ({mode})"
+    layout = "channels_last" if channels_last else "NCHW"
+    update = "fused" if fused(list(model.parameters())) else "default"
+    return f"{compiled}, {dev.describe()}, {layout}, AdamW {update} update"
+
+
+def _wrap(model: nn.Module, mode: str | None, world: ddp.World, device, batch_size: int):
+    """DistributedDataParallel across processes, then ``torch.compile`` if asked, for whole
+    batches only (:class:`OneShapeStep`).
+
+    Dynamo is reset first: its compiled code and recompile counts are per function, and
+    every model shares ``ClassifierBase.forward``, so the runs before this one in the
+    process (a notebook training one architecture after another) would count towards
+    this one's recompile limit, past which dynamo silently runs eager.
+    """
+    step_model = model
+    if world.active:
+        ids = [device.index] if device.type == "cuda" else None
+        step_model = DistributedDataParallel(model, device_ids=ids)
+    if mode is None:
+        return step_model
+    torch._dynamo.reset()
+    return OneShapeStep(torch.compile(step_model, mode=mode), step_model, batch_size)
+
+
+class OneShapeStep(nn.Module):
+    """The compiled step for whole batches, the eager one for an epoch's smaller last batch.
+
+    Each new input shape makes a compiled module compile a new graph (and under CUDA
+    graphs, record a new one): the ragged last batch would add one per run. Only
+    ``batch_size`` images ever reach ``compiled``, so the training step is one graph.
+    """
+
+    def __init__(self, compiled: nn.Module, eager: nn.Module, batch_size: int) -> None:
+        super().__init__()
+        self.compiled, self.eager, self.batch_size = compiled, eager, batch_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.compiled if len(x) == self.batch_size else self.eager)(x)
+
+
+def compiled_graphs() -> int:
+    """Graphs dynamo has compiled in this process so far."""
+    return int(torch._dynamo.utils.counters["stats"]["unique_graphs"])
+
+
+def _record_graphs(run: RunFolder, graphs: int) -> None:
+    """The run's compiled graph count, in its log and its ``params.json``
+    (``compiled_graphs``): 1 when the training step compiled once."""
+    print(f"torch.compile: {graphs} graph{'s' if graphs != 1 else ''} compiled for the "
+          "training step (1 expected: more means recompiles or graph breaks)")  # fmt: skip
+    runs.write_json(run.params, {**run.read_json("params"), "compiled_graphs": graphs})
+
+
+def step_memory(model: nn.Module, pipeline, loss_fn, dev: Device, config: TrainConfig) -> int:
+    """Device bytes one training step and one evaluation batch take beyond what is
+    allocated now: a dry step on a copy of the model (forward, backward, AdamW's update
+    with its state, then an evaluation batch of :func:`eval_batch_size`), so the resident
+    cache is sized after the optimiser state, gradients and activations that do not
+    exist yet. The model, its optimiser and every random generator are left as they were.
+    """
+    device = dev.device
+    size, side = config.batch_size, config.img_size
+    torch.cuda.synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        dry = copy.deepcopy(model).train()
+        optimizer, _ = make_optimizer(dry, config, finetune=False)
+        images = torch.zeros((size, side, side, 3), dtype=torch.uint8, device=device)
+        labels = torch.zeros(size, dtype=torch.int64, device=device)
+        x = pipeline(images, train=True)
+        with dev.autocast():
+            loss = loss_fn(dry(x), labels)
+        loss.backward()
+        optimizer.step()
+        del x, loss, images, labels
+        dry.eval()
+        n = eval_batch_size(size, device)
+        with torch.no_grad():
+            x = pipeline(torch.zeros((n, side, side, 3), dtype=torch.uint8, device=device))
+            with dev.autocast():
+                dry(x)
+        del x, dry, optimizer
+    torch.cuda.synchronize(device)
+    peak = torch.cuda.max_memory_allocated(device) - before
+    torch.cuda.empty_cache()
+    return max(int(peak), 0)
+
+
+def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held) -> dict[str, Any]:
+    """Each rank scores its shard of the validation split; every rank gets the whole."""
+    mine = np.sort(data.val)[world.rank :: world.size]
+    batches = eval_batches(mine, config.batch_size, dev.device)
+    loader = batch_source(held, data.cache, data.labels, batches, workers, dev.device)
+    val = evaluate(model, loader, pipeline, dev, loss_fn)
+    loss = ddp.mean_over_ranks(world, val.pop("loss"), val.pop("loss_weight"))
+    return {**ddp.gather_arrays(world, val), "loss": loss}
+
+
+def batch_source(held, images, labels, batches, workers: int, device: torch.device):
+    """The trainer's data path over ``batches``: gathered on the device when the cache is
+    resident (``held``, :func:`~dflib.train.inputs.hold`), else read by a DataLoader."""
+    if held is not None:
+        return held.batches(batches)
+    return batch_loader(images, labels, batches, workers, device.type == "cuda")
+
+
+def model_and_pipeline(config: TrainConfig, device: torch.device):
+    """The model (NHWC on CUDA when the recipe asks) and its device pipeline, on ``device``."""
+    model = create_model(config.arch).to(device)
+    channels_last = uses_channels_last(config, device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    cfg = model.default_cfg
+    pipeline = DevicePipeline(cfg.mean, cfg.std, config.augment, config.img_size, channels_last)
+    return model, pipeline.to(device)
+
+
+def uses_channels_last(config: TrainConfig, device: torch.device) -> bool:
+    """Whether the model and its batches are NHWC: the recipe asks (``channels_last``)
+    and the device is one of :data:`CHANNELS_LAST_DEVICES`."""
+    return config.channels_last and torch.device(device).type in CHANNELS_LAST_DEVICES
+
+
+def loader_workers(config: TrainConfig, device: torch.device) -> int:
+    """Batch-reading processes: the recipe's, else 0 on a CPU and 2 on a GPU."""
+    if config.workers >= 0:
+        return config.workers
+    # reading a memmap is cheap: on a CPU the cores are better spent on the model
+    return 0 if device.type == "cpu" else 2
+
+
+# --- the files a run leaves besides its checkpoints ---
+
+
+def write_run_header(
+    run: RunFolder, config: TrainConfig, model_cfg, data: TrainingData, dev, step: str = ""
+) -> None:
+    """``params.json`` (with ``step``: how each step runs), ``environment.json`` and the
+    data report, before training. A resumed run keeps the study role a planner recorded."""
+    before = run.read_json("params") if run.params.is_file() else {}
+    role = {runs.ROLE: before[runs.ROLE]} if before.get(runs.ROLE) else {}
+    runs.write_json(
+        run.params,
+        {**config.to_dict(), **role, "model": model_cfg.to_dict(), "step": step, "n_train": len(data.train),
+         "n_val": len(data.val), "n_test": len(data.test) if data.test is not None else 0,
+         "class_weights": data.weights.tolist(), "validation": data.validation,
+         "test_labelled": bool(data.test_labels is not None and (data.test_labels >= 0).all()),
+         "cache": str(data.cache.folder)},
+    )  # fmt: skip
+    runs.write_json(run.environment, environment_info(dev))
+    data.skipped().to_csv(run.skipped, index=False)
+
+
+def _loader(cache, labels, positions, config: TrainConfig, workers: int, device):
+    return eval_loader(cache, labels, positions, config.batch_size, workers, device)
+
+
+def write_validation(run, model, data, pipeline, dev, workers, config) -> dict[str, Any]:
+    """Predictions of the best main-stage weights on validation; the tuned threshold."""
+    model.load_state_dict(load_checkpoint(run.best, map_location=dev.device)["model"])
+    val = evaluate(model, _loader(data.cache, data.labels, data.val, config, workers, dev.device),
+                   pipeline, dev)  # fmt: skip
+    ids = data.cache.frame["id"].to_numpy()[val["positions"]]
+    runs.write_predictions(run.predictions_val, ids, val["labels"], val["probs"])
+    threshold, _ = best_threshold(val["labels"], val["probs"])
+    return {"threshold": threshold, "labels": val["labels"], "probs": val["probs"]}
+
+
+def finish_run(run, model, data, pipeline, dev, workers, config, best) -> dict[str, Any]:
+    """Validation and test predictions, ``metrics.json``, and the final ``best.pt``.
+
+    Without fine-tuning the final weights are the best main-stage ones; with it they are
+    the fine-tuned ones, and ``best.pt`` is replaced by them.
+    """
+    history = run.read_history()
+    final_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    if config.finetune_epochs and (history["stage"] == "finetune").any():
+        val = _read_val(run, config)
+        model.load_state_dict(final_state)
+        save_checkpoint({"model": final_state, "epoch": int(history["epoch"].max())}, run.best)
+    else:
+        val = write_validation(run, model, data, pipeline, dev, workers, config)
+    threshold = val["threshold"]
+    metrics: dict[str, Any] = {
+        "arch": config.arch,
+        "params": count_params(model),
+        "threshold": threshold,
+        "best_epoch": int(best["epoch"]) + 1,
+        "epochs_run": len(history),
+        "val": binary_metrics(val["labels"], val["probs"]),
+        "val_tuned": binary_metrics(val["labels"], val["probs"], threshold),
+        "train_seconds": float(history["seconds"].sum()),
+        "images_per_s": float(history["images_per_s"].median()),
+        "n_train": len(data.train),
+        "n_val": len(data.val),
+        "skipped": int(len(data.skipped())),
+        "test": None,
+    }
+    if data.test is not None:
+        test = evaluate(model, _loader(data.test, data.test_labels, np.arange(len(data.test)),
+                                       config, workers, dev.device), pipeline, dev)  # fmt: skip
+        ids = data.test.frame["id"].to_numpy()[test["positions"]]
+        runs.write_predictions(run.predictions_test, ids, test["labels"], test["probs"])
+        if (test["labels"] >= 0).all():
+            metrics["test"] = binary_metrics(test["labels"], test["probs"])
+            metrics["test_tuned"] = binary_metrics(test["labels"], test["probs"], threshold)
+    metrics["environment"] = environment_info(dev)
+    runs.write_json(run.metrics, metrics)
+    return metrics
+
+
+def _read_val(run: RunFolder, config: TrainConfig) -> dict[str, Any]:
+    frame = run.read_predictions("val")
+    labels, probs = frame["label"].to_numpy(), frame["prob"].to_numpy()
+    threshold, _ = best_threshold(labels, probs)
+    return {"threshold": threshold, "labels": labels, "probs": probs}
