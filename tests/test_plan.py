@@ -163,3 +163,17 @@ def test_campaign_takes_a_ledger_run_only_in_its_own_regime(tmp_path, trained, s
 def test_planned_runs_carry_what_they_are():
     planned = PlannedRun("x", get_recipe("freqnet", seed=43))
     assert (planned.arch, planned.seed, planned.role, planned.same) == ("freqnet", 43, "", ())
+
+
+def test_a_resume_outside_the_planner_keeps_the_role_it_recorded(tmp_path):
+    """``python -m dflib train --resume`` rewrites params.json: the planner's role stays."""
+    from dflib.train import fit
+
+    config = get_recipe("freqnet", synthetic_size="tiny", train_images=64, img_size=64,
+                        batch_size=16, epochs=1)  # fmt: skip
+    planned = PlannedRun("claims-arch-freqnet-s42", config, role="claims/arch/freqnet/recipe")
+    (run,) = ensure_planned([planned], root=tmp_path)
+    assert run.read_json("params")[rf.ROLE] == "claims/arch/freqnet/recipe"
+    fit(config.replace(epochs=2), out=str(run.root), resume=True, progress=False)
+    params = run.read_json("params")
+    assert params["epochs"] == 2 and params[rf.ROLE] == "claims/arch/freqnet/recipe"
