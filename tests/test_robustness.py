@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,3 +137,30 @@ def test_drops_degradation_ranking_recovery():
     assert pivot.shape == (2, 2)
     text = robustness.conclusions(scores)
     assert "**a**" in text and "2 of 2" in text
+
+
+def test_perturbed_images_are_reused_and_rewritten_when_the_perturbation_changes(
+    tmp_path, image, monkeypatch
+):
+    from PIL import Image
+
+    from dflib.data import DataReport, ImageTable
+
+    source = tmp_path / "source"
+    source.mkdir()
+    for i in range(3):
+        Image.fromarray(np.roll(image, i, axis=1)).save(source / f"im{i}.png")
+    frame = pd.DataFrame({"id": [f"im{i}" for i in range(3)], "label": [0, 1, 0],
+                          "path": [str(source / f"im{i}.png") for i in range(3)]})  # fmt: skip
+    table = ImageTable(frame, source, "test", DataReport(source))
+    brighter = [robustness.Condition("brightness", 1.3)]
+    first = robustness.perturbed_images(table, brighter, root=tmp_path / "perturbed")
+    written = Path(first["brightness-1.3"].frame["path"][0])
+    stamp = written.stat().st_mtime_ns
+    again = robustness.perturbed_images(table, brighter, root=tmp_path / "perturbed")
+    assert Path(again["brightness-1.3"].frame["path"][0]).stat().st_mtime_ns == stamp  # reused
+    # a changed perturbation bumps PERTURBED_VERSION: its files are written anew, elsewhere
+    monkeypatch.setattr(robustness, "PERTURBED_VERSION", robustness.PERTURBED_VERSION + 1)
+    bumped = robustness.perturbed_images(table, brighter, root=tmp_path / "perturbed")
+    assert Path(bumped["brightness-1.3"].frame["path"][0]) != written
+    assert len(bumped["brightness-1.3"]) == 3

@@ -187,6 +187,9 @@ def apply(image: np.ndarray, condition: Condition, seed: int = 42, index: int = 
     raise ValueError(f"unknown perturbation {kind!r}; known: {', '.join(KINDS)}")
 
 
+# Bump when :func:`apply` writes other pixels for a condition: the perturbed PNGs are cached
+# by their source images and seed, so without it a changed perturbation reads stale files.
+PERTURBED_VERSION = 2
 KINDS = ("jpeg", "resize", "blur", "salt_pepper", "salt_pepper_far", "brightness", "contrast")
 
 
@@ -278,7 +281,7 @@ def perturbed_images(
         ``{condition.name: ImageTable}`` of the written images (same ids and labels).
     """
     parent = Path(root) if root is not None else cache_dir() / "perturbed"
-    folder = parent / f"{table.split}-{cache_key(table, 0, None)}-seed{seed}"
+    folder = parent / f"{table.split}-{cache_key(table, 0, None)}-seed{seed}-v{PERTURBED_VERSION}"
     sources = None
     tables = {}
     for condition in conditions:
