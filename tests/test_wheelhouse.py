@@ -4,20 +4,12 @@ resolution report is written by hand."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "wheelhouse.py"
 
 
 @pytest.fixture(scope="module")
-def wheelhouse():
-    spec = importlib.util.spec_from_file_location("wheelhouse", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def wheelhouse(script):
+    return script("wheelhouse")
 
 
 def package(name: str, version: str, *requires: str) -> dict:

@@ -26,7 +26,7 @@ import pandas as pd
 from dflib.data import load_hidden_test_labels, resolve_data_dir
 from dflib.metrics import binary_metrics
 from dflib.train.config import get_recipe
-from dflib.train.plan import PlannedRun
+from dflib.train.plan import PlannedRun, split_names
 from dflib.train.runs import RunFolder
 
 FAMILIES = ("tconv", "nearest", "bilinear")
@@ -34,11 +34,6 @@ ALL = "none"  # ``held_out`` of the baseline run (trained on every family)
 STUDY = "crossgen"  # a run's role: crossgen/<arch>/<held-out family or "none">
 COLUMNS = ["arch", "run", "held_out", "subset", "family", "n_real", "n_fake", "threshold",
            "f1", "auc", "recall", "fpr"]  # fmt: skip
-
-
-def _names(value: str | list[str] | tuple[str, ...]) -> list[str]:
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return [str(v).strip() for v in items if str(v).strip()]
 
 
 def plan_runs(
@@ -64,7 +59,7 @@ def plan_runs(
         settings: :func:`dflib.train.get_recipe` settings for every run
             (``synthetic_size``, ``epochs``, ...).
     """
-    archs, families = _names(archs), _names(families)
+    archs, families = split_names(archs), split_names(families)
     if not archs or len(families) < 2:
         raise ValueError(
             f"need at least one architecture and two families, got archs={archs}, "

@@ -297,7 +297,7 @@ def ensure_runs(
     Every missing run is named in one error before anything is trained, so a user who
     lacks three runs learns it once.
     """
-    names, archs = _split(names), _split(archs)
+    names, archs = split_names(names), split_names(archs)
     if not names:
         raise ValueError("no run names given (expected e.g. 'demo-freqnet,demo-rgb_fft')")
     archs = archs or ["xception_resnet50"]
@@ -307,6 +307,7 @@ def ensure_runs(
     return ensure_planned(plan, make_missing=make_missing, progress=progress)
 
 
-def _split(value: str | list[str]) -> list[str]:
+def split_names(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    """Names from a notebook parameter (``"freqnet, rgb_fft"``) or a list, blanks dropped."""
     items = value.split(",") if isinstance(value, str) else list(value)
     return [str(v).strip() for v in items if str(v).strip()]
