@@ -116,20 +116,25 @@ def _log_axis(ax, values: np.ndarray) -> None:
     spans several, else 1-2-5 or finer steps, widening a range too narrow for three."""
     ax.set_xscale("log")
     low, high = np.nanmin(values) / 1.25, np.nanmax(values) * 1.25  # room for the markers
-    while True:
-        for mantissas in TICK_MANTISSAS:
-            ticks = _ticks(low, high, mantissas)
-            if len(ticks) >= MIN_TICKS:
-                break
-        else:
-            low, high = low / 1.25, high * 1.25
-            continue
-        break
+    ticks = _ticks_of(low, high)
+    while not ticks:
+        low, high = low / 1.25, high * 1.25
+        ticks = _ticks_of(low, high)
     ax.set_xlim(low, high)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FuncFormatter(_short))
     ax.xaxis.set_minor_locator(LogLocator(subs="all"))
     ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _ticks_of(low: float, high: float) -> list[float]:
+    """The coarsest ticks of :data:`TICK_MANTISSAS` that put :data:`MIN_TICKS` in the range
+    (``[]``: none does)."""
+    for mantissas in TICK_MANTISSAS:
+        ticks = _ticks(low, high, mantissas)
+        if len(ticks) >= MIN_TICKS:
+            return ticks
+    return []
 
 
 def _ticks(low: float, high: float, mantissas) -> list[float]:
