@@ -15,6 +15,10 @@ from filelock import FileLock
 ROOT_ENV = "DFLIB_ROOT"
 CACHE_ENV = "DFLIB_CACHE"
 RUNS_ENV = "DFLIB_RUNS"
+STUDIES_ENV = "DFLIB_STUDIES"
+# where Colab keeps a session's files: its VM's own disk, wiped when the runtime is recycled
+COLAB_CONTENT = Path("/content")
+COLAB_DRIVE_RUNS = "/content/drive/MyDrive/dflib/runs"
 
 
 def platform_name() -> str:
@@ -86,13 +90,117 @@ def cache_dir(create: bool = True) -> Path:
 
 
 def output_dir() -> Path:
-    """Where run folders go (``$DFLIB_RUNS`` overrides): ``/kaggle/working/runs`` on Kaggle,
-    ``<root>/runs`` elsewhere."""
+    """Where run folders go (``$DFLIB_RUNS`` overrides).
+
+    Kaggle: ``/kaggle/working/runs``, saved with the notebook's output. Colab:
+    ``/content/runs``, chosen here rather than left to the working folder or the install
+    mode, and on a disk Colab wipes: :func:`where_outputs_go` says so and how to keep runs
+    on Drive. Elsewhere ``<root>/runs``.
+    """
     if os.environ.get(RUNS_ENV):
         return Path(os.environ[RUNS_ENV]).expanduser()
-    if platform_name() == "kaggle":
+    where = platform_name()
+    if where == "kaggle":
         return Path("/kaggle/working/runs")
+    if where == "colab":
+        return COLAB_CONTENT / "runs"
     return project_root() / "runs"
+
+
+def studies_dir() -> Path:
+    """Where the notebooks that read finished runs (10-16) write what they make
+    (``$DFLIB_STUDIES`` overrides): ``studies/`` beside the runs folder.
+
+    A finished run folder is read-only input - on Kaggle it is another notebook's output,
+    mounted under ``/kaggle/input`` - so thresholds, submissions, figures and tables go
+    here, one folder per study and run (:func:`study_folder`).
+    """
+    if os.environ.get(STUDIES_ENV):
+        return Path(os.environ[STUDIES_ENV]).expanduser()
+    return output_dir().parent / "studies"
+
+
+def study_folder(study: str, name: str, create: bool = True) -> Path:
+    """``<studies>/<study>/<name>``: one study's outputs for one run (or one set of runs),
+    e.g. ``study_folder("threshold", "demo-freqnet")``; made unless ``create`` is False."""
+    folder = studies_dir() / study / name
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def where_outputs_go() -> str:
+    """One line a notebook prints first: where runs, studies and caches go here, and on
+    Colab that its disk is wiped with the runtime and how to keep runs on Drive."""
+    line = (
+        f"dflib {_version()} ({platform_name()}): runs go to {output_dir()}, "
+        f"study outputs to {studies_dir()}, caches to {cache_dir(create=False)}"
+    )
+    if platform_name() == "kaggle" and not os.environ.get(RUNS_ENV):
+        return line + " (/kaggle/working is saved with the notebook's output)"
+    if platform_name() == "colab" and str(output_dir()).startswith(f"{COLAB_CONTENT}/") and not (
+        str(output_dir()).startswith(f"{COLAB_CONTENT}/drive/")
+    ):
+        return line + (
+            ". Colab wipes this VM's disk when it recycles the runtime: to keep runs, mount "
+            "Drive (from google.colab import drive; drive.mount('/content/drive')) and set "
+            f"os.environ['{RUNS_ENV}'] = '{COLAB_DRIVE_RUNS}' before training (or pass "
+            "-p out <a folder on Drive>)"
+        )
+    return line
+
+
+def _version() -> str:
+    from dflib import __version__
+
+    return __version__
+
+
+class RestartNeeded(RuntimeError):
+    """pip changed a package this kernel had already imported: the running kernel holds
+    the old one, so only a restart makes the two agree."""
+
+
+def check_install(report: str | os.PathLike, imported_before: set[str]) -> list[str]:
+    """After a notebook's setup cell installed dflib: what pip installed (its ``--report``
+    JSON), as ``name==version`` lines, or :class:`RestartNeeded` naming each package this
+    kernel had imported before pip replaced it.
+
+    Args:
+        report: pip's installation report (``pip install --report FILE``).
+        imported_before: ``set(sys.modules)`` just before pip ran.
+    """
+    import importlib.metadata
+    import json
+
+    installed = json.loads(Path(report).read_text()).get("install", [])
+    changed = {item["metadata"]["name"]: item["metadata"]["version"] for item in installed}
+    modules = importlib.metadata.packages_distributions()
+    stale = sorted(
+        {
+            f"{name} (now {version})"
+            for module, names in modules.items()
+            if module in imported_before
+            for name in names
+            for wanted, version in changed.items()
+            if _same_name(name, wanted)
+        }
+    )
+    if stale:
+        raise RestartNeeded(
+            f"pip installed {', '.join(stale)}, which this kernel had already imported in "
+            "an older version; the running kernel keeps the old one. Restart it (Colab: "
+            "Runtime > Restart session; Kaggle: Run > Restart & clear cell outputs), then "
+            "run all again: the setup cell then finds dflib installed and installs nothing."
+        )
+    return [f"{name}=={version}" for name, version in sorted(changed.items())]
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Distribution names as pip compares them (PEP 503: case, ``-``, ``_``, ``.``)."""
+    import re
+
+    return re.sub(r"[-_.]+", "-", a).lower() == re.sub(r"[-_.]+", "-", b).lower()
 
 
 def existing_parent(path: str | os.PathLike) -> Path:

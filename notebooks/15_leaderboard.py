@@ -63,6 +63,55 @@ make_img_size = 64  # image side in px of runs made here
 make_epochs = 10  # epochs of runs made here
 expect_val_auc_min = None  # checks: least validation AUC of the plan's first finished run (None: not checked; the CI size sets one)
 expect_verdicts = ""  # checks: "finding:verdict;..." pairs, the start of a finding suffices ("": not checked)
+dflib_source = ""  # where the setup cell installs dflib from when it is missing: a git URL, a folder or a wheel ("": found by itself)
+
+# %%
+# Setup, the same in every notebook: where `import dflib` fails (a notebook opened alone on
+# Colab or Kaggle), install dflib into this kernel (a regular install: no restart) from the
+# first source found - `dflib_source`, a wheels dataset attached on Kaggle, a clone under
+# /content or above this folder - keeping the platform's torch; then say where runs go.
+import importlib.metadata
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+try:
+    import dflib
+except ModuleNotFoundError:
+    dflib = None
+if dflib is None:
+    inputs = Path(os.environ.get("DFLIB_KAGGLE_INPUT", "/kaggle/input"))
+    wheels = sorted({w.parent for depth in ("*", "*/*", "*/*/*") for w in inputs.glob(f"{depth}/dflib-*.whl")})
+    here = Path.cwd().resolve()
+    clones = [d for d in (*sorted(Path(os.environ.get("DFLIB_COLAB_CONTENT", "/content")).glob("*")), here, *here.parents)
+              if (d / "pyproject.toml").is_file() and (d / "dflib" / "__init__.py").is_file()]
+    source = ([dflib_source] if dflib_source else ["--no-index", "--find-links", str(wheels[0]), "dflib"] if wheels
+              else [str(clones[0])] if clones else None)
+    if source is None:
+        raise RuntimeError(
+            "dflib is not installed and no source was found. Either: attach the wheels dataset "
+            "(`make wheelhouse`) to this Kaggle notebook; or clone the repository first "
+            "(Colab: !git clone <repository URL> in a cell above); or set the parameter "
+            "dflib_source to anything pip installs (a git URL, a folder, a wheel).")
+    work = Path(tempfile.mkdtemp(prefix="dflib-setup-"))
+    keep = [f"{n}=={importlib.metadata.version(n)}\n" for n in ("torch", "torchvision") if importlib.util.find_spec(n)]
+    (work / "keep.txt").write_text("".join(keep))  # pip may not replace the platform's torch
+    imported_before = set(sys.modules)
+    print("installing dflib:", "pip install", " ".join(source))
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--constraint", str(work / "keep.txt"),
+                          "--report", str(work / "report.json"), *source], capture_output=True, text=True)
+    if pip.returncode:
+        raise RuntimeError(f"pip could not install dflib from {' '.join(source)}:\n{pip.stderr[-4000:]}")
+    importlib.invalidate_caches()
+    from dflib.environment import check_install
+
+    print("installed:", ", ".join(check_install(work / "report.json", imported_before)))
+from dflib.environment import where_outputs_go
+
+print(where_outputs_go())
 
 # %%
 import pandas as pd

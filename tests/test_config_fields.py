@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 # the parameters of a training notebook that are not settings of the run
 RUN_CONTROLS = {"out", "resume"}
+# the setup cell's (every notebook's), never the run's
+SETUP = {"dflib_source"}
 # a notebook's checks section reads these (dflib.checks), never the recipe
 CHECKS_PREFIX = "expect_"
 # what receives settings as keywords: keywords its signature does not name go to the recipe
@@ -79,7 +81,7 @@ def test_settings_passed_by_notebooks_are_fields(path):
     passed = {k.arg for c in recipes for k in c.keywords
               if isinstance(k.value, ast.Name) and k.value.id == k.arg}  # fmt: skip
     passed |= {a.id for c in recipes for a in c.args[:1] if isinstance(a, ast.Name)}  # the arch
-    settings = {n for n in names if not n.startswith(CHECKS_PREFIX)} - RUN_CONTROLS
+    settings = {n for n in names if not n.startswith(CHECKS_PREFIX)} - RUN_CONTROLS - SETUP
     unpassed = settings - passed
     assert not unpassed, f"{path.name}: parameters {sorted(unpassed)} never reach get_recipe"
     assert settings <= FIELDS, (

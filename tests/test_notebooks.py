@@ -127,3 +127,30 @@ def test_papermill_with_overrides_on_user_data(path, tmp_path, messy_csv_folder)
         if o.get("output_type") == "error"
     ]
     assert not errors
+
+
+def setup_cell(nb):
+    """The second code cell: the setup cell (DESIGN.md's notebook rule 1)."""
+    return code_cells(nb)[1]
+
+
+def test_setup_cell_is_the_same_in_every_notebook():
+    sources = {p.stem: setup_cell(nbformat.read(p, as_version=4)).source for p in PAIRS}
+    first = sources[IDS[0]]
+    assert "dflib_source" in first and "where_outputs_go()" in first
+    assert [name for name, source in sources.items() if source != first] == []
+    for path in PAIRS:
+        names = [p.name for p in PythonTranslator.inspect(parameters_cell(nbformat.read(path, 4)))]
+        assert "dflib_source" in names, f"{path.name}: the setup cell reads dflib_source"
+
+
+def test_setup_cell_makes_no_pip_call_where_dflib_imports(monkeypatch, capsys):
+    import subprocess
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: calls.append(args))
+    source = setup_cell(nbformat.read(PAIRS[0], as_version=4)).source
+    exec(compile(source, "setup cell", "exec"), {"dflib_source": ""})
+    assert calls == []
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and "runs go to" in printed[0]
