@@ -118,8 +118,8 @@ def _print_run(run) -> None:
     if row["test_f1"] is not None:
         print(f"hidden test labels: F1 {row['test_f1']:.4f} at 0.5, {row['test_f1_tuned']:.4f} "
               f"at the tuned threshold; AUC {row['test_auc']:.4f}")  # fmt: skip
-    if run.threshold.is_file():
-        print(f"submission threshold {run.decision_threshold():.3f} (threshold.json)")
+    if run.threshold_source() not in (None, run.metrics):
+        print(f"submission threshold {run.decision_threshold():.3f} ({run.threshold_source()})")
     for name in ("metrics", "history", "predictions_val", "predictions_test", "best", "figures"):
         print(f"  {name:<17} {getattr(run, name)}")
 
@@ -139,7 +139,8 @@ def _predict(args: argparse.Namespace) -> int:
     predictions = predict_folder(args.run, args.data, synthetic_size=args.size,
                                  image_dir=args.image_dir, tta=args.tta, device=args.device,
                                  progress=not args.no_progress, split=args.split,
-                                 classes=" ".join(args.classes or ()) or None)  # fmt: skip
+                                 classes=" ".join(args.classes or ()) or None,
+                                 threshold=args.threshold)  # fmt: skip
     path = args.template or (find_template(predictions.root) if predictions.root else None)
     template = read_template(path) if path and path != "none" else None
     if template is None and args.template != "none" and predictions.root:
@@ -149,7 +150,13 @@ def _predict(args: argparse.Namespace) -> int:
         if args.proba and template.kind != "prob":
             print("  (--proba ignored: the template holds labels)")
     else:
-        what = "probabilities" if args.proba else f"labels at threshold {predictions.threshold:.3f}"
+        what = (
+            "probabilities"
+            if args.proba
+            else (
+                f"labels at threshold {predictions.threshold:.3f} (from {predictions.threshold_from})"
+            )
+        )
         print(
             f"{out}: {len(predictions.frame):,} rows, {what} (id,{'prob' if args.proba else 'label'})"
         )
@@ -274,6 +281,9 @@ def _add_predict(commands) -> None:
     )
     add("--out", default="submission.csv", help="the CSV to write (default submission.csv)")
     add("--proba", action="store_true", help="write probabilities of fake instead of labels")
+    add("--threshold", default=None, metavar="NUMBER|FILE",
+        help="the decision threshold: a number, or a threshold.json (default: notebook 10's, "
+        "found in <studies>/threshold/<run>/, else the one training tuned on validation)")  # fmt: skip
     add("--tta", action="store_true", help="average with horizontally flipped images")
     add("--device", default="auto", help="auto (default), cpu, cuda, ...")
     add("--no-progress", action="store_true", help="no progress bars")

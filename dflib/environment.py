@@ -138,8 +138,10 @@ def where_outputs_go() -> str:
     )
     if platform_name() == "kaggle" and not os.environ.get(RUNS_ENV):
         return line + " (/kaggle/working is saved with the notebook's output)"
-    if platform_name() == "colab" and str(output_dir()).startswith(f"{COLAB_CONTENT}/") and not (
-        str(output_dir()).startswith(f"{COLAB_CONTENT}/drive/")
+    if (
+        platform_name() == "colab"
+        and str(output_dir()).startswith(f"{COLAB_CONTENT}/")
+        and not (str(output_dir()).startswith(f"{COLAB_CONTENT}/drive/"))
     ):
         return line + (
             ". Colab wipes this VM's disk when it recycles the runtime: to keep runs, mount "

@@ -30,8 +30,9 @@
 # 3. the bootstrap spread of the chosen threshold and of the F1 it gives;
 # 4. calibration: reliability diagram, ECE and Brier score before and after temperature
 #    scaling;
-# 5. the chosen threshold written into the run folder (`threshold.json`) with a
-#    thresholded `submission.csv`.
+# 5. the chosen threshold written into this study's own folder
+#    (`studies/threshold/<run>/threshold.json`, where `python -m dflib predict` finds it) with a
+#    thresholded `submission.csv`; the run folder itself is only read.
 #
 # It reads the run named by `run` (made by `make demo` or a training notebook with
 # `-p out runs/<name>`):
@@ -213,8 +214,10 @@ fig_reliability = figures.reliability(
 # %% [markdown]
 # ## The decision
 #
-# The tuned threshold goes into the run folder as `threshold.json` (with how it was
-# chosen); `submission.csv` thresholds the run's test predictions with it.
+# The tuned threshold goes into this study's folder as `threshold.json` (with how it was
+# chosen), where `python -m dflib predict --run <run>` finds it; `submission.csv` thresholds
+# the run's test predictions with it. The run folder is left as it was (on Kaggle it is
+# read-only).
 
 # %%
 path = write_threshold(
@@ -225,9 +228,9 @@ path = write_threshold(
 submission_path = write_submission(source, tuned.threshold)
 print(f"wrote {path} and {submission_path}")
 print(submission_summary(submission_path, tuned.threshold))
-saved = [save(fig, source.figures / f"threshold_{name}.png") for name, fig in
+saved = [save(fig, path.parent / "figures" / f"threshold_{name}.png") for name, fig in
          {"curves": fig_curves, "pr": fig_pr, "bootstrap": fig_boot, "reliability": fig_reliability}.items()]
-print("figures:", ", ".join(p.name for p in saved))
+print("figures:", ", ".join(p.name for p in saved), "in", path.parent / "figures")
 
 # %% [markdown]
 # How to read it: the write-up's "significant gain" is confirmed only if the gain on the

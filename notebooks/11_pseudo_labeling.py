@@ -106,6 +106,7 @@ import pandas as pd
 from IPython.display import display
 
 from dflib import decide
+from dflib.environment import study_folder
 from dflib.train.summary import run_checks
 from dflib.viz import decisions as figures
 from dflib.viz.plotting import save
@@ -192,8 +193,9 @@ if retrain:
         comparison, ["val_f1_tuned", "test_f1_tuned", "test_unseen_f1_tuned", "val_auc", "test_auc"],
         title="Before and after pseudo-labelling",
     )
-    save(fig_bars, retrained.figures / "pseudo_before_after.png")
-    save(fig_cutoffs, retrained.figures / "pseudo_cutoffs.png")
+    figures_dir = study_folder("pseudo", retrained.name) / "figures"
+    save(fig_bars, figures_dir / "pseudo_before_after.png")
+    print("figures:", save(fig_cutoffs, figures_dir / "pseudo_cutoffs.png").parent)
 
 # %% [markdown]
 # How to read it: the pseudo-labels are worth having when the purity is high *and* the

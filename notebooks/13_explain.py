@@ -108,6 +108,7 @@ import numpy as np
 from IPython.display import display
 
 from dflib.decide import ensure_run
+from dflib.environment import study_folder
 from dflib.study import explain
 from dflib.study.explain import load_explained, mass_share_summary
 from dflib.train.summary import run_checks
@@ -201,10 +202,11 @@ fig_worst_cams = figures.cam_gallery(
     [f"{'FN' if labels[i] else 'FP'} p={ex.frame['prob'].iloc[i]:.2f}" for i in worst],
     ncols=max(n_show, 1), suptitle="Grad-CAM of the worst misses (first) and false alarms",
 )
-saved = [save(fig, source.figures / f"explain_{name}.png") for name, fig in
+figures_dir = study_folder("explain", source.name) / "figures"  # the run folder is only read
+saved = [save(fig, figures_dir / f"explain_{name}.png") for name, fig in
          {"cams": fig_gallery, "mass_ratio": fig_ratio, "bands": fig_bands, "worst": fig_worst,
           "worst_cams": fig_worst_cams}.items()]  # fmt: skip
-print("figures:", ", ".join(p.name for p in saved), "in", source.figures)
+print("figures:", ", ".join(p.name for p in saved), "in", figures_dir)
 
 # %% [markdown]
 # How to read it: a ratio well above 1, higher for detected than for missed fakes,

@@ -108,9 +108,9 @@ print(where_outputs_go())
 # %%
 from IPython.display import display
 
+from dflib.environment import study_folder
 from dflib.study import crossgen
 from dflib.train.plan import ensure_planned
-from dflib.train.runs import run_folder
 from dflib.train.summary import run_checks
 from dflib.viz import crossgen as figures
 from dflib.viz.plotting import save
@@ -147,8 +147,7 @@ display(summary.round(3))
 fig = figures.in_out_dumbbell(summary)
 
 # %%
-folder = run_folder(f"{prefix}-summary").root
-folder.mkdir(parents=True, exist_ok=True)
+folder = study_folder("crossgen", prefix)
 table.to_csv(folder / "crossgen_scores.csv", index=False)
 summary.to_csv(folder / "crossgen_summary.csv", index=False)
 print("wrote", folder / "crossgen_scores.csv", "and", save(fig, folder / "figures" / "in_out.png"))

@@ -118,6 +118,7 @@ print(where_outputs_go())
 from IPython.display import Markdown, display
 
 from dflib.decide import ensure_runs, scores_by_generator
+from dflib.environment import study_folder
 from dflib.imageio import read_image
 from dflib.study import robustness
 from dflib.train.summary import run_checks
@@ -156,7 +157,9 @@ fig_examples = figures.examples(shown, [c.name for c in conditions])
 
 # %%
 scores = robustness.score_runs(sources, tables, conditions, filter_tols, device=device, seed=seed)
-scores.to_csv(sources[0].root / "robustness.csv", index=False)
+folder = study_folder("robustness", "+".join(s.name for s in sources))  # the runs are only read
+scores.to_csv(folder / "robustness.csv", index=False)
+print("wrote", folder / "robustness.csv")
 display(scores[scores["kind"] == "clean"].round(3))
 
 # %% [markdown]
@@ -182,8 +185,8 @@ else:
 # %%
 kinds = list(dict.fromkeys(c.kind for c in conditions if c.kind != "clean"))
 curves = {kind: figures.strength_curves(scores, kind) for kind in kinds}
-saved = [save(fig, sources[0].figures / f"robustness_{kind}.png") for kind, fig in curves.items()]
-print("figures:", ", ".join(p.name for p in saved), "in", sources[0].figures)
+saved = [save(fig, folder / "figures" / f"robustness_{kind}.png") for kind, fig in curves.items()]
+print("figures:", ", ".join(p.name for p in saved), "in", folder / "figures")
 
 # %% [markdown]
 # ## The drop at each strength

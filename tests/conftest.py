@@ -24,6 +24,8 @@ os.environ.setdefault(
     if _SESSION
     else tempfile.mkdtemp(prefix="dflib-test-runs-"),
 )
+# and what the notebooks that read runs make (thresholds, figures, tables) beside them
+os.environ.setdefault("DFLIB_STUDIES", os.environ["DFLIB_RUNS"] + "-studies")
 
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"

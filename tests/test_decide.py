@@ -335,7 +335,10 @@ def test_pseudo_report_counts_and_true_purity():
 # --- run folders ------------------------------------------------------------------------
 
 
-def test_write_threshold_and_thresholded_submission(tmp_path):
+def test_write_threshold_and_thresholded_submission(tmp_path, monkeypatch):
+    """Notebook 10's threshold and submission go to its study folder, never into the run
+    folder, and the run's decision threshold is read from there."""
+    monkeypatch.setenv("DFLIB_STUDIES", str(tmp_path / "studies"))
     run = RunFolder(tmp_path / "run")
     run.root.mkdir()
     frame = pd.DataFrame({"id": ["a", "b", "c"], "label": -1, "prob": [0.2, 0.41, 0.9]})
@@ -345,13 +348,33 @@ def test_write_threshold_and_thresholded_submission(tmp_path):
     tuned = tune_threshold(y, prob, min_recall=0.8)
     path = write_threshold(run, tuned, temperature=1.7)
     written = json.loads(path.read_text())
-    assert path == run.root / "threshold.json"
+    assert path == tmp_path / "studies" / "threshold" / "run" / "threshold.json"
     assert written["threshold"] == tuned.threshold and written["min_recall"] == 0.8
     assert written["temperature"] == 1.7 and written["tuned_on"] == "validation"
     write_threshold(run, 0.4)
     assert read_threshold(run) == 0.4
-    submission = pd.read_csv(write_submission(run, 0.4), dtype={"id": str})
+    written = write_submission(run, 0.4)
+    assert written.parent == path.parent
+    submission = pd.read_csv(written, dtype={"id": str})
     assert submission.to_dict("list") == {"id": ["a", "b", "c"], "label": [0, 1, 1]}
+    assert sorted(p.name for p in run.root.iterdir()) == ["predictions_test.csv"]
+
+
+def test_a_threshold_given_by_hand(tmp_path):
+    from dflib.train.runs import given_threshold
+
+    (tmp_path / "threshold.json").write_text('{"threshold": 0.3, "f1": 0.8}')
+    (tmp_path / "bare.json").write_text("0.7")
+    assert given_threshold("0.25") == 0.25 and given_threshold(0.6) == 0.6
+    assert given_threshold(tmp_path / "threshold.json") == 0.3
+    assert given_threshold(str(tmp_path / "bare.json")) == 0.7
+    for wrong, said in [("1.5", "between 0 and 1"), (tmp_path / "none.json", "no such file"),
+                        (tmp_path / "bare.json", None)]:  # fmt: skip
+        if said is None:
+            (tmp_path / "bare.json").write_text('{"f1": 0.8}')
+            said = "holds no finite"
+        with pytest.raises(ValueError, match=said):
+            given_threshold(wrong)
 
 
 def test_ensure_run_says_what_is_missing(tmp_path):

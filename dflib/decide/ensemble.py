@@ -41,6 +41,7 @@ from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
 from dflib.decide.threshold import run_template, write_thresholded
+from dflib.environment import resolve_path, study_folder
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.train import evaluate, load_run_model
 from dflib.train.inputs import eval_loader, prepare
@@ -357,7 +358,7 @@ def write_ensemble(
     ``ensemble.json`` (method, members, weights, threshold, scores) for the leaderboard.
 
     Args:
-        out: a folder name under ``runs/`` or a path.
+        out: a folder name under ``<studies>/ensemble/`` or a path.
         comparison: from :func:`compare_methods` (with test scores).
         method: a row of ``comparison.table``.
         runs: the member runs' folders, recorded as given.
@@ -370,7 +371,8 @@ def write_ensemble(
         raise ValueError(f"method {method!r}: expected one of {list(comparison.table.index)}")
     if method not in comparison.test:
         raise ValueError("the comparison has no test scores: pass test=... to compare_methods")
-    folder = run_folder(out).root
+    # a bare name is a study folder (the member runs are only read); a path is taken as given
+    folder = study_folder("ensemble", str(out)) if Path(out).name == str(out) else resolve_path(out)
     folder.mkdir(parents=True, exist_ok=True)
     scores = comparison.test[method]
     threshold = float(comparison.table.loc[method, "threshold"])

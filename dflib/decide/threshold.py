@@ -14,7 +14,8 @@ the metrics); this module only wraps it.
 
 Training writes a threshold tuned on validation into ``metrics.json``; notebook 10
 re-tunes it (optionally with a recall floor) and records the choice and how it was
-made in ``threshold.json`` beside it, which :func:`read_threshold` prefers. When the
+made in ``threshold.json`` in its own study folder (``<studies>/threshold/<run>/``: the
+run folder is read-only input), which :func:`read_threshold` and ``predict`` prefer. When the
 run's data folder holds a ``sample_submission.csv``, the submission follows it (its
 columns, id spelling, row order and kind of value: :mod:`dflib.data.template`).
 """
@@ -295,8 +296,10 @@ def write_threshold(
     tuned: TunedThreshold | float,
     **extra: Any,
 ) -> Path:
-    """Write ``threshold.json`` into the run folder: the decision threshold a submission
-    of this run should use, with how it was chosen.
+    """Write ``threshold.json`` into the run's threshold study folder
+    (``<studies>/threshold/<run>/``, never the run folder): the decision threshold a
+    submission of this run should use, with how it was chosen. ``predict`` and
+    :meth:`~dflib.train.runs.RunFolder.decision_threshold` find it there.
 
     Args:
         run: the run folder (or its name / path).
@@ -305,8 +308,8 @@ def write_threshold(
     """
     run = _as_run(run)
     values = tuned.to_dict() if isinstance(tuned, TunedThreshold) else {"threshold": float(tuned)}
-    values = {**values, "tuned_on": "validation", **extra}
-    return write_json(run.threshold, values)
+    values = {**values, "tuned_on": "validation", "run": str(run.root), **extra}
+    return write_json(run.tuned_threshold, values)
 
 
 def read_threshold(run: RunFolder | str | os.PathLike) -> float:
@@ -354,8 +357,8 @@ def write_thresholded(
 def write_submission(
     run: RunFolder | str | os.PathLike, threshold: float, out: str | os.PathLike | None = None
 ) -> Path:
-    """Threshold the run's test predictions into ``submission.csv`` (in the run folder by
-    default), following the data's ``sample_submission.csv`` when there is one.
+    """Threshold the run's test predictions into ``submission.csv`` (by default in the
+    run's threshold study folder, beside ``threshold.json``), following the data's ``sample_submission.csv`` when there is one.
 
     Test images that could not be decoded have no row in ``predictions_test.csv``; they
     are named here. ``python -m dflib predict``
@@ -363,7 +366,7 @@ def write_submission(
     training share of fakes) when a complete file is required.
     """
     run = _as_run(run)
-    out = Path(out) if out is not None else run.root / "submission.csv"
+    out = Path(out) if out is not None else run.tuned_threshold.parent / "submission.csv"
     template = run_template(run)
     prior = run.fake_share() if template is not None else 0.5
     write_thresholded(run.read_predictions("test"), threshold, out, template, prior)

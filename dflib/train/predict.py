@@ -30,7 +30,7 @@ from dflib.train.checkpoint import load_weights
 from dflib.train.config import TrainConfig
 from dflib.train.inputs import DevicePipeline, eval_loader, preprocess_for
 from dflib.train.loop import Device, evaluate
-from dflib.train.runs import RunFolder, run_folder
+from dflib.train.runs import RunFolder, given_threshold, run_folder
 
 
 @dataclass
@@ -43,6 +43,7 @@ class Predictions:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     prior: float = 0.5
     root: Path | None = None
+    threshold_from: str = "0.5"  # where the threshold came from, for the log
 
     def submission(self, proba: bool = False) -> pd.DataFrame:
         """``id,label`` at the threshold, or ``id,prob`` with ``proba``."""
@@ -92,6 +93,7 @@ def predict_folder(
     progress: bool = True,
     split: str = "test",
     classes: str | dict | None = None,
+    threshold: float | str | os.PathLike | None = None,
 ) -> Predictions:
     """Probabilities of "fake" for every image ``data_dir`` names.
 
@@ -105,8 +107,12 @@ def predict_folder(
         tta: average with the horizontally flipped images.
         split: the split of a data folder to score ("val" for GenImage's generators).
         classes: which folder names mean which class (:func:`dflib.data.load_split`).
+        threshold: the decision threshold: a number, or a JSON file holding one (a
+            ``threshold.json``); ``None``: each run's own (:meth:`RunFolder.decision_threshold`:
+            notebook 10's study folder, then training's tuned one), their mean for several.
     """
     folders = [run_folder(r) for r in runs]
+    chosen = None if threshold is None else given_threshold(threshold)
     for folder in folders:
         if not folder.best.is_file():
             raise FileNotFoundError(
@@ -148,9 +154,12 @@ def predict_folder(
             f"test ids are not unique (files that differ only in extension?): {duplicated[:5]}; "
             "rename them so that each image has its own id"
         )
+    if chosen is not None:
+        return Predictions(rows, chosen, unreadable, prior, table.root, str(threshold))
     # several runs: the mean of their thresholds (notebook 12 tunes an ensemble's own)
-    threshold = float(np.mean([f.decision_threshold() for f in folders]))
-    return Predictions(rows, threshold, unreadable, prior, table.root)
+    sources = [str(f.threshold_source() or "0.5") for f in folders]
+    mean = float(np.mean([f.decision_threshold() for f in folders]))
+    return Predictions(rows, mean, unreadable, prior, table.root, ", ".join(sources))
 
 
 def write_predicted_submission(

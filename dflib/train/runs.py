@@ -64,10 +64,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dflib.environment import cpu_name, output_dir, resolve_path
+from dflib.environment import cpu_name, output_dir, resolve_path, study_folder
 
 PREDICTION_COLUMNS = ["id", "label", "prob"]
 
+THRESHOLD_STUDY = "threshold"  # the study folder notebook 10 writes its threshold into
 ROLE = "role"  # the params.json key a planner records a run's study role under (train.plan)
 
 
@@ -84,6 +85,11 @@ class RunFolder:
     predictions_val = property(lambda self: self._predictions("val"))
     predictions_test = property(lambda self: self._predictions("test"))
     skipped = property(lambda self: self.root / "skipped.csv")
+    # a threshold chosen later (notebook 10) lives in that study's folder (read-only runs);
+    # one inside the run folder is kept from before that rule, and still read
+    tuned_threshold = property(
+        lambda self: study_folder(THRESHOLD_STUDY, self.name, create=False) / "threshold.json"
+    )
     threshold = property(lambda self: self.root / "threshold.json")
     figures = property(lambda self: self.root / "figures")
     tb = property(lambda self: self.root / "tb")
@@ -110,15 +116,20 @@ class RunFolder:
             raise FileNotFoundError(_missing(self, path.name))
         return json.loads(path.read_text())
 
+    def threshold_source(self) -> Path | None:
+        """Where :meth:`decision_threshold` reads it from (``None``: 0.5)."""
+        for path in (self.tuned_threshold, self.threshold, self.metrics):
+            if _threshold_in(path) is not None:
+                return path
+        return None
+
     def decision_threshold(self) -> float:
-        """The threshold a submission uses: ``threshold.json`` if a later stage chose one,
-        else the one training tuned on validation (``metrics.json``), else 0.5."""
-        for path in (self.threshold, self.metrics):
-            if path.is_file():
-                value = json.loads(path.read_text()).get("threshold")
-                if isinstance(value, (int, float)) and math.isfinite(value):
-                    return float(value)
-        return 0.5
+        """The threshold a submission uses: the one notebook 10 chose
+        (``<studies>/threshold/<run>/threshold.json``, or ``threshold.json`` in the run
+        folder from before studies had their own), else the one training tuned on
+        validation (``metrics.json``), else 0.5."""
+        source = self.threshold_source()
+        return 0.5 if source is None else _threshold_in(source)
 
     def fake_share(self) -> float:
         """Share of fakes in the run's training data (from its class weights): the
@@ -169,6 +180,42 @@ def finished_runs(
     found = [RunFolder(p) for p in sorted(root.iterdir()) if p.is_dir()]
     return [r for r in found if r.name.startswith(prefix) and is_finished(r)
             and any(fnmatch.fnmatch(r.name, g) for g in globs)]  # fmt: skip
+
+
+def given_threshold(value: float | str | os.PathLike) -> float:
+    """A threshold given by hand (``predict --threshold``): a number in (0, 1), or a JSON
+    file holding one (a ``threshold.json``, or a bare number).
+
+    Raises:
+        ValueError: neither, with what was found.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ValueError(
+                f"threshold {value!r}: expected a number between 0 and 1 or a threshold.json "
+                "file, and no such file exists"
+            ) from None
+        number = _threshold_in(path)
+        if number is None:
+            raise ValueError(f'{path} holds no finite "threshold" number') from None
+    if not 0 < number < 1:
+        raise ValueError(f"threshold {number}: expected a number between 0 and 1")
+    return number
+
+
+def _threshold_in(path: Path) -> float | None:
+    """The finite ``threshold`` of a JSON file (a number, or a file holding one), or None."""
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    value = value.get("threshold") if isinstance(value, dict) else value
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 def _missing(run: RunFolder, name: str) -> str:
