@@ -179,3 +179,33 @@ def test_standalone_notebook_installs_from_a_clone_under_content(view, clone, tm
     assert status == 0, shown[-3000:]
     assert "installed:" in shown and "dflib==0" in shown and "expected" in shown, shown
     _torch_unchanged(python)
+
+
+DEVELOPER_TOOLS = ("pytest", "nbmake", "pytest-xdist", "ruff", "import-linter", "ipykernel")
+
+
+def test_platform_commands_install_no_test_or_lint_tool():
+    """What the README has a Colab or Kaggle user run, and the setup cell's pip call,
+    install the package (its runtime dependencies), never requirements.txt; the wheel's
+    metadata keeps the developer's tools in extras."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    platforms = readme[readme.index("## Kaggle and Colab") : readme.index("## How the code")]
+    setup = nbformat.read(NOTEBOOK, as_version=4).cells
+    commands = re.findall(r"pip install[^`\n]*", platforms) + [
+        line
+        for c in setup
+        if c.cell_type == "code"
+        for line in c.source.splitlines()
+        if '"pip"' in line
+    ]
+    assert commands, "no install command found"
+    for command in commands:
+        assert "requirements" not in command and " -r " not in command, command
+        assert not any(tool in command for tool in DEVELOPER_TOOLS), command
+    requires = importlib.metadata.requires("dflib")
+    runtime = " ".join(r for r in requires if "extra ==" not in r)
+    assert "torch" in runtime and not any(tool in runtime for tool in DEVELOPER_TOOLS), runtime
+    extras = " ".join(r for r in requires if "extra ==" in r)
+    assert all(tool in extras for tool in DEVELOPER_TOOLS), extras
