@@ -80,3 +80,41 @@ def test_deterministic_warns_when_cuda_already_ran_without_the_cublas_setting(mo
             runtime.seed_everything(0, deterministic=True)
     finally:
         torch.use_deterministic_algorithms(False)
+
+
+@pytest.mark.parametrize(
+    ("platform", "runs", "said"),
+    [
+        ("colab", "/content/runs", "Colab wipes this VM's disk"),
+        ("kaggle", "/kaggle/working/runs", "saved with the notebook's output"),
+    ],
+)
+def test_where_runs_go_is_chosen_per_platform_and_said(monkeypatch, tmp_path, platform, runs, said):
+    """Runs land in a folder chosen for the platform, not in the working folder, and the
+    setup cell's line says where and, on Colab, how to keep them."""
+    for name in ("DFLIB_RUNS", "DFLIB_STUDIES", "DFLIB_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(environment, "platform_name", lambda: platform)
+    assert environment.output_dir() == Path(runs)
+    assert environment.studies_dir() == Path(runs).parent / "studies"
+    line = environment.where_outputs_go()
+    assert f"runs go to {runs}" in line and said in line
+    monkeypatch.setenv("DFLIB_RUNS", "/content/drive/MyDrive/dflib/runs")
+    assert "wipes" not in environment.where_outputs_go()
+    assert environment.studies_dir() == Path("/content/drive/MyDrive/dflib/studies")
+
+
+def test_an_install_that_replaced_an_imported_package_asks_for_a_restart(tmp_path):
+    import json
+
+    report = tmp_path / "report.json"
+    installed = [{"metadata": {"name": "dflib", "version": "0.1.0"}},
+                 {"metadata": {"name": "Kornia", "version": "0.9.2"}},
+                 {"metadata": {"name": "numpy", "version": "9.0"}}]  # fmt: skip
+    report.write_text(json.dumps({"install": installed}))
+    assert environment.check_install(report, {"sys", "os"}) == [
+        "Kornia==0.9.2", "dflib==0.1.0", "numpy==9.0"
+    ]  # fmt: skip
+    with pytest.raises(environment.RestartNeeded, match=r"numpy \(now 9.0\).*Restart"):
+        environment.check_install(report, {"sys", "numpy"})
