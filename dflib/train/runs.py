@@ -6,7 +6,8 @@
     environment.json       device, precision, versions, core count
     history.csv            one row per epoch (stage, losses, F1, recall, AUC, lr, seconds, images/s)
     metrics.json           validation metrics at 0.5 and at the tuned threshold; hidden-test metrics
-    threshold.json         (optional) a decision threshold chosen later (notebook 10)
+    threshold.json         (only in runs from before studies had folders of their own) a
+                           decision threshold chosen later by notebook 10
     predictions_val.csv    id,label,prob (validation split, best main-stage weights)
     predictions_test.csv   id,label,prob (test images; label = -1 unless hidden labels are known)
                            (``.csv.gz`` in a ledger entry, :data:`LEDGER`: read the same)
@@ -18,8 +19,11 @@
     best.pt                the weights to predict with (weights-only loadable)
 
 A run is finished (:func:`is_finished`) once ``params.json``, ``metrics.json`` and the
-validation predictions are there. Downstream stages (threshold tuning, ensembles, the
-leaderboard) read only these files.
+validation predictions are there. Only training (and its resume) writes a run folder;
+downstream stages (threshold tuning, ensembles, the leaderboard) read only these files and
+write what they make into folders of their own (:func:`dflib.environment.study_folder`):
+on Kaggle a finished run is another notebook's read-only output. Notebook 10's threshold
+is ``<studies>/threshold/<run-name>/threshold.json`` (:attr:`RunFolder.tuned_threshold`).
 
 Where each epoch's row goes (:class:`EpochSink`): ``history.csv``, rewritten atomically,
 then each logger the run asks for. This is the one place a logger goes: a class with the
