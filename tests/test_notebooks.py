@@ -7,6 +7,9 @@ tests check the rules that keep notebooks thin, paired and parameterisable.
 from __future__ import annotations
 
 import ast
+import hashlib
+import os
+import shutil
 from pathlib import Path
 
 import jupytext
@@ -103,20 +106,58 @@ def run_with_papermill(path: Path, out: Path, parameters: dict) -> nbformat.Note
     return nbformat.read(out, as_version=4)
 
 
+# notebooks that read finished runs, run here on read-only copies of them (11 is left out:
+# its retrained run is keyed by its source's path, so a copy would train it again)
+READS_RUNS = {"10_threshold_tuning": "run", "12_ensemble": "runs", "13_explain": "run",
+              "16_robustness": "runs"}  # fmt: skip
+READ_ONLY_GUARD = Path(__file__).resolve().parent / "fixtures" / "read_only"
+
+
+def read_only_copies(path: Path, values: dict, folder: Path) -> list[Path]:
+    """The notebook's upstream runs (made first, as its nbmake run makes them), copied
+    into ``folder``."""
+    from dflib.train.plan import ensure_runs
+
+    archs = values.get("make_archs", values.get("make_arch"))
+    made = ensure_runs(values[READS_RUNS[path.stem]], archs, make_missing=True,
+                       synthetic_size=values["make_size"], train_images=values["make_train_images"],
+                       img_size=values["make_img_size"], epochs=values["make_epochs"],
+                       finetune_epochs=0)  # fmt: skip
+    return [
+        Path(shutil.copytree(r.root, folder / r.name, ignore=shutil.ignore_patterns("tb")))
+        for r in made
+    ]
+
+
+def file_hashes(folders: list[Path]) -> dict[str, str]:
+    return {str(p): hashlib.sha1(p.read_bytes()).hexdigest()
+            for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", PAIRS, ids=IDS)
-def test_papermill_with_overrides_on_user_data(path, tmp_path, messy_csv_folder):
-    """Each notebook runs headlessly with ``-p`` overrides, on a folder in a user's layout."""
+def test_papermill_with_overrides_on_user_data(path, tmp_path, messy_csv_folder, monkeypatch):
+    """Each notebook runs headlessly with ``-p`` overrides, on a folder in a user's layout;
+    one that reads finished runs reads them from a folder where every write fails (as root
+    too: ``tests/fixtures/read_only``) and leaves every file of them as it was."""
     nb = nbformat.read(path, as_version=4)
     parameters = dict(parameters_cell(nb).metadata["nbmake"]["mock"])
-    names = {
-        p.name
-        for p in __import__("papermill").translators.PythonTranslator.inspect(parameters_cell(nb))
-    }
+    declared = __import__("papermill").translators.PythonTranslator.inspect(parameters_cell(nb))
+    names = {p.name for p in declared}
     if "data_dir" in names:
         parameters["data_dir"] = str(messy_csv_folder)
         # a user's data is not held to the CI size's expected results, only to the invariants
         parameters = {k: v for k, v in parameters.items() if not k.startswith("expect_")}
+    copies = []
+    if path.stem in READS_RUNS:
+        values = {p.name: ast.literal_eval(p.default) for p in declared} | parameters
+        copies = read_only_copies(path, values, tmp_path / "input")
+        parameters |= {READS_RUNS[path.stem]: ",".join(map(str, copies)), "make_missing": False}
+        monkeypatch.setenv("DFLIB_READ_ONLY", os.pathsep.join(map(str, copies)))
+        monkeypatch.setenv("DFLIB_STUDIES", str(tmp_path / "studies"))
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+            filter(None, [str(READ_ONLY_GUARD), os.environ.get("PYTHONPATH")])))  # fmt: skip
+    before = file_hashes(copies)
     executed = run_with_papermill(path, tmp_path / path.name, parameters)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and "data_dir" in injected[0].source or "data_dir" not in names
@@ -127,6 +168,11 @@ def test_papermill_with_overrides_on_user_data(path, tmp_path, messy_csv_folder)
         if o.get("output_type") == "error"
     ]
     assert not errors
+    assert file_hashes(copies) == before
+    if copies:  # what the study made went to its own folder
+        assert any((tmp_path / "studies").rglob("*.png")) or any(
+            (tmp_path / "studies").rglob("*.csv")
+        )
 
 
 def setup_cell(nb):
