@@ -11,6 +11,7 @@ import pytest
 from conftest import write_rgb
 
 from dflib.cli import main
+from dflib.data import DataError
 from dflib.train import CheckpointError, fit, get_recipe
 
 
@@ -166,15 +167,62 @@ def test_predict_scores_each_generator_and_the_mean(trained, tmp_path, capsys):
     assert table.loc["mean over generators", "auc"] == pytest.approx(table["auc"].iloc[:3].mean())
 
 
-def test_a_test_csv_gives_the_submissions_ids_and_order(trained, tmp_path, capsys):
-    comp = tmp_path / "comp"
-    names = ["test_data/zz.png", "test_data/ab12.png", "test_data/c3.png"]
+def ai_vs_human(root: Path, test_folder: str = "test_data_v2") -> list[str]:
+    """Kaggle's AI-vs-human-generated images as shipped: ``train.csv`` (an unnamed index,
+    ``file_name`` = ``train_data/<name>.jpg``, ``label``), ``test.csv`` whose ``id`` column
+    holds paths into ``test_folder``, and no ``test/`` folder. Returns ``test.csv``'s ids,
+    in its order (not sorted)."""
+    rows = []
+    for i in range(8):
+        name = f"train_data/{i:02d}f{i}.jpg"
+        write_rgb(root / name, 300 + i, fmt="JPEG")
+        rows.append(f"{i},{name},{i % 2}")
+    (root / "train.csv").write_text(",file_name,label\n" + "\n".join(rows) + "\n")
+    names = [f"{test_folder}/{stem}.jpg" for stem in ("zz", "ab12", "c3")]
     for i, name in enumerate(names):
-        write_rgb(comp / name, 60 + i)
-    (comp / "test.csv").write_text("id\n" + "\n".join(names) + "\n")
+        write_rgb(root / name, 60 + i, fmt="JPEG")
+    (root / "test.csv").write_text("id\n" + "\n".join(names) + "\n")
+    return names
+
+
+@pytest.mark.parametrize("test_folder", ["test_data", "test_data_v2"])
+def test_a_test_csv_gives_the_submissions_ids_and_order(trained, tmp_path, capsys, test_folder):
+    """Whether or not the test folder's name says "test", the submission is test.csv's."""
+    comp = tmp_path / "comp"
+    names = ai_vs_human(comp, test_folder)
     out = tmp_path / "submission.csv"
     assert main(["predict", "--run", str(trained), "--data", str(comp), "--out", str(out),
                  "--no-progress"]) == 0  # fmt: skip
-    assert "followed test.csv" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "followed test.csv" in printed and "have no image" not in printed
     written = pd.read_csv(out, dtype=str)
     assert written["id"].tolist() == names and set(written["label"]) <= {"0", "1"}
+
+
+def test_a_test_csv_that_lists_images_is_the_test_split(tmp_path):
+    """No ``test/`` folder: ``test.csv``'s rows, in its order, ids as it spells them, for
+    ``load_split``, ``predict`` (from the folder above too, as Kaggle nests it) and training."""
+    from dflib import data
+    from dflib.train.inputs import prepare
+
+    comp = tmp_path / "input" / "ai-vs-human"
+    names = ai_vs_human(comp)
+    (comp / "test.csv").write_text("id\n" + "\n".join(names + ["test_data_v2/gone.jpg"]) + "\n")
+    test = data.load_split(comp, "test")
+    assert test.frame["id"].tolist() == names and test.labels.tolist() == [-1, -1, -1]
+    assert [Path(p).name for p in test.frame["path"]] == ["zz.jpg", "ab12.jpg", "c3.jpg"]
+    assert test.report.skipped == [
+        ("test_data_v2/gone.jpg", f"listed in CSV but no such image in {comp.resolve()}")
+    ]
+    for source in (comp, comp.parent):
+        assert data.load_prediction_images(source).frame["id"].tolist() == names
+    config = get_recipe("rgb_fft", data_dir=str(comp), img_size=32)
+    prepared = prepare(config, progress=False)
+    assert len(prepared.table) == 8 and prepared.test_table.frame["id"].tolist() == names
+    (comp / "test.csv").write_text(
+        "id,label\n" + "".join(f"{n},{i % 2}\n" for i, n in enumerate(names))
+    )
+    assert data.load_split(comp, "test").labels.tolist() == [0, 1, 0]
+    (comp / "test.csv").write_text("id\nelsewhere/zz.jpg\n")
+    with pytest.raises(DataError, match=r"test.csv would be the test split .*\(elsewhere/zz.jpg\)"):
+        data.load_prediction_images(comp)

@@ -10,7 +10,9 @@ A split (``train``, ``val``, ``test``) comes from the first of:
    CSV whose ids name images in ``train/``, ``images/``, the data folder itself or a
    folder nested below it; when no column names a file but class folders exist below
    the data folder (outside validation and test), those;
-5. for ``test`` only: its folder's images, unlabeled.
+5. for ``test`` only: its folder's images, unlabeled; without a folder named like a test
+   split, the images ``test.csv`` lists (``test_data_v2/ab12.jpg``: a folder of any name),
+   in its row order.
 
 A given validation split is optional (training makes a stratified one without it); a
 test split is labelled when its class folders, its CSV or the split column say so.
@@ -98,20 +100,62 @@ def find_test(root: Path, options: DataOptions, report: DataReport) -> pd.DataFr
     folder, csv_path = split_folder(root, "test"), split_csv(root, "test")
     if folder is not None:
         if not class_folder_pairs(folder, options.classes) and csv_path is not None:
-            frame, id_col = read_csv_text_ids(csv_path, options.id_column)
-            label_col = find_column(frame.columns, LABEL_COLUMNS)
-            if label_col is not None and frame[label_col].notna().any():
+            frame, id_col, label_col = _read_test_csv(csv_path, options)
+            if label_col is not None:
                 return rows_to_table(frame, id_col, label_col, root, folder, report,
                                      unlabeled_ok=True, options=options, csv_name=csv_path.name)  # fmt: skip
         return from_folder(folder, report, options.classes)
     rows = _from_split_column(root, options, "test", report)
     if rows is not None and len(rows):
         return rows
+    if csv_path is not None:
+        return _from_test_csv(root, csv_path, options, report)
     raise DataError(
         f"No test split in {root}: expected a test/ folder (any case) with the images to "
-        "predict, or a 'split' column in the labels CSV. To predict on other images, pass "
-        "--data <a folder of images, one image or a glob> (image_dir= in Python)."
+        "predict, a test.csv whose ids are the images' paths (test_images/ab12.jpg), or a "
+        "'split' column in the labels CSV. To predict on other images, pass --data <a folder "
+        "of images, one image or a glob> (image_dir= in Python)."
     )
+
+
+def _read_test_csv(csv_path: Path, options: DataOptions) -> tuple[pd.DataFrame, str, str | None]:
+    """``test.csv``, its id column, and its label column when one holds any label."""
+    frame, id_col = read_csv_text_ids(csv_path, options.id_column)
+    label_col = find_column(frame.columns, LABEL_COLUMNS)
+    labelled = label_col is not None and frame[label_col].notna().any()
+    return frame, id_col, label_col if labelled else None
+
+
+def _from_test_csv(
+    root: Path, csv_path: Path, options: DataOptions, report: DataReport
+) -> pd.DataFrame:
+    """The test split that ``test.csv`` lists when no folder is named like one (Kaggle's
+    AI-vs-human data: ``id`` = ``test_data_v2/ab12.jpg``): its rows in its order, ids as it
+    spells them, whatever folder the paths lead to; labelled where it has a label column.
+
+    Raises:
+        DataError: none of its ids names an image; the message shows some and what an id
+            must be.
+    """
+    frame, id_col, label_col = _read_test_csv(csv_path, options)
+    table = rows_to_table(frame, id_col, label_col, root, root, report, unlabeled_ok=True,
+                          options=options, csv_name=csv_path.name)  # fmt: skip
+    if len(table) == 0:
+        shown = ", ".join(frame[id_col].astype(str).head(3)) or "no rows"
+        raise DataError(
+            f"{csv_path} would be the test split (there is no test/ folder) but none of its "
+            f"{len(frame):,} id(s) in column {id_col!r} names an image in {root} ({shown}). Its ids "
+            "must be image paths relative to the data folder (test_images/ab12.jpg) or names of "
+            "images in it; or put the images in a test/ folder, or pass --data <the folder of "
+            "images> (image_dir= in Python)."
+        )
+    inside = root.resolve()  # where rows_to_table keeps every path
+    folders = sorted(
+        {Path(p).resolve().parent.relative_to(inside).as_posix() for p in table["path"]}
+    )
+    report.note(f"{csv_path.name}: the test split, {len(table):,} images in its row order "
+                f"(in {', '.join(folders[:3])}{', ...' if len(folders) > 3 else ''})")  # fmt: skip
+    return table
 
 
 def labels_csv_path(root: Path, labels_csv=None) -> Path | None:

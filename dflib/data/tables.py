@@ -9,6 +9,8 @@ Accepted layouts (see ``data/README.md``; every name in any case):
   ``test.csv``), or one CSV with a ``split`` column;
 * a labels CSV (``train.csv``, ``labels.csv``, ...) with an id/path column and a label
   column beside an image folder (``train/``, ``images/`` or the data folder itself);
+* without a ``test/`` folder, a ``test.csv`` whose ids are paths into a folder of any
+  name (``test_data_v2/ab12.jpg``) lists the test split, in its order;
 * class sub-folders ``real/`` + ``fake/`` (or ``0``/``1``) without the ``train/`` level;
 * any of these one level down (Kaggle's ``/kaggle/input/<name>/<folder>/``), or two;
   a folder of several such layouts (one per generator, GenImage) is scored per generator
@@ -41,6 +43,7 @@ from dflib.data.layouts import (
     holds_layout,
     layout_roots,
     parse_classes,
+    split_csv,
     split_folder,
 )
 from dflib.data.sources import find_test, find_train, find_val
@@ -265,9 +268,9 @@ def load_prediction_images(
 
 
 def _split_of(root: Path, text: str, split: str, **kw) -> ImageTable:
-    """``split`` of one data folder for ``predict``: the test split (or a split column's
-    test rows), or the split asked for."""
-    if split != "test" or split_folder(root, "test") is not None:
+    """``split`` of one data folder for ``predict``: the test split (its folder, the images
+    its ``test.csv`` lists, or a split column's test rows), or the split asked for."""
+    if split != "test" or split_folder(root, "test") or split_csv(root, "test"):
         return load_split(root, split, **kw)
     test = load_test_if_present(root, **kw)  # a split column's test rows
     if test is not None:
