@@ -140,7 +140,7 @@ def _predict(args: argparse.Namespace) -> int:
                                  image_dir=args.image_dir, tta=args.tta, device=args.device,
                                  progress=not args.no_progress, split=args.split,
                                  classes=" ".join(args.classes or ()) or None,
-                                 threshold=args.threshold)  # fmt: skip
+                                 threshold=args.threshold, label_column=args.label_column)  # fmt: skip
     path = args.template or (find_template(predictions.root) if predictions.root else None)
     template = read_template(path) if path and path != "none" else None
     if template is None and args.template != "none" and predictions.root:
@@ -281,6 +281,8 @@ def _add_predict(commands) -> None:
     )
     add("--out", default="submission.csv", help="the CSV to write (default submission.csv)")
     add("--proba", action="store_true", help="write probabilities of fake instead of labels")
+    add("--label-column", default=None,
+        help="the test CSV's label column, where its label sources disagree (scoring only)")  # fmt: skip
     add("--threshold", default=None, metavar="NUMBER|FILE",
         help="the decision threshold: a number, or a threshold.json (default: notebook 10's, "
         "found in <studies>/threshold/<run>/, else the one training tuned on validation)")  # fmt: skip

@@ -282,3 +282,21 @@ def test_training_says_which_column_and_folders_it_read(faces_140k, tmp_path, ca
     assert "data: train.csv: ids from column 'path'" in printed
     assert "data: valid.csv: labels from column 'label_str'" in printed
     assert data_.validation.startswith("given by the data: 4 images")
+
+
+def test_predict_reads_the_140k_test_csv_with_the_label_column_its_error_names(faces_140k):
+    """The dataset's ``test.csv`` is its test split; its label sources disagree as train's
+    do, and ``predict --label-column`` (which the refusal names) settles them."""
+    from dflib.data import load_prediction_images
+
+    images = faces_140k / "real_vs_fake" / "real-vs-fake"
+    rows = []
+    for i, (word, numeric) in enumerate((("real", 1), ("fake", 0), ("real", 1))):
+        write_rgb(images / "test" / word / f"t{i}.jpg", i, size=24, fmt="JPEG")
+        rows.append((f"/kaggle/input/x/t{i}.jpg", f"t{i}", numeric, word, f"test/{word}/t{i}.jpg"))
+    columns = ["original_path", "id", "label", "label_str", "path"]
+    pd.DataFrame(rows, columns=columns).to_csv(faces_140k / "test.csv")
+    with pytest.raises(DataError, match="--label-column label_str"):
+        load_prediction_images(faces_140k)
+    test = load_prediction_images(faces_140k, label_column="label_str")
+    assert test.labels.tolist() == [0, 1, 0] and len(test) == 3

@@ -121,7 +121,8 @@ def find_test(root: Path, options: DataOptions, report: DataReport) -> pd.DataFr
 def _read_test_csv(csv_path: Path, options: DataOptions) -> tuple[pd.DataFrame, str, str | None]:
     """``test.csv``, its id column, and its label column when one holds any label."""
     frame, id_col = read_csv_text_ids(csv_path, options.id_column)
-    label_col = find_column(frame.columns, LABEL_COLUMNS)
+    label_col = (_label_column(frame, options, csv_path) if options.label_column
+                 else find_column(frame.columns, LABEL_COLUMNS))  # fmt: skip
     labelled = label_col is not None and frame[label_col].notna().any()
     return frame, id_col, label_col if labelled else None
 

@@ -230,6 +230,7 @@ def load_prediction_images(
     image_dir=None,
     split: str = "test",
     classes: str | dict | None = None,
+    label_column: str | None = None,
 ) -> ImageTable:
     """What ``predict --data`` scores: a data folder's ``split`` (test by default), a
     folder of images (searched recursively; class folders at any depth give labels to
@@ -241,7 +242,7 @@ def load_prediction_images(
         DataError: nothing to predict; the message names the ``--data`` forms accepted.
     """
     text = str(source)
-    kw = {"synthetic_size": synthetic_size, "classes": classes}
+    kw = {"synthetic_size": synthetic_size, "classes": classes, "label_column": label_column}
     if text == SYNTHETIC or image_dir is not None:
         return load_split(source, split, image_dir=image_dir, **kw)
     path = resolve_path(text)

@@ -94,6 +94,7 @@ def predict_folder(
     split: str = "test",
     classes: str | dict | None = None,
     threshold: float | str | os.PathLike | None = None,
+    label_column: str | None = None,
 ) -> Predictions:
     """Probabilities of "fake" for every image ``data_dir`` names.
 
@@ -107,6 +108,7 @@ def predict_folder(
         tta: average with the horizontally flipped images.
         split: the split of a data folder to score ("val" for GenImage's generators).
         classes: which folder names mean which class (:func:`dflib.data.load_split`).
+        label_column: the test CSV's label column, where several disagree.
         threshold: the decision threshold: a number, or a JSON file holding one (a
             ``threshold.json``); ``None``: each run's own (:meth:`RunFolder.decision_threshold`:
             notebook 10's study folder, then training's tuned one), their mean for several.
@@ -120,7 +122,7 @@ def predict_folder(
                 f"{folder.root}) or give the folder of a finished run"
             )
     table = load_prediction_images(data_dir, synthetic_size=synthetic_size, image_dir=image_dir,
-                                   split=split, classes=classes)  # fmt: skip
+                                   split=split, classes=classes, label_column=label_column)  # fmt: skip
     probs = []
     frame = None
     for folder in folders:
