@@ -13,8 +13,9 @@ import torch
 import torchvision
 from torch.nn import functional as F
 
+from dflib.filters.frequency import highpass_mask
 from dflib.models import ModelCfg, count_params, create_model, list_models, model_cfg
-from dflib.models._layers import fft_highpass, fft_log_magnitude, highpass_mask
+from dflib.models._layers import FFTHighPass, fft_log_magnitude
 from dflib.models.deepfakenet import AdaptiveContextPool
 from dflib.runtime import seed_everything
 
@@ -225,21 +226,22 @@ def test_fft_highpass_removes_low_and_keeps_high_frequencies():
     low = 3.0 + torch.cos(2 * torch.pi * xx / w)  # DC + lowest horizontal frequency
     checker = ((yy + xx) % 2).float() * 2 - 1  # Nyquist: what up-sampling leaves behind
     x = torch.stack([low, checker])[None].float()
-    out = fft_highpass(x, cutoff=0.25)
+    out = FFTHighPass(cutoff=0.25)(x)
     torch.testing.assert_close(out[0, 0], torch.zeros(h, w), atol=1e-5, rtol=0)
     torch.testing.assert_close(out[0, 1], checker, atol=1e-5, rtol=0)
 
 
-def test_highpass_mask_always_drops_dc():
-    assert not highpass_mask(4, 4, 0.0)[0, 0]
-    assert highpass_mask(4, 6, 0.0)[1:].all()
+def test_highpass_mask_drops_dc_for_a_layer_at_any_cutoff():
+    assert not highpass_mask(4, 4, 0.0, drop_dc=True)[0, 0]
+    assert highpass_mask(4, 4, 0.0)[0, 0] and not highpass_mask(4, 4, 0.1)[0, 0]
+    assert highpass_mask(4, 6, 0.0, drop_dc=True)[1:].all()
     assert highpass_mask(7, 9, 0.5).shape == (7, 5)
 
 
 def test_fft_ops_keep_dtype_and_memory_format_under_autocast():
     x = torch.rand(2, 4, 16, 20).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        for fn in (fft_highpass, fft_log_magnitude):
+        for fn in (FFTHighPass(0.25), fft_log_magnitude):
             out = fn(x)
             assert out.dtype == torch.bfloat16 and out.shape == x.shape
             assert out.is_contiguous(memory_format=torch.channels_last)

@@ -64,12 +64,43 @@ def keep_layout(res: torch.Tensor, was_numpy: bool, batched: bool, has_c: bool) 
     return to_output(res.contiguous(), was_numpy)
 
 
-def fft_highpass(x: Array, cutoff: float = 0.25) -> Array:
-    """High-pass residual: frequencies with normalised radius ``< cutoff`` removed.
+def highpass_mask(
+    height: int,
+    width: int,
+    cutoff: float,
+    device: torch.device | None = None,
+    drop_dc: bool = False,
+) -> torch.Tensor:
+    """Boolean ``(height, width // 2 + 1)`` mask of the ``rfft2`` bins that are kept: those
+    whose radial frequency ``sqrt(fy^2 + fx^2) / 0.5`` (``f`` in cycles per pixel, so 1.0 is
+    the Nyquist frequency along an axis) reaches ``cutoff``.
 
-    The normalised radius is ``sqrt(fy^2 + fx^2) / 0.5`` with ``f`` in cycles per pixel,
-    so 1.0 is the Nyquist frequency along an axis; ``cutoff=0`` keeps everything (the
-    DC term included), ``cutoff > 0`` removes the DC term and the mean with it.
+    At ``cutoff=0`` every bin is kept, the DC term (the mean) included, unless ``drop_dc``:
+    a model's high-pass layer always drops it, since a feature map's mean is no artifact.
+    """
+    fy = torch.fft.fftfreq(height, device=device).abs() / 0.5
+    fx = torch.fft.rfftfreq(width, device=device) / 0.5
+    keep = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2) >= cutoff
+    if drop_dc:
+        keep[0, 0] = False
+    return keep
+
+
+def highpass(t: torch.Tensor, cutoff: float, drop_dc: bool = False) -> torch.Tensor:
+    """The FFT high-pass: the frequencies of each channel below ``cutoff`` (a fraction of
+    the Nyquist radius, :func:`highpass_mask`) removed, same shape back. ``t`` is a float
+    ``(..., H, W)`` tensor; the filters' residual and the models' layer both call this."""
+    height, width = t.shape[-2:]
+    keep = highpass_mask(height, width, cutoff, device=t.device, drop_dc=drop_dc)
+    spectrum = torch.fft.rfft2(t, norm="ortho")
+    return torch.fft.irfft2(spectrum * keep, s=(height, width), norm="ortho")
+
+
+def fft_highpass(x: Array, cutoff: float = 0.25) -> Array:
+    """High-pass residual of images: :func:`highpass` on any array layout.
+
+    ``cutoff=0`` keeps everything (the DC term included), ``cutoff > 0`` removes the DC
+    term and the mean with it.
 
     Returns:
         float32 residual in the input's layout (uint8 inputs in ``[0, 1]`` units).
@@ -77,9 +108,4 @@ def fft_highpass(x: Array, cutoff: float = 0.25) -> Array:
     if not 0.0 <= cutoff <= np.sqrt(2.0):
         raise ValueError(f"cutoff must be in [0, sqrt(2)], got {cutoff}")
     t, was_numpy, batched, has_c = to_nchw(x)
-    h, w = t.shape[-2:]
-    fy = torch.fft.fftfreq(h, device=t.device)[:, None]
-    fx = torch.fft.rfftfreq(w, device=t.device)[None, :]
-    keep = (torch.sqrt(fy**2 + fx**2) / 0.5 >= cutoff).to(t.dtype)
-    res = torch.fft.irfft2(torch.fft.rfft2(t) * keep, s=(h, w))
-    return keep_layout(res, was_numpy, batched, has_c)
+    return keep_layout(highpass(t, cutoff), was_numpy, batched, has_c)

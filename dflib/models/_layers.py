@@ -1,5 +1,5 @@
 """Building blocks shared by several architectures: conv-BN-act, a residual basic block,
-and the two FFT operations (feature-map high-pass, log-magnitude spectrum).
+and the two FFT operations (the feature-map high-pass layer, the log-magnitude spectrum).
 
 The FFT functions run in float32 with autocast switched off (``torch.fft`` has no
 bf16 kernels and fp16 only for power-of-two sizes) and hand back the caller's dtype and
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from dflib.filters.frequency import highpass
 
 
 def _is_channels_last(x: torch.Tensor) -> bool:
@@ -23,40 +25,6 @@ def _restore(out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     if _is_channels_last(like):
         out = out.contiguous(memory_format=torch.channels_last)
     return out
-
-
-def highpass_mask(
-    height: int, width: int, cutoff: float, device: torch.device | None = None
-) -> torch.Tensor:
-    """Boolean ``(height, width // 2 + 1)`` mask of the ``rfft2`` bins that are kept.
-
-    A bin is dropped when its radial frequency, as a fraction of the Nyquist frequency,
-    is below ``cutoff``; the DC bin (the mean) is always dropped.
-    """
-    fy = torch.fft.fftfreq(height, device=device).abs() / 0.5
-    fx = torch.fft.rfftfreq(width, device=device) / 0.5
-    radius = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
-    keep = radius >= cutoff
-    keep[0, 0] = False
-    return keep
-
-
-def fft_highpass(x: torch.Tensor, cutoff: float = 0.25) -> torch.Tensor:
-    """rfft2 of each channel, zero the low frequencies, irfft2 back to the same size.
-
-    Args:
-        x: ``(N, C, H, W)`` feature maps (any float dtype, any memory format).
-        cutoff: fraction of the Nyquist radius below which frequencies are removed.
-
-    Returns:
-        The high-passed maps, same shape, dtype and memory format as ``x``.
-    """
-    height, width = x.shape[-2:]
-    with torch.autocast(device_type=x.device.type, enabled=False):
-        spec = torch.fft.rfft2(x.float(), norm="ortho")
-        keep = highpass_mask(height, width, cutoff, device=x.device)
-        out = torch.fft.irfft2(spec * keep, s=(height, width), norm="ortho")
-    return _restore(out, x)
 
 
 def fft_log_magnitude(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -75,14 +43,18 @@ def fft_log_magnitude(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
 
 
 class FFTHighPass(nn.Module):
-    """:func:`fft_highpass` as a layer (no parameters)."""
+    """The FFT high-pass (:func:`dflib.filters.frequency.highpass`, the DC bin always
+    dropped) as a layer with no parameters: the maps' low frequencies below ``cutoff`` (a
+    fraction of the Nyquist radius) removed, same shape, dtype and memory format back."""
 
     def __init__(self, cutoff: float = 0.25) -> None:
         super().__init__()
         self.cutoff = cutoff
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return fft_highpass(x, self.cutoff)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            out = highpass(x.float(), self.cutoff, drop_dc=True)
+        return _restore(out, x)
 
     def extra_repr(self) -> str:
         return f"cutoff={self.cutoff}"
