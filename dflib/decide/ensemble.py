@@ -122,7 +122,7 @@ def align(frames: Mapping[str, pd.DataFrame], split: str = "val") -> Aligned:
 
 def load_predictions(runs: list[RunFolder | str | os.PathLike], split: str = "val") -> Aligned:
     """The ``predictions_<split>.csv`` of each run, aligned by id (columns: run names)."""
-    folders = [r if isinstance(r, RunFolder) else run_folder(r) for r in runs]
+    folders = [run_folder(r) for r in runs]
     names = _unique([f.name for f in folders])
     return align({n: f.read_predictions(split) for n, f in zip(names, folders, strict=True)}, split)
 
@@ -431,7 +431,7 @@ def flip_tta_scores(
         FileNotFoundError: the run has no ``best.pt``.
         ValueError: the rebuilt validation split differs from the run's.
     """
-    run = run if isinstance(run, RunFolder) else run_folder(run)
+    run = run_folder(run)
     if not run.best.is_file():
         raise FileNotFoundError(f"{run.root} has no best.pt: TTA needs the run's weights")
     model, config, pipeline, dev = load_run_model(run, device)

@@ -53,7 +53,7 @@ WRITEUP = {"share_kept": 0.955, "n_kept": 9553, "mean_confidence": 0.987,
 def train_fake_share(run: RunFolder | str | os.PathLike) -> float:
     """Share of fakes in the run's training side, from its class weights
     (``w = total / (2 * count)``, so ``w_real / (w_real + w_fake) = n_fake / total``)."""
-    run = run if isinstance(run, RunFolder) else run_folder(run)
+    run = run_folder(run)
     w_real, w_fake = run.read_json("params")["class_weights"]
     return float(w_real / (w_real + w_fake))
 
@@ -187,7 +187,7 @@ def write_pseudo_folder(
         exclude: ``id,label`` rows of training images to leave out (e.g. the source
             run's ``predictions_val.csv``); an image is left out when both match.
     """
-    run = run if isinstance(run, RunFolder) else run_folder(run)
+    run = run_folder(run)
     config = TrainConfig.from_dict(run.read_json("params"))
     root = Path(out)
     if (root / "labels.csv").exists() and not overwrite:
@@ -246,10 +246,6 @@ def _symlink(source: Path, target: Path) -> None:
 PSEUDO_DATA = "pseudo_data"  # the data folder's name inside the retrained run's folder
 
 
-def _as_run(run: RunFolder | str | os.PathLike) -> RunFolder:
-    return run if isinstance(run, RunFolder) else run_folder(run)
-
-
 def _signature(source: RunFolder, pseudo: PseudoLabels, hold_out_val: bool) -> dict:
     kept = pseudo.kept.sort_values("id")
     blob = ",".join(f"{i}:{y}" for i, y in zip(kept["id"], kept["pseudo_label"], strict=True))
@@ -267,7 +263,7 @@ def pseudo_run_name(
 ) -> str:
     """``<source>-pseudo-<8 hex>``: a retrained run's default name, one per selection, so
     that another cut-off (or a retrained source) never meets a run trained on other labels."""
-    source = _as_run(source)
+    source = run_folder(source)
     digest = hashlib.sha1(
         json.dumps(_signature(source, pseudo, hold_out_val), sort_keys=True).encode()
     )
@@ -277,7 +273,7 @@ def pseudo_run_name(
 def retrain_config(source: RunFolder | str | os.PathLike, data_dir, epochs: int = 0) -> TrainConfig:
     """The source run's recipe on ``data_dir`` (every image of it: ``train_images=0``),
     with ``epochs`` main epochs (0: the source's own)."""
-    config = TrainConfig.from_dict(_as_run(source).read_json("params"))
+    config = TrainConfig.from_dict(run_folder(source).read_json("params"))
     return config.replace(data_dir=str(data_dir), train_images=0, labels_csv="labels.csv",
                           epochs=epochs or None)  # fmt: skip
 
@@ -310,7 +306,7 @@ def retrain_with_pseudo(
     Raises:
         ValueError: ``out`` already trained (or started training) on other pseudo-labels.
     """
-    source, target = _as_run(source), _as_run(out)
+    source, target = run_folder(source), run_folder(out)
     data_dir = target.root / PSEUDO_DATA
     signature = _signature(source, pseudo, hold_out_val)
     stored = data_dir / "pseudo.json"
@@ -341,7 +337,7 @@ def rescore(
 ) -> dict[str, pd.DataFrame]:
     """``id,label,prob`` of ``on``'s validation split and test images, scored with
     ``run``'s final weights (``best.pt``) at ``run``'s image size and filter."""
-    run, on = _as_run(run), _as_run(on)
+    run, on = run_folder(run), run_folder(on)
     model, config, pipeline, dev = load_run_model(run, device)
     data_config = TrainConfig.from_dict(on.read_json("params"))
     data_config = data_config.replace(
@@ -424,7 +420,7 @@ def before_after(
     ``val_seen`` is True for a source with a fine-tuning stage (its final weights trained
     on its validation images); with ``hold_out_val`` the retrained run never saw them.
     """
-    source, retrained = _as_run(source), _as_run(retrained)
+    source, retrained = run_folder(source), run_folder(retrained)
     frames = {"before": rescore(source, source, device, progress),
               "after": rescore(retrained, source, device, progress)}  # fmt: skip
     seen = {"before": TrainConfig.from_dict(source.read_json("params")).finetune_epochs > 0,

@@ -239,7 +239,7 @@ def calibration_report(
 def labelled_sets(run: RunFolder | str | os.PathLike) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{"validation": (labels, probs)}``, plus ``"hidden test"`` when every test image
     of the run has a known label (the embedded benchmark keeps them aside)."""
-    run = _as_run(run)
+    run = run_folder(run)
     val = run.read_predictions("val")
     sets = {"validation": (val["label"].to_numpy(), val["prob"].to_numpy())}
     if run.predictions_test.is_file():
@@ -260,10 +260,10 @@ def scores_by_generator(
     Several runs give one table with a ``run`` column (each at its own threshold)."""
     if isinstance(run, list | tuple):
         tables = [scores_by_generator(r, threshold) for r in run]
-        named = [t.assign(run=_as_run(r).root.name) for r, t in zip(run, tables, strict=True)
+        named = [t.assign(run=run_folder(r).root.name) for r, t in zip(run, tables, strict=True)
                  if t is not None]  # fmt: skip
         return pd.concat(named, ignore_index=True) if named else None
-    run = _as_run(run)
+    run = run_folder(run)
     if not run.predictions_test.is_file():
         return None
     test = run.read_predictions("test")
@@ -287,10 +287,6 @@ def scores_by_generator(
     return by_generator(test["label"], test["prob"], generators, threshold)
 
 
-def _as_run(run: RunFolder | str | os.PathLike) -> RunFolder:
-    return run if isinstance(run, RunFolder) else run_folder(run)
-
-
 def write_threshold(
     run: RunFolder | str | os.PathLike,
     tuned: TunedThreshold | float,
@@ -306,7 +302,7 @@ def write_threshold(
         tuned: the :class:`TunedThreshold` (or a bare threshold).
         extra: anything else worth keeping beside it (temperature, bootstrap spread, ...).
     """
-    run = _as_run(run)
+    run = run_folder(run)
     values = tuned.to_dict() if isinstance(tuned, TunedThreshold) else {"threshold": float(tuned)}
     values = {**values, "tuned_on": "validation", "run": str(run.root), **extra}
     return write_json(run.tuned_threshold, values)
@@ -315,7 +311,7 @@ def write_threshold(
 def read_threshold(run: RunFolder | str | os.PathLike) -> float:
     """The run's threshold: ``threshold.json`` if written, else the one in ``metrics.json``
     (tuned on validation by training), else 0.5."""
-    return _as_run(run).decision_threshold()
+    return run_folder(run).decision_threshold()
 
 
 def submission(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
@@ -327,7 +323,7 @@ def submission(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
 def run_template(run: RunFolder | str | os.PathLike) -> Template | None:
     """The ``sample_submission.csv`` beside the run's data, if it has one (the embedded
     benchmark has none)."""
-    run = _as_run(run)
+    run = run_folder(run)
     params = run.read_json("params") if run.params.is_file() else {}
     if str(params.get("data_dir", "synthetic")) == "synthetic":
         return None
@@ -365,7 +361,7 @@ def write_submission(
     (:func:`dflib.train.predict.write_predicted_submission`) gives each of them a row (the
     training share of fakes) when a complete file is required.
     """
-    run = _as_run(run)
+    run = run_folder(run)
     out = Path(out) if out is not None else run.tuned_threshold.parent / "submission.csv"
     template = run_template(run)
     prior = run.fake_share() if template is not None else 0.5

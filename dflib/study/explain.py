@@ -367,7 +367,7 @@ def load_explained(
 
     ``layer`` and ``min_side`` choose the Grad-CAM layer (:func:`cam_layer`).
     """
-    run = run if isinstance(run, RunFolder) else run_folder(run)
+    run = run_folder(run)
     if not run.best.is_file():
         raise FileNotFoundError(f"{run.root} has no best.pt: explaining needs the run's weights")
     model, config, pipeline, dev = load_run_model(run, device)

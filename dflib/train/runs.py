@@ -229,9 +229,13 @@ def _missing(run: RunFolder, name: str) -> str:
     )
 
 
-def run_folder(name_or_path: str | os.PathLike | None = None, arch: str = "run") -> RunFolder:
-    """A run folder: a path (relative to the project root), a bare name under ``runs/``,
-    or ``None`` for a fresh ``runs/<arch>-<timestamp>``."""
+def run_folder(
+    name_or_path: RunFolder | str | os.PathLike | None = None, arch: str = "run"
+) -> RunFolder:
+    """A run folder: a :class:`RunFolder` as it is, a path (relative to the project root), a
+    bare name under ``runs/``, or ``None`` for a fresh ``runs/<arch>-<timestamp>``."""
+    if isinstance(name_or_path, RunFolder):
+        return name_or_path
     if not name_or_path:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         return RunFolder(output_dir() / f"{arch}-{stamp}")

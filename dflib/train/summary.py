@@ -30,7 +30,7 @@ def titles(*keys: str) -> dict[str, str]:
 
 def run_row(run: RunFolder | str | os.PathLike) -> dict[str, Any]:
     """The numbers of one run: settings, validation and hidden-test scores, cost."""
-    run = run if isinstance(run, RunFolder) else run_folder(run)
+    run = run_folder(run)
     params, metrics = run.read_json("params"), run.read_json("metrics")
     env = metrics.get("environment", {})
     test = metrics.get("test") or {}
@@ -93,7 +93,7 @@ def run_checks(
     model which learned nothing does not reach: the floor ``expect_val_auc_min`` is checked
     against the run's AUC, and itself against the 99th percentile of the AUC under
     shuffled labels on the same predictions (a floor at or below it could not fail)."""
-    run = run if isinstance(run, RunFolder) else run_folder(run)
+    run = run_folder(run)
     params, metrics = run.read_json("params"), run.read_json("metrics")
     history, val = run.read_history(), run.read_predictions("val")
     total = params["epochs"] + params.get("finetune_epochs", 0)
