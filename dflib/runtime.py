@@ -127,6 +127,42 @@ def built_for(capability: tuple[int, int], arch_list: list[str] | None = None) -
     return False
 
 
+def build_mismatch(device: torch.device) -> str:
+    """Why the installed torch cannot run on ``device`` ("" when it can): a GPU whose
+    compute capability is outside ``torch.cuda.get_arch_list()`` (:func:`built_for`).
+
+    Training and prediction refuse such a GPU up front (:func:`require_built_for`);
+    ``python -m dflib env`` shows the same text as a warning.
+    """
+    if device.type != "cuda":
+        return ""
+    index = device.index if device.index is not None else 0
+    capability = tuple(torch.cuda.get_device_capability(index))
+    arch_list = torch.cuda.get_arch_list()
+    if built_for(capability, arch_list):
+        return ""
+    arch = cuda_arch(capability)
+    return (
+        f"GPU {index} ({torch.cuda.get_device_name(index)}, compute capability "
+        f"{capability[0]}.{capability[1]}, {arch}) is not among the architectures torch "
+        f"{torch.__version__} was built for ({' '.join(arch_list) or 'none'}): its first CUDA "
+        "kernel would fail with 'no kernel image is available for execution on the device'. "
+        "Choose another accelerator (on Kaggle: GPU T4 x2), run on the CPU (device='cpu', "
+        f"--device cpu), or install a torch built for {arch}."
+    )
+
+
+def require_built_for(device: torch.device) -> None:
+    """Stop before any data or model work on a GPU the installed torch cannot run.
+
+    Raises:
+        RuntimeError: :func:`build_mismatch`'s message.
+    """
+    problem = build_mismatch(device)
+    if problem:
+        raise RuntimeError(problem)
+
+
 @contextlib.contextmanager
 def single_thread() -> Iterator[None]:
     """Run torch on one CPU thread inside the block (a no-op when it already does).

@@ -141,3 +141,44 @@ def test_env_command_prints_one_screen(capsys, monkeypatch):
     assert "compile          on: torch.compile (reduce-overhead)" in out
     assert "recipe           freqnet:" in out and "platform" in out
     assert len(out.splitlines()) <= 30
+
+
+def _no_data_or_model_work(monkeypatch):
+    """Reading data or building a model fails the test: a refusal must come first."""
+    from dflib.train import loop, predict
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("data or model work began before the device was checked")
+
+    for module, name in ((loop, "prepare"), (loop, "create_model"),
+                         (predict, "load_prediction_images"), (predict, "create_model")):  # fmt: skip
+        monkeypatch.setattr(module, name, forbidden)
+
+
+def test_fit_and_predict_refuse_a_gpu_the_build_lacks_before_any_work(monkeypatch, tmp_path,
+                                                                      capsys):  # fmt: skip
+    """Kaggle's P100 (6.0) under a torch built from sm_75 up: one message up front (the
+    device, its capability, the build's architectures, what to do), not "no kernel image is
+    available" at the first kernel after the data is cached. ``env`` says the same, and
+    goes on."""
+    from dflib.train import fit, predict_folder
+
+    fake_gpu(monkeypatch, "Tesla P100-PCIE-16GB", (6, 0), arch_list=["sm_75", "sm_80", "sm_90"])
+    _no_data_or_model_work(monkeypatch)
+    with pytest.raises(RuntimeError) as refused:
+        fit(get_recipe("freqnet", synthetic_size="tiny"), out=str(tmp_path / "run"))
+    message = str(refused.value)
+    for part in ("Tesla P100-PCIE-16GB", "compute capability 6.0", "sm_60", "sm_75 sm_80 sm_90",
+                 "no kernel image", "another", "torch built for sm_60", "--device cpu"):  # fmt: skip
+        assert part in message, (part, message)
+    with pytest.raises(RuntimeError) as again:
+        predict_folder([str(tmp_path / "run")], "synthetic")
+    assert str(again.value) == message
+    assert cli.main(["predict", "--run", str(tmp_path / "run")]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    report = machine_report()
+    assert report.warnings == [message], "env reports the same refusal, without stopping"
+    # a GPU the build covers is not refused
+    fake_gpu(monkeypatch, "Tesla T4", (7, 5), arch_list=["sm_75", "sm_80", "sm_90"])
+    with pytest.raises(AssertionError, match="data or model work"):
+        fit(get_recipe("freqnet", synthetic_size="tiny"), out=str(tmp_path / "t4"))

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.models import count_params, create_model
-from dflib.runtime import amp_dtype, resolve_device, seed_everything
+from dflib.runtime import amp_dtype, require_built_for, resolve_device, seed_everything
 from dflib.train import distributed as ddp
 from dflib.train import runs
 from dflib.train.checkpoint import (
@@ -387,9 +387,12 @@ def fit(
         FileExistsError: ``out`` already holds a run and ``resume`` is False.
         CheckpointError: ``last.pt`` belongs to a different recipe or is unsafe.
         TrainingDiverged: a NaN/inf loss; ``last.pt`` keeps the last good epoch.
+        RuntimeError: a GPU the installed torch was not built for
+            (:func:`dflib.runtime.require_built_for`), before any data or model work.
     """
     world = ddp.world_from_env()
     device = ddp.device_for(world, resolve_device(config.device))
+    require_built_for(device)  # before the data is cached, not at the first kernel
     ddp.join(world, device)
     try:
         return _fit(config, out, resume, progress and world.is_main, hooks, world, device)

@@ -25,7 +25,7 @@ from dflib.data.template import Template, write_filled
 from dflib.imageio import is_image_file
 from dflib.metrics import binary_metrics, by_generator
 from dflib.models import create_model
-from dflib.runtime import amp_dtype, resolve_device
+from dflib.runtime import amp_dtype, require_built_for, resolve_device
 from dflib.train.checkpoint import load_weights
 from dflib.train.config import TrainConfig
 from dflib.train.inputs import DevicePipeline, eval_loader, preprocess_for
@@ -106,6 +106,7 @@ def predict_folder(
         split: the split of a data folder to score ("val" for GenImage's generators).
         classes: which folder names mean which class (:func:`dflib.data.load_split`).
     """
+    require_built_for(resolve_device(device))  # before any image is read
     folders = [run_folder(r) for r in runs]
     for folder in folders:
         if not folder.best.is_file():
