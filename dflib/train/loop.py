@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.models import count_params, create_model
-from dflib.runtime import amp_dtype, require_built_for, resolve_device, seed_everything
+from dflib.runtime import amp_dtype, amp_note, require_built_for, resolve_device, seed_everything
 from dflib.train import distributed as ddp
 from dflib.train import runs
 from dflib.train.checkpoint import (
@@ -427,8 +427,9 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
         write_run_header(run, config, model.default_cfg, data, dev, step)
         print(f"validation: {data.validation}")
         print(f"step: {step}")
-        if refused:
-            print(refused)
+        for note in (amp_note(config.amp, device), refused):
+            if note:
+                print(note)
         report = data.skipped_report()
         if report.skipped:
             print(report.summary(full_list=run.skipped))

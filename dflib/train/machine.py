@@ -30,7 +30,7 @@ from dflib.environment import (
     platform_name,
     writable,
 )
-from dflib.runtime import build_mismatch, built_for, cuda_arch, resolve_device
+from dflib.runtime import amp_note, build_mismatch, built_for, cuda_arch, resolve_device
 from dflib.train.config import TrainConfig, get_recipe
 from dflib.train.loop import (
     Device,
@@ -115,6 +115,8 @@ def machine_report(config: TrainConfig | None = None, out: str | None = None) ->
               f"{torch.get_num_threads()} threads"))  # fmt: skip
 
     fact(("precision", f"{Device.for_run(device, config.amp).describe()} (amp={config.amp})"))
+    if amp_note(config.amp, device):
+        report.warnings.append(amp_note(config.amp, device))
     fact(("compile", _compile_line(config, device)))
     refused = compile_unsupported(device)
     if config.compile and refused:
