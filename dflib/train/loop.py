@@ -480,9 +480,9 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             steps += len(batches)
             stats["loss"] = ddp.mean_over_ranks(world, stats["loss"], stats["images"])
             stats["images"] *= world.size
-            # scored with the bare model: the DDP wrapper's forward syncs buffers and shards
-            # may hold different numbers of batches; a compiled one would compile again for
-            # evaluation's shapes and no_grad
+            # scored with the bare model, given rank 0's buffers (_validate): the DDP
+            # wrapper's forward syncs buffers and shards may hold different numbers of
+            # batches; a compiled one would compile again for evaluation's shapes and no_grad
             val = _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held)
             row = history_row(epoch, finetune, stats, val, optimizer.param_groups[0]["lr"])
             history.append(row)
@@ -645,7 +645,9 @@ def step_memory(model: nn.Module, pipeline, loss_fn, dev: Device, config: TrainC
 
 
 def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held) -> dict[str, Any]:
-    """Each rank scores its shard of the validation split; every rank gets the whole."""
+    """Each rank scores its shard of the validation split with rank 0's model; every rank
+    gets the whole."""
+    ddp.rank_zeros_buffers(world, model)
     mine = np.sort(data.val)[world.rank :: world.size]
     batches = eval_batches(mine, config.batch_size, dev.device)
     loader = batch_source(held, data.cache, data.labels, batches, workers, dev.device)
