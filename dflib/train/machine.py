@@ -115,8 +115,8 @@ def machine_report(config: TrainConfig | None = None, out: str | None = None) ->
               f"{torch.get_num_threads()} threads"))  # fmt: skip
 
     fact(("precision", f"{Device.for_run(device, config.amp).describe()} (amp={config.amp})"))
-    if amp_note(config.amp, device):
-        report.warnings.append(amp_note(config.amp, device))
+    if note := amp_note(config.amp, device):
+        report.warnings.append(note)
     fact(("compile", _compile_line(config, device)))
     refused = compile_unsupported(device)
     if config.compile and refused:

@@ -78,8 +78,8 @@ def load_run_model(run: RunFolder, device: str | torch.device = "auto"):
     model = model.to(dev_t).eval()
     cfg = model.default_cfg
     pipeline = DevicePipeline(cfg.mean, cfg.std, (), config.img_size).to(dev_t)
-    if amp_note(config.amp, dev_t):  # this device's precision, not the one trained on
-        print(amp_note(config.amp, dev_t))
+    if note := amp_note(config.amp, dev_t):  # this device's precision, not the run's
+        print(note)
     return model, config, pipeline, Device(dev_t, amp_dtype(config.amp, dev_t))
 
 
