@@ -13,7 +13,7 @@ import traceback
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -330,16 +330,30 @@ def epoch_rows(b: Bench, arch: str, compile: bool, images: int, epochs: int = 3)
 
 def sync_rows(b: Bench, arch: str, steps: int = 8) -> list[dict]:
     """Host syncs left in the training step: ``steps`` steps of the engine at the recipe
-    under ``torch.cuda.set_sync_debug_mode("warn")``, each warning traced to the dflib or
-    kornia line that made it (one row per line, with its count). A CPU has no device to
-    wait on: one row saying so."""
+    under ``torch.cuda.set_sync_debug_mode("warn")`` on each data path (the loader; the
+    cache resident on the device), each warning traced to the dflib or kornia line that
+    made it (one row per path and line, with its count). A CPU has no device to wait on:
+    one row saying so."""
     config = b.recipe(arch)
     if not b.cuda:
         return [{"arch": arch, "steps": 0, "site": "none: not a CUDA device", "syncs": 0}]
     cache = b.cache(config, b.images)
     s = setup(b, config, config.amp, config.channels_last)
     batches = P.epoch_batches(len(cache), config.batch_size, steps)
-    loader = batch_source(None, cache, cache.labels, batches, b.loader_workers(), b.device)
+    rows = []
+    for path, held in (("loader", None),
+                       ("resident", inputs.hold("on", cache, cache.labels, b.device))):  # fmt: skip
+        loader = batch_source(held, cache, cache.labels, batches, b.loader_workers(), b.device)
+        sites = _syncs(partial(train_one_epoch, s.model, loader, s.pipeline, s.loss_fn,
+                               s.optimizer, s.dev, epoch=0, progress=False))  # fmt: skip
+        row = {"arch": arch, "data path": path, "steps": steps}
+        rows += [{**row, "site": site, "syncs": n} for site, n in sites.most_common()] or [
+            {**row, "site": "none", "syncs": 0}]  # fmt: skip
+    return rows
+
+
+def _syncs(run) -> Counter[str]:
+    """The host syncs ``run()`` makes, counted by the dflib or kornia line that made each."""
     sites: Counter[str] = Counter()
 
     def record(message, category, filename, lineno, file=None, line=None) -> None:
@@ -354,10 +368,7 @@ def sync_rows(b: Bench, arch: str, steps: int = 8) -> list[dict]:
         warnings.showwarning = record
         torch.cuda.set_sync_debug_mode("warn")
         try:
-            train_one_epoch(s.model, loader, s.pipeline, s.loss_fn, s.optimizer, s.dev, epoch=0,
-                            progress=False)  # fmt: skip
+            run()
         finally:
             torch.cuda.set_sync_debug_mode(0)
-    return [{"arch": arch, "steps": steps, "site": site, "syncs": n}
-            for site, n in sites.most_common()] or [
-        {"arch": arch, "steps": steps, "site": "none", "syncs": 0}]  # fmt: skip
+    return sites

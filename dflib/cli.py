@@ -22,6 +22,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 
@@ -309,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except RuntimeError as error:  # diverged training, unsafe checkpoint, missing GPU
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full disk (a checkpoint, a cache) is a refusal too
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -17,6 +17,8 @@ import torch
 DEFAULT_SEED = 42
 # mixed precision: from the device ("auto"), a named dtype, or none
 AMP_MODES = ("auto", "bf16", "fp16", "off")
+# the first GPUs with bfloat16 tensor cores (Ampere); a T4 is 7.5, a P100 6.0
+BF16_CAPABILITY = (8, 0)
 
 
 def seed_everything(seed: int = DEFAULT_SEED, deterministic: bool = False) -> int:
@@ -80,7 +82,11 @@ def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype a run's ``amp`` setting asks for on ``device``.
 
     ``"auto"``: :func:`autocast_dtype`; ``"bf16"`` / ``"fp16"``: that dtype on any device
-    (fp16 on a CPU runs a T4's path: fp16 autocast and a GradScaler); ``"off"``: ``None``.
+    (fp16 on a CPU runs a T4's path: fp16 autocast and a GradScaler), except bf16 on a GPU
+    below compute capability :data:`BF16_CAPABILITY` (a T4, a P100: no bfloat16 tensor
+    cores, an error or a crawl), which gets fp16 as ``"auto"`` would (:func:`amp_note` says
+    so); ``"off"``: ``None``. A run's ``amp`` thus follows the device it runs on: a run
+    trained with ``"bf16"`` on an A100 predicts in fp16 on a T4.
 
     Raises:
         ValueError: another value.
@@ -89,7 +95,24 @@ def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
         raise ValueError(f"amp={amp!r}: expected one of {AMP_MODES}")
     if amp == "auto":
         return autocast_dtype(device)
+    if amp == "bf16" and device.type == "cuda":
+        if tuple(torch.cuda.get_device_capability(device)) < BF16_CAPABILITY:
+            return torch.float16
     return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
+
+
+def amp_note(amp: str, device: torch.device) -> str:
+    """The one line a run (or a prediction) prints when :func:`amp_dtype` does not give
+    the precision ``amp`` names on ``device`` ("" when it does)."""
+    if amp != "bf16" or amp_dtype(amp, device) == torch.bfloat16:
+        return ""
+    major, minor = torch.cuda.get_device_capability(device)
+    need = ".".join(map(str, BF16_CAPABILITY))
+    return (
+        f"amp=bf16: {torch.cuda.get_device_name(device)} has compute capability {major}.{minor} "
+        f"and bfloat16 needs {need} or newer, so float16 autocast runs instead (with a "
+        "GradScaler when training), as amp=auto picks here."
+    )
 
 
 def cuda_arch(capability: tuple[int, int]) -> str:
@@ -125,6 +148,42 @@ def built_for(capability: tuple[int, int], arch_list: list[str] | None = None) -
         if kind == "compute" and not exact and (arch_major, arch_minor) <= (major, minor):
             return True
     return False
+
+
+def build_mismatch(device: torch.device) -> str:
+    """Why the installed torch cannot run on ``device`` ("" when it can): a GPU whose
+    compute capability is outside ``torch.cuda.get_arch_list()`` (:func:`built_for`).
+
+    Training and prediction refuse such a GPU up front (:func:`require_built_for`);
+    ``python -m dflib env`` shows the same text as a warning.
+    """
+    if device.type != "cuda":
+        return ""
+    index = device.index if device.index is not None else 0
+    capability = tuple(torch.cuda.get_device_capability(index))
+    arch_list = torch.cuda.get_arch_list()
+    if built_for(capability, arch_list):
+        return ""
+    arch = cuda_arch(capability)
+    return (
+        f"GPU {index} ({torch.cuda.get_device_name(index)}, compute capability "
+        f"{capability[0]}.{capability[1]}, {arch}) is not among the architectures torch "
+        f"{torch.__version__} was built for ({' '.join(arch_list) or 'none'}): its first CUDA "
+        "kernel would fail with 'no kernel image is available for execution on the device'. "
+        "Choose another accelerator (on Kaggle: GPU T4 x2), run on the CPU (device='cpu', "
+        f"--device cpu), or install a torch built for {arch}."
+    )
+
+
+def require_built_for(device: torch.device) -> None:
+    """Stop before any data or model work on a GPU the installed torch cannot run.
+
+    Raises:
+        RuntimeError: :func:`build_mismatch`'s message.
+    """
+    problem = build_mismatch(device)
+    if problem:
+        raise RuntimeError(problem)
 
 
 @contextlib.contextmanager

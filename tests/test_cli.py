@@ -134,3 +134,24 @@ def test_resume_keeps_the_runs_settings_and_says_what_it_ignores(tmp_path, capsy
     args = _train_args("--out", str(tmp_path), "--resume", "--epochs", "4", "--lr", "0.1")
     assert config_from_args(args) == saved.replace(epochs=4)
     assert "ignoring --lr" in capsys.readouterr().err
+
+
+def test_a_full_disk_during_training_is_one_error_line(messy_csv_folder, tmp_path, monkeypatch,
+                                                       capsys):  # fmt: skip
+    """Torch's zip writer fails first ("[enforce fail at inline_container.cc:672] ...");
+    the command says only what dflib made of it: one ``error:`` line, exit status 1."""
+    import torch
+
+    def fill_the_disk(obj, handle, *args, **kwargs):
+        handle.write(b"half a checkpoint")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", fill_the_disk)
+    status = main(["train", "--arch", "rgb_fft", "--img-size", "64", "--epochs", "1",
+                   "--finetune-epochs", "0", "--batch-size", "4", "--out", str(tmp_path / "run"),
+                   "--data", str(messy_csv_folder), "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 1, err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: disk full: writing ") and "best.pt" in line, line
+    assert "--resume" in line and "Traceback" not in err

@@ -44,3 +44,36 @@ def test_the_training_step_compiles_once_per_run_for_three_architectures(
         assert params["step"].startswith("torch.compile (default)")
         assert params["compiled_graphs"] == 1, arch
         assert "torch.compile: 1 graph compiled" in capsys.readouterr().out
+
+
+# the models that take complex FFTs (models/_layers.py); inductor has had complex-tensor
+# bugs on non-contiguous inputs, and a GPU step feeds them channels_last batches
+FFT_ARCHS = ("freqnet", "rgb_fft", "hybrid_xception_freq_transformer")
+
+
+@pytest.mark.parametrize("arch", FFT_ARCHS)
+def test_the_fft_models_under_aot_autograd_on_channels_last_input_equal_eager(arch):
+    """AOTAutograd (``aot_eager``: the graphs inductor would receive, run by eager
+    kernels) on channels_last input: the training-mode outputs and every parameter's
+    gradient equal eager's."""
+    import copy
+
+    from dflib.models import create_model
+
+    torch.manual_seed(0)
+    eager = create_model(arch).to(memory_format=torch.channels_last).train()
+    compiled_model = copy.deepcopy(eager)
+    x = torch.randn(4, 3, 64, 64).contiguous(memory_format=torch.channels_last)
+    torch._dynamo.reset()
+    compiled = torch.compile(compiled_model, backend="aot_eager", fullgraph=True)
+    results = []
+    for model in (eager, compiled):
+        torch.manual_seed(1)  # the same dropout masks
+        out = model(x)
+        out.float().pow(2).mean().backward()
+        results.append(out.detach())
+    torch.testing.assert_close(results[1], results[0])
+    grads = {n: p.grad for n, p in compiled_model.named_parameters()}
+    for name, param in eager.named_parameters():
+        assert param.grad is not None and grads[name] is not None, name
+        torch.testing.assert_close(grads[name], param.grad, msg=lambda m, n=name: f"{n}: {m}")

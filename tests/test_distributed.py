@@ -48,6 +48,19 @@ def poison_loss(at_step: int) -> None:
     loop.make_loss = make_loss
 
 
+def record_validation_buffers(rank: int, out: str) -> None:
+    """Each rank saves its model's buffers (BatchNorm's running statistics) as every
+    evaluation of the run begins (rank 0 evaluates again at the end, alone)."""
+    real_evaluate, seen = loop.evaluate, []
+
+    def evaluate(model, *args, **kwargs):
+        seen.append({k: v.detach().clone() for k, v in model.named_buffers()})
+        torch.save(seen, f"{out}/rank{rank}-val-buffers.pt")
+        return real_evaluate(model, *args, **kwargs)
+
+    loop.evaluate = evaluate
+
+
 def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: int,
             gpu_path: bool) -> None:  # fmt: skip
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
@@ -61,6 +74,7 @@ def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: 
         config = tiny(workers=0)
     if nan_at and rank == 1:
         poison_loss(nan_at)
+    record_validation_buffers(rank, out)
     calls = [0]
 
     def kill(index, seen, seconds):
@@ -131,6 +145,28 @@ def test_ddp_keeps_ranks_in_step_and_matches_a_single_process_run(ddp_run, tmp_p
     # same data, same epochs: the losses agree to within what sharded BatchNorm changes
     np.testing.assert_allclose(history["train_loss"], single.history["train_loss"], rtol=0.25)
     assert history["val_auc"].notna().all()
+
+
+def test_ddp_validates_rank_zeros_model_on_every_rank(ddp_run):
+    """DDP copies rank 0's buffers to the others at the start of each forward, so after an
+    epoch's last step every rank holds its own BatchNorm statistics: validation scored on
+    shards mixed models, and history.csv disagreed with metrics.json and
+    predictions_val.csv (rank 0's best.pt on every image)."""
+    from dflib.metrics import binary_metrics
+
+    metrics = json.loads((ddp_run / "metrics.json").read_text())
+    best = pd.read_csv(ddp_run / "history.csv").iloc[metrics["best_epoch"] - 1]
+    val = pd.read_csv(ddp_run / "predictions_val.csv")
+    scored = binary_metrics(val["label"].to_numpy(), val["prob"].to_numpy())
+    for key in ("f1", "recall", "precision", "auc"):
+        assert best[f"val_{key}"] == pytest.approx(metrics["val"][key], abs=1e-6), key
+        assert scored[key] == pytest.approx(metrics["val"][key], abs=1e-6), key
+    rank0, rank1 = (torch.load(ddp_run / f"rank{r}-val-buffers.pt", weights_only=True)
+                    for r in range(WORLD))  # fmt: skip
+    assert len(rank1) == 2 and rank1[0], "one validation per epoch, buffers recorded"
+    for epoch, (ours, theirs) in enumerate(zip(rank0, rank1)):  # noqa: B905 -- rank 0 has more
+        for name in theirs:
+            assert torch.equal(ours[name], theirs[name]), (epoch, name)
 
 
 def test_ddp_resumes_from_rank_zeros_checkpoint(ddp_run, tmp_path):

@@ -141,3 +141,85 @@ def test_env_command_prints_one_screen(capsys, monkeypatch):
     assert "compile          on: torch.compile (reduce-overhead)" in out
     assert "recipe           freqnet:" in out and "platform" in out
     assert len(out.splitlines()) <= 30
+
+
+def _no_data_or_model_work(monkeypatch):
+    """Reading data or building a model fails the test: a refusal must come first."""
+    from dflib.train import loop, predict
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("data or model work began before the device was checked")
+
+    for module, name in ((loop, "prepare"), (loop, "create_model"),
+                         (predict, "load_prediction_images"), (predict, "create_model")):  # fmt: skip
+        monkeypatch.setattr(module, name, forbidden)
+
+
+def test_fit_and_predict_refuse_a_gpu_the_build_lacks_before_any_work(monkeypatch, tmp_path,
+                                                                      capsys):  # fmt: skip
+    """Kaggle's P100 (6.0) under a torch built from sm_75 up: one message up front (the
+    device, its capability, the build's architectures, what to do), not "no kernel image is
+    available" at the first kernel after the data is cached. ``env`` says the same, and
+    goes on."""
+    from dflib.train import fit, predict_folder
+
+    fake_gpu(monkeypatch, "Tesla P100-PCIE-16GB", (6, 0), arch_list=["sm_75", "sm_80", "sm_90"])
+    _no_data_or_model_work(monkeypatch)
+    with pytest.raises(RuntimeError) as refused:
+        fit(get_recipe("freqnet", synthetic_size="tiny"), out=str(tmp_path / "run"))
+    message = str(refused.value)
+    for part in ("Tesla P100-PCIE-16GB", "compute capability 6.0", "sm_60", "sm_75 sm_80 sm_90",
+                 "no kernel image", "another", "torch built for sm_60", "--device cpu"):  # fmt: skip
+        assert part in message, (part, message)
+    with pytest.raises(RuntimeError) as again:
+        predict_folder([str(tmp_path / "run")], "synthetic")
+    assert str(again.value) == message
+    assert cli.main(["predict", "--run", str(tmp_path / "run")]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    report = machine_report()
+    assert report.warnings == [message], "env reports the same refusal, without stopping"
+    # a GPU the build covers is not refused
+    fake_gpu(monkeypatch, "Tesla T4", (7, 5), arch_list=["sm_75", "sm_80", "sm_90"])
+    with pytest.raises(AssertionError, match="data or model work"):
+        fit(get_recipe("freqnet", synthetic_size="tiny"), out=str(tmp_path / "t4"))
+
+
+def test_bf16_below_compute_capability_8_runs_fp16_with_a_grad_scaler_and_says_so(monkeypatch):
+    """A T4 or P100 has no bfloat16 tensor cores: an explicit amp="bf16" there runs what
+    amp="auto" would (fp16 + GradScaler), with one line saying so; an A100 keeps bf16."""
+    from dflib.runtime import amp_dtype, amp_note
+
+    cuda = torch.device("cuda")
+    fake_gpu(monkeypatch, "Tesla T4", (7, 5))
+    assert amp_dtype("bf16", cuda) == torch.float16
+    dev = Device.for_run(cuda, "bf16")
+    assert dev.amp_dtype == torch.float16 and dev.scaler is not None
+    note = amp_note("bf16", cuda)
+    for part in ("amp=bf16", "Tesla T4", "compute capability 7.5", "8.0", "float16"):
+        assert part in note, (part, note)
+    assert "\n" not in note
+    assert amp_note("auto", cuda) == amp_note("fp16", cuda) == ""
+    report = machine_report(get_recipe("freqnet", amp="bf16"))
+    assert report["precision"] == "float16 autocast + GradScaler (amp=bf16)"
+    assert report.warnings == [note]
+    fake_gpu(monkeypatch, "NVIDIA A100-SXM4-40GB", (8, 0))
+    assert amp_dtype("bf16", cuda) == torch.bfloat16 and amp_note("bf16", cuda) == ""
+    assert machine_report(get_recipe("freqnet", amp="bf16")).warnings == []
+
+
+def test_predict_takes_the_precision_of_its_own_device(monkeypatch, tmp_path, capsys):
+    """A run trained with amp="bf16" on an A100, predicted on a Kaggle T4: fp16 there."""
+    from dflib.models import create_model
+    from dflib.train import TrainConfig, load_run_model, run_folder, save_checkpoint
+    from dflib.train.runs import write_json
+
+    run = run_folder(tmp_path / "a100-run")
+    run.root.mkdir(parents=True)
+    write_json(run.params, TrainConfig(arch="rgb_fft", img_size=64, amp="bf16").to_dict())
+    save_checkpoint({"model": create_model("rgb_fft").state_dict(), "epoch": 1}, run.best)
+    fake_gpu(monkeypatch, "Tesla T4", (7, 5))
+    monkeypatch.setattr(torch.nn.Module, "to", lambda self, *args, **kwargs: self)  # no GPU here
+    _, config, _, dev = load_run_model(run, "cuda")
+    assert config.amp == "bf16" and dev.device.type == "cuda"
+    assert dev.amp_dtype == torch.float16, "the T4's precision, not the A100's"
+    assert "amp=bf16" in capsys.readouterr().out

@@ -90,3 +90,31 @@ def test_eval_batch_is_large_on_a_gpu_only():
     assert eval_batch_size(32, "cpu") == 64
     assert eval_batch_size(32, "cuda") == 512
     assert eval_batch_size(400, torch.device("cuda")) == 800
+
+
+def test_resident_batches_upload_the_epochs_positions_once():
+    """A copy from ordinary host memory may block the host (CUDA's pageable copies), so a
+    per-batch upload of the positions would sync every step: the epoch's positions go to
+    the device once, and each step slices them there. Counted under a TorchFunctionMode:
+    no ``.to`` / ``copy_`` / ``as_tensor`` at any step after the first."""
+    from torch.overrides import TorchFunctionMode
+
+    class CountCopies(TorchFunctionMode):
+        copies = 0
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", "")
+            if name in ("to", "copy_", "as_tensor", "tensor", "cuda"):
+                CountCopies.copies += 1
+            return func(*args, **(kwargs or {}))
+
+    images, labels = _cache()
+    batches = split_batches(np.random.default_rng(1).permutation(len(labels)), 4, drop_last=True)
+    held = inputs.ResidentCache(images, labels, torch.device("cpu"))
+    per_step = []
+    with CountCopies():
+        for _ in held.batches(batches):
+            per_step.append(CountCopies.copies)
+            CountCopies.copies = 0
+    assert len(per_step) == 6 and per_step[0] <= 1, per_step
+    assert per_step[1:] == [0] * 5, f"copies per step: {per_step}"

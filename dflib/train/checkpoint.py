@@ -45,6 +45,9 @@ class CheckpointError(RuntimeError):
 class DiskFullError(OSError):
     """A checkpoint did not fit on its disk; the previous one is kept."""
 
+    def __str__(self) -> str:
+        return str(self.strerror)  # the whole message; "[Errno 28]" before it adds nothing
+
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write ``state`` atomically (temporary file, fsync, rename).

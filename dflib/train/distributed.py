@@ -118,6 +118,19 @@ def min_over_ranks(value: torch.Tensor) -> torch.Tensor:
     return value
 
 
+def rank_zeros_buffers(world: World, model: torch.nn.Module) -> None:
+    """Copy rank 0's buffers (BatchNorm's running statistics) into ``model`` on every rank.
+
+    DDP does the same at the *start* of each forward, so after an epoch's last step each
+    rank holds statistics of its own; scoring the shards then would mix models, and the
+    history would disagree with rank 0's ``best.pt``. The next training forward would
+    overwrite them with rank 0's anyway, so training is unchanged.
+    """
+    if world.active:
+        for buffer in model.buffers():
+            dist.broadcast(buffer, src=0)
+
+
 def barrier(world: World) -> None:
     if world.active:
         dist.barrier()

@@ -429,9 +429,17 @@ class ResidentBatches:
         return self._gather()
 
     def _gather(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        for positions in self.batch_positions:
-            host = torch.from_numpy(np.sort(np.asarray(positions)))
-            index = host.to(self.cache.device, non_blocking=True)
+        # the epoch's positions go to the device in one copy, and each step slices them
+        # there: a copy from ordinary (pageable) host memory may block the host, once an
+        # epoch instead of once a step (the step loop reads the device every CHECK_EVERY)
+        hosts = [torch.from_numpy(np.sort(np.asarray(p))) for p in self.batch_positions]
+        if not hosts:
+            return
+        on_device = torch.cat(hosts).to(self.cache.device)
+        start = 0
+        for host in hosts:
+            index = on_device[start : start + len(host)]
+            start += len(host)
             yield self.cache.images[index], self.cache.labels[index], host
 
 

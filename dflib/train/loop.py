@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.models import count_params, create_model
-from dflib.runtime import amp_dtype, resolve_device, seed_everything
+from dflib.runtime import amp_dtype, amp_note, require_built_for, resolve_device, seed_everything
 from dflib.train import distributed as ddp
 from dflib.train import runs
 from dflib.train.checkpoint import (
@@ -387,9 +387,12 @@ def fit(
         FileExistsError: ``out`` already holds a run and ``resume`` is False.
         CheckpointError: ``last.pt`` belongs to a different recipe or is unsafe.
         TrainingDiverged: a NaN/inf loss; ``last.pt`` keeps the last good epoch.
+        RuntimeError: a GPU the installed torch was not built for
+            (:func:`dflib.runtime.require_built_for`), before any data or model work.
     """
     world = ddp.world_from_env()
     device = ddp.device_for(world, resolve_device(config.device))
+    require_built_for(device)  # before the data is cached, not at the first kernel
     ddp.join(world, device)
     try:
         return _fit(config, out, resume, progress and world.is_main, hooks, world, device)
@@ -424,8 +427,9 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
         write_run_header(run, config, model.default_cfg, data, dev, step)
         print(f"validation: {data.validation}")
         print(f"step: {step}")
-        if refused:
-            print(refused)
+        for note in (amp_note(config.amp, device), refused):
+            if note:
+                print(note)
         report = data.skipped_report()
         if report.skipped:
             print(report.summary(full_list=run.skipped))
@@ -476,9 +480,9 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             steps += len(batches)
             stats["loss"] = ddp.mean_over_ranks(world, stats["loss"], stats["images"])
             stats["images"] *= world.size
-            # scored with the bare model: the DDP wrapper's forward syncs buffers and shards
-            # may hold different numbers of batches; a compiled one would compile again for
-            # evaluation's shapes and no_grad
+            # scored with the bare model, given rank 0's buffers (_validate): the DDP
+            # wrapper's forward syncs buffers and shards may hold different numbers of
+            # batches; a compiled one would compile again for evaluation's shapes and no_grad
             val = _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held)
             row = history_row(epoch, finetune, stats, val, optimizer.param_groups[0]["lr"])
             history.append(row)
@@ -641,7 +645,9 @@ def step_memory(model: nn.Module, pipeline, loss_fn, dev: Device, config: TrainC
 
 
 def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held) -> dict[str, Any]:
-    """Each rank scores its shard of the validation split; every rank gets the whole."""
+    """Each rank scores its shard of the validation split with rank 0's model; every rank
+    gets the whole."""
+    ddp.rank_zeros_buffers(world, model)
     mine = np.sort(data.val)[world.rank :: world.size]
     batches = eval_batches(mine, config.batch_size, dev.device)
     loader = batch_source(held, data.cache, data.labels, batches, workers, dev.device)

@@ -30,7 +30,7 @@ from dflib.environment import (
     platform_name,
     writable,
 )
-from dflib.runtime import built_for, cuda_arch, resolve_device
+from dflib.runtime import amp_note, build_mismatch, built_for, cuda_arch, resolve_device
 from dflib.train.config import TrainConfig, get_recipe
 from dflib.train.loop import (
     Device,
@@ -109,17 +109,14 @@ def machine_report(config: TrainConfig | None = None, out: str | None = None) ->
         fact((f"GPU {index}", f"{name}, compute capability {capability[0]}.{capability[1]} "
               f"({arch}: {'in' if supported else 'NOT in'} torch's build)"))  # fmt: skip
         if not supported:
-            report.warnings.append(
-                f"GPU {index} ({name}, {arch}) is not among the architectures this torch was "
-                f"built for ({' '.join(arch_list) or 'none'}): its first CUDA kernel fails with "
-                "'no kernel image is available for execution on the device'. Install a torch "
-                f"built for {arch}, or choose another GPU (on Kaggle: GPU T4 x2)."
-            )
+            report.warnings.append(build_mismatch(torch.device("cuda", index)))
     if device.type != "cuda":
         fact(("CPU", f"{num_workers()} cores for this process, torch uses "
               f"{torch.get_num_threads()} threads"))  # fmt: skip
 
     fact(("precision", f"{Device.for_run(device, config.amp).describe()} (amp={config.amp})"))
+    if note := amp_note(config.amp, device):
+        report.warnings.append(note)
     fact(("compile", _compile_line(config, device)))
     refused = compile_unsupported(device)
     if config.compile and refused:

@@ -25,7 +25,7 @@ from dflib.data.template import Template, write_filled
 from dflib.imageio import is_image_file
 from dflib.metrics import binary_metrics, by_generator
 from dflib.models import create_model
-from dflib.runtime import amp_dtype, resolve_device
+from dflib.runtime import amp_dtype, amp_note, require_built_for, resolve_device
 from dflib.train.checkpoint import load_weights
 from dflib.train.config import TrainConfig
 from dflib.train.inputs import DevicePipeline, eval_loader, preprocess_for
@@ -79,6 +79,8 @@ def load_run_model(run: RunFolder, device: str | torch.device = "auto"):
     model = model.to(dev_t).eval()
     cfg = model.default_cfg
     pipeline = DevicePipeline(cfg.mean, cfg.std, (), config.img_size).to(dev_t)
+    if note := amp_note(config.amp, dev_t):  # this device's precision, not the run's
+        print(note)
     return model, config, pipeline, Device(dev_t, amp_dtype(config.amp, dev_t))
 
 
@@ -113,6 +115,7 @@ def predict_folder(
             ``threshold.json``); ``None``: each run's own (:meth:`RunFolder.decision_threshold`:
             notebook 10's study folder, then training's tuned one), their mean for several.
     """
+    require_built_for(resolve_device(device))  # before any image is read
     folders = [run_folder(r) for r in runs]
     chosen = None if threshold is None else given_threshold(threshold)
     for folder in folders:
