@@ -248,8 +248,8 @@ def cpu_rows(
             for key, (_, _, step) in cells.items():
                 speeds[key].append(measure.timed_steps(step, b.device, 0.0, warmup=1,
                                                        min_steps=steps))  # fmt: skip
-        row = {"arch": arch, "px": px, "batch": batch, "bf16 kernels": cpu_bf16() or "none",
-               "measured": measured}  # fmt: skip
+        row = {"arch": arch, "px": px, "batch": batch, "threads": torch.get_num_threads(),
+               "bf16 kernels": cpu_bf16() or "none", "measured": measured}  # fmt: skip
         for (precision, layout), values in speeds.items():
             row[f"{precision} {layout} img/s"] = float(np.median(values))
         best = max(speeds, key=lambda key: np.median(speeds[key]))
