@@ -93,7 +93,8 @@ class TrainConfig:
         seed: one seed for the split, the initial weights and every epoch's randomness.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
         amp: mixed precision: ``"auto"`` (bf16 on Ampere and newer GPUs, fp16 + GradScaler
-            on older ones such as the T4, none on a CPU), ``"bf16"``, ``"fp16"`` (with a
+            on older ones such as the T4, bf16 on a CPU with native bf16 instructions - AMX,
+            AVX512-BF16 - and none on other CPUs), ``"bf16"``, ``"fp16"`` (with a
             GradScaler; on any device, a CPU included) or ``"off"``; ``True`` / ``False``
             are read as ``"auto"`` / ``"off"``.
         channels_last: NHWC memory format for the model and its batches: ``"auto"`` (on a
