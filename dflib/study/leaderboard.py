@@ -165,7 +165,7 @@ def precisions(table: pd.DataFrame) -> str:
     counts = table["precision"].fillna("?").value_counts().sort_index()
     if len(counts) == 1:
         return f"every run in {counts.index[0]}"
-    mix = ", ".join(f"{name} ({n} runs)" for name, n in counts.items())
+    mix = ", ".join(f"{name} ({n} run{'s' if n != 1 else ''})" for name, n in counts.items())
     return f"the runs mix {mix}; a comparison across them measures the precision too"
 
 
