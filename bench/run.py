@@ -4,6 +4,9 @@ by side in the same run.
     python bench/run.py                     # measure on this machine, then write the report
     python bench/run.py --quick             # a smoke run of every table (minutes)
     python bench/run.py --render-only       # rebuild reports/benchmarks.md from saved results
+    python bench/run.py --sections cpu,defaults --size smoke --merge
+                                            # a CPU's precision x memory format table and
+                                            # fit() with the defaults against the old path
 
 Each run saves its numbers to ``reports/benchmarks/<device>.json``; the report puts the
 results of every device measured (the CPU, a GPU) side by side and marks the targets
