@@ -242,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.render_only:
         b = bench_from(args)
-        command = (
-            "python bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+        # a thread count set from outside changes every CPU number: the command says it
+        threads = [f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS",) if k in os.environ]
+        command = " ".join(
+            [*threads, "python bench/run.py", shlex.join(sys.argv[1:] if argv is None else argv)]
         ).strip()
         tag = args.tag or ("cpu" if not b.cuda else torch.cuda.get_device_name(b.device))
         folder.mkdir(parents=True, exist_ok=True)
