@@ -4,6 +4,9 @@ by side in the same run.
     python bench/run.py                     # measure on this machine, then write the report
     python bench/run.py --quick             # a smoke run of every table (minutes)
     python bench/run.py --render-only       # rebuild reports/benchmarks.md from saved results
+    python bench/run.py --sections cpu,defaults --size smoke --merge
+                                            # a CPU's precision x memory format table and
+                                            # fit() with the defaults against the old path
 
 Each run saves its numbers to ``reports/benchmarks/<device>.json``; the report puts the
 results of every device measured (the CPU, a GPU) side by side and marks the targets
@@ -57,8 +60,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--epochs-archs", default="xception_resnet50",
                    help="epochs section: whole fit() epochs, eager and compiled")  # fmt: skip
     p.add_argument("--epochs-images", type=int, default=0, help="0: 5,000 on GPU, 256 on CPU")
-    p.add_argument("--sections", default="arch,precision,seed,predict,cost,augment",
-                   help="comma-separated; epochs (first vs steady epoch of fit) on request")  # fmt: skip
+    p.add_argument("--sections", default="arch,precision,cpu,seed,predict,cost,augment",
+                   help="comma-separated; epochs (first vs steady epoch of fit) and defaults "
+                   "(fit() with the defaults against the old CPU path) on request")  # fmt: skip
+    p.add_argument("--cpu-px", type=int, default=64, help="cpu section: image size (64)")
+    p.add_argument("--cpu-batch", type=int, default=32, help="cpu section: batch size (32)")
+    p.add_argument("--cpu-rounds", type=int, default=3, help="cpu section: rounds per cell")
+    p.add_argument("--cpu-steps", type=int, default=3, help="cpu section: steps per round")
+    p.add_argument("--defaults-arch", default="freqnet",
+                   help="defaults section (on request): fit() with the defaults against "
+                   "--amp off --channels-last off, 2 epochs at 64 px on --size")  # fmt: skip
+    p.add_argument("--defaults-images", type=int, default=0, help="0: the whole --size")
     p.add_argument("--quick", action="store_true", help="2 archs, short timings, small curves")
     p.add_argument("--dry", action="store_true",
                    help="run the GPU-only tables (precision) on any device: the GPU call's "
@@ -160,6 +172,21 @@ def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
             "syncs",
             [r for a in archs for r in _logged_all(T.sync_rows(b, a, args.sync_steps), say)],
         )
+    if "cpu" in sections and b.device.type == "cpu":
+        say(f"CPU: precision x memory format at {args.cpu_px} px, batch {args.cpu_batch}")
+        rows = []
+        for a in archs:
+            rows += _logged_all(T.cpu_rows(b, a, args.cpu_px, args.cpu_batch, args.cpu_rounds,
+                                           args.cpu_steps), say)  # fmt: skip
+            done("cpu", rows)
+    if "defaults" in sections:
+        say(
+            f"fit() with the defaults against the old path: {args.defaults_arch}, {b.synthetic_size}"
+        )
+        done(
+            "defaults",
+            _logged_all(T.default_rows(b, args.defaults_arch, args.defaults_images), say),
+        )
     if "precision" in sections and (b.cuda or args.dry):
         say("precision and memory format (model step alone)")
         compiled = set(args.compile_archs.split(","))
@@ -215,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.render_only:
         b = bench_from(args)
-        command = (
-            "python bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+        # a thread count set from outside changes every CPU number: the command says it
+        threads = [f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS",) if k in os.environ]
+        command = " ".join(
+            [*threads, "python bench/run.py", shlex.join(sys.argv[1:] if argv is None else argv)]
         ).strip()
         tag = args.tag or ("cpu" if not b.cuda else torch.cuda.get_device_name(b.device))
         folder.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ import torch
 
 from dflib.data import ImageTable, load_split
 from dflib.data.cache import ImageCache, build_cache
+from dflib.runtime import cpu_bf16
 from dflib.train import fit, get_recipe, inputs
 from dflib.train.config import TrainConfig
 from dflib.train.inputs import (
@@ -104,15 +105,16 @@ class Setup:
     optimizer: torch.optim.Optimizer
 
 
-def setup(b: Bench, config: TrainConfig, amp: bool, channels_last: bool, compile: bool = False):
+def setup(b: Bench, config: TrainConfig, amp: str, channels_last: str, compile: bool = False):
+    """``amp`` and ``channels_last`` as the settings spell them (``"auto"``, ``"bf16"``,
+    ``"off"``...; ``"auto"``, ``"on"``, ``"off"``)."""
     torch.manual_seed(0)
     model, pipeline = model_and_pipeline(config.replace(channels_last=channels_last), b.device)
     optimizer, _ = make_optimizer(model, config, finetune=False)  # fused on CUDA, as trained
     mode = compile_mode(config.replace(compile=compile), b.device, distributed=False)
     step_model = model if mode is None else torch.compile(model, mode=mode)
     loss_fn = make_loss(config.loss, [0.6024, 2.9412], config.focal_gamma, b.device)
-    return Setup(model, step_model, pipeline, Device.for_run(b.device, "auto" if amp else "off"),
-                 loss_fn, optimizer)  # fmt: skip
+    return Setup(model, step_model, pipeline, Device.for_run(b.device, amp), loss_fn, optimizer)
 
 
 def train_step(s: Setup, x: torch.Tensor, y: torch.Tensor) -> int:
@@ -173,7 +175,7 @@ def arch_row(b: Bench, arch: str) -> dict:
     e2e_ips = (seen1 - seen0) / (t1 - t0)
     return {
         "arch": arch, "px": config.img_size, "batch": bs, "amp": str(s.dev.amp_dtype or "fp32"),
-        "channels_last": config.channels_last and b.cuda, "workers": workers,
+        "channels_last": s.pipeline.channels_last, "workers": workers,
         "data path": "loader" if held is None else "resident",
         "data img/s": data_ips, "model img/s": model_ips, "end-to-end img/s": e2e_ips,
         "waiting on data": max(0.0, 1 - e2e_ips / model_ips),
@@ -185,10 +187,10 @@ def precision_rows(b: Bench, arch: str, compile: bool) -> list[dict]:
     """Model step alone: fp32, autocast, autocast + channels_last (+ torch.compile)."""
     config = b.recipe(arch)
     cache = b.cache(config, b.images)
-    variants = [("fp32", False, False, False), ("amp", True, False, False),
-                ("amp + channels_last", True, True, False)]  # fmt: skip
+    variants = [("fp32", "off", "off", False), ("amp", "auto", "off", False),
+                ("amp + channels_last", "auto", "on", False)]  # fmt: skip
     if compile:
-        variants.append(("amp + channels_last + compile", True, True, True))
+        variants.append(("amp + channels_last + compile", "auto", "on", True))
     rows = []
     for name, amp, cl, comp in variants:
         s = setup(b, config, amp, cl, comp)
@@ -204,6 +206,85 @@ def precision_rows(b: Bench, arch: str, compile: bool) -> list[dict]:
         row["speed-up vs fp32"] = row["model img/s"] / base
         row["epoch 50k s (model)"] = 50_000 / row["model img/s"]
     return rows
+
+
+# the CPU table's cells: (precision, memory format) as the settings spell them
+CPU_VARIANTS = (
+    ("fp32", "off", "contiguous", "off"),
+    ("fp32", "off", "channels_last", "on"),
+    ("bf16", "bf16", "contiguous", "off"),
+    ("bf16", "bf16", "channels_last", "on"),
+)
+
+
+def cpu_rows(
+    b: Bench, arch: str, px: int = 64, batch: int = 32, rounds: int = 3, steps: int = 3
+) -> list[dict]:
+    """A CPU's table: the training step and inference (no grad, eval mode) of ``arch`` at
+    ``px`` and ``batch``, in float32 and bf16 autocast, contiguous (NCHW) and channels_last.
+
+    The four cells are measured in turn, ``steps`` steps each, ``rounds`` times over, and
+    each keeps its median round: on a machine others share, a burst of their work lands on
+    every cell alike instead of on one. Random pixels through the recipe's pipeline (speed
+    does not depend on the images), so the table needs no benchmark on disk.
+    """
+    config = b.recipe(arch, img_size=px, batch_size=batch)
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (batch, px, px, 3), generator=g, dtype=torch.uint8)
+    labels = torch.arange(batch) % 2
+    rows = []
+    for measured in ("train step", "inference"):
+        cells = {}
+        for precision, amp, layout, channels_last in CPU_VARIANTS:
+            s = setup(b, config, amp, channels_last)
+            x = s.pipeline(images.to(b.device), train=measured == "train step")
+            if measured == "train step":
+                cells[precision, layout] = (s, x, lambda s=s, x=x: train_step(s, x, labels))
+            else:
+                s.model.eval()
+                cells[precision, layout] = (s, x, lambda s=s, x=x: _infer(s, x))
+        speeds: dict[tuple[str, str], list[float]] = {key: [] for key in cells}
+        for _ in range(rounds):
+            for key, (_, _, step) in cells.items():
+                speeds[key].append(measure.timed_steps(step, b.device, 0.0, warmup=1,
+                                                       min_steps=steps))  # fmt: skip
+        row = {"arch": arch, "px": px, "batch": batch, "threads": torch.get_num_threads(),
+               "bf16 kernels": cpu_bf16() or "none", "measured": measured}  # fmt: skip
+        for (precision, layout), values in speeds.items():
+            row[f"{precision} {layout} img/s"] = float(np.median(values))
+        best = max(speeds, key=lambda key: np.median(speeds[key]))
+        row["fastest"] = " ".join(best)
+        row["fastest / fp32 contiguous"] = (
+            float(np.median(speeds[best])) / row["fp32 contiguous img/s"]
+        )
+        rows.append(row)
+    return rows
+
+
+def default_rows(b: Bench, arch: str, images: int = 0, px: int = 64, epochs: int = 2) -> list[dict]:
+    """Whole ``fit()`` runs of ``arch`` at ``px`` on the benchmark (``images`` labelled ones,
+    0 = all): the defaults (``amp`` and ``channels_last`` ``"auto"``) and the old CPU path
+    (``amp="off"``, ``channels_last="off"``), one after the other in one process, each
+    scored by its last epoch's images/s (the first warms up)."""
+    rows = []
+    for name, settings in (("defaults", {}), ("--amp off --channels-last off",
+                                              {"amp": "off", "channels_last": "off"})):  # fmt: skip
+        config = b.recipe(arch, img_size=px, epochs=epochs, train_images=images, **settings)
+        with tempfile.TemporaryDirectory() as out:
+            result = fit(config, out=out, progress=False)
+            step = result.run.read_json("params").get("step", "")
+        rows.append({"arch": arch, "px": px, "batch": config.batch_size, "settings": name,
+                     "step": step, "images per epoch": len(result.data.train),
+                     "last epoch img/s": float(result.history["images_per_s"].iloc[-1])})  # fmt: skip
+    for row in rows:
+        row["vs the old path"] = row["last epoch img/s"] / rows[-1]["last epoch img/s"]
+    return rows
+
+
+def _infer(s: Setup, x: torch.Tensor) -> int:
+    with torch.no_grad(), s.dev.autocast():
+        s.model(x)
+    return len(x)
 
 
 def seed_vs_cache_rows(b: Bench, arch: str, seed_workers: int) -> list[dict]:

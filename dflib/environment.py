@@ -6,6 +6,7 @@ path a user types is resolved here, relative to the project root, never to the c
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 from pathlib import Path
@@ -232,11 +233,41 @@ def num_workers(requested: int | None = None) -> int:
     """DataLoader / pool workers: the request, else one per core the process may use."""
     if requested is not None and requested >= 0:
         return requested
+    return available_cores()
+
+
+def available_cores(cgroup: str | os.PathLike = "/sys/fs/cgroup") -> int:
+    """The cores this process may use: its affinity mask (``taskset``, a scheduler's
+    cpuset), capped by its cgroup's CPU quota rounded up (a container's ``--cpus``).
+
+    Neither is the host's core count, which is what a container with a quota sees from
+    ``os.cpu_count()``: threads beyond the quota only wait for each other.
+    """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         cores = os.cpu_count() or 1
+    quota = cpu_quota(cgroup)
+    if quota is not None:
+        cores = min(cores, math.ceil(quota))
     return max(1, cores)
+
+
+def cpu_quota(cgroup: str | os.PathLike = "/sys/fs/cgroup") -> float | None:
+    """CPUs' worth of time per period the cgroup allows (``cpu.max`` under cgroup v2,
+    ``cpu/cpu.cfs_quota_us`` over ``cpu.cfs_period_us`` under v1), ``None`` without one."""
+    root = Path(cgroup)
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = (root / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (root / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1") or not quota.lstrip("-").isdigit() or not period.isdigit():
+        return None
+    return int(quota) / max(int(period), 1)
 
 
 def cpu_name() -> str:

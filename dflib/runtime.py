@@ -1,6 +1,8 @@
 """Seeding, device choice and mixed precision: one place, so every notebook agrees.
 
-Never hard-code ``"cuda"``: ask for ``"auto"`` and get the best device present.
+Never hard-code ``"cuda"``: ask for ``"auto"`` and get the best device present. Mixed
+precision follows what the device runs natively: bf16 on Ampere and newer GPUs and on
+CPUs with bf16 instructions (AMX, AVX512-BF16), fp16 on older GPUs, float32 elsewhere.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ DEFAULT_SEED = 42
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 # the first GPUs with bfloat16 tensor cores (Ampere); a T4 is 7.5, a P100 6.0
 BF16_CAPABILITY = (8, 0)
+# the CPU flags (as /proc/cpuinfo spells them) of instructions that run bf16 matrix and
+# convolution kernels natively in oneDNN, best first, with the name a report gives them.
+# Without one, bf16 is emulated through float32 and is slower than float32 itself.
+NATIVE_BF16_FLAGS = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"))
 
 
 def seed_everything(seed: int = DEFAULT_SEED, deterministic: bool = False) -> int:
@@ -69,9 +75,35 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (``/proc/cpuinfo``'s ``flags``; empty where there is none,
+    as on macOS and Windows)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_bf16() -> str:
+    """The instructions this CPU runs bf16 kernels with (``"AMX"``, ``"AVX512-BF16"``), or
+    ``""`` when it has none (bf16 would be emulated, slower than float32): what
+    ``amp="auto"`` and the memory format follow on a CPU."""
+    if not torch.backends.mkldnn.is_available():  # no oneDNN: no bf16 kernels at all
+        return ""
+    flags = cpu_flags()
+    return next((name for flag, name in NATIVE_BF16_FLAGS if flag in flags), "")
+
+
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
     """Mixed-precision dtype for a device: bf16 on Ampere+ (sm >= 8.0), fp16 on older GPUs
-    such as the T4 (use a GradScaler then), ``None`` (full precision) on CPU and MPS."""
+    such as the T4 (use a GradScaler then); on a CPU bf16 where it runs natively
+    (:func:`cpu_bf16`), else ``None`` (full precision), as on MPS."""
+    if device.type == "cpu":
+        return torch.bfloat16 if cpu_bf16() else None
     if device.type != "cuda":
         return None
     major, _ = torch.cuda.get_device_capability(device)

@@ -78,9 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--share", type=int, default=-1, help=argparse.SUPPRESS)  # a --jobs process
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
-                   help="mixed precision where supported")  # fmt: skip
+                   help="mixed precision where native: bf16 or fp16 on a GPU, bf16 on a CPU with AMX or AVX512-BF16")  # fmt: skip
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
-                   help="NHWC on CUDA")  # fmt: skip
+                   help="NHWC where it is faster: a GPU, a CPU with native bf16")  # fmt: skip
     p.add_argument("--compile", action="store_true", help="torch.compile every model")
     p.add_argument("--progress", action="store_true", help="tqdm bars")
     p.add_argument("--dry-run", action="store_true", help="print the plan, train nothing")

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from dflib import runtime
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
@@ -73,19 +75,26 @@ def test_merge_replaces_only_the_measured_architectures(bench_modules):
     assert merged["command"].endswith("; python bench/run.py --merge")
 
 
-def test_bench_runs_every_cpu_table_at_a_tiny_size(bench_modules, tmp_path):
+def test_bench_runs_every_cpu_table_at_a_tiny_size(bench_modules, tmp_path, monkeypatch):
     run, _ = bench_modules
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset())  # float32 and NCHW here
     args = ["--quick", "--size", "tiny", "--archs", "freqnet", "--batch-size", "4",
             "--seconds", "0.05", "--images", "24", "--predict-images", "8",
             "--cost-sizes", "24,48", "--augment-archs", "deepfakenet,hrnet_artifact,freqnet",
             "--augment-px", "32", "--epochs-archs", "freqnet", "--epochs-images", "24",
-            "--sections", "arch,precision,seed,predict,cost,augment,epochs,syncs", "--dry",
+            "--sections", "arch,precision,cpu,seed,predict,cost,augment,epochs,syncs", "--dry",
+            "--cpu-px", "64", "--cpu-batch", "2", "--cpu-rounds", "1", "--cpu-steps", "1",
             "--results", str(tmp_path), "--out", str(tmp_path / "b.md")]  # fmt: skip
     assert run.main(args) == 0
     saved = json.loads((tmp_path / "quick" / "cpu.json").read_text())
     # --dry: the GPU-only precision table runs on the CPU too
     assert set(saved["sections"]) == {"arch", "seed", "predict", "cost", "augment", "epochs",
-                                      "precision", "syncs"}  # fmt: skip
+                                      "precision", "cpu", "syncs"}  # fmt: skip
+    cpu = saved["sections"]["cpu"]  # the CPU table: both steps, the four cells each
+    assert [(r["arch"], r["measured"], r["bf16 kernels"]) for r in cpu] == [
+        ("freqnet", "train step", "none"), ("freqnet", "inference", "none")]  # fmt: skip
+    cells = [f"{p} {m} img/s" for p in ("fp32", "bf16") for m in ("contiguous", "channels_last")]
+    assert all(r[cell] > 0 for r in cpu for cell in cells)
     assert saved["sections"]["syncs"] == [
         {"arch": "freqnet", "steps": 0, "site": "none: not a CUDA device", "syncs": 0}
     ]
@@ -137,3 +146,19 @@ def test_goals_gather_the_gpu_speed_figures_in_one_table(bench_modules):
     )
     assert "at 256 px | 25,000 img/s |" in table and "| 1.20 (12.0 s / 10.0 s) |" in table
     assert "nothing measured" in report.goals([])
+
+
+def test_the_cpu_defaults_target_asks_1_5x_with_native_bf16_and_no_loss_without(bench_modules):
+    _, report = bench_modules
+
+    def line(step: str, ratio: float) -> str:
+        rows = [{"arch": "freqnet", "settings": "defaults", "step": step, "vs the old path": ratio,
+                 "last epoch img/s": 150.0}]  # fmt: skip
+        return report.targets([_results("cpu", defaults=rows)])[-1]
+
+    bf16 = "eager, bfloat16 autocast, channels_last, AdamW default update"
+    assert line(bf16, 1.6).endswith("| met |") and "1.5x" in line(bf16, 1.6)
+    assert line(bf16, 1.4).endswith("| not met |")
+    fp32 = "eager, float32, NCHW, AdamW default update"
+    assert line(fp32, 0.98).endswith("| met |") and "not slower" in line(fp32, 0.98)
+    assert line(fp32, 0.8).endswith("| not met |")

@@ -93,6 +93,9 @@ def test_train_flags_keep_their_names_and_types():
     assert settings == ("rgb_fft", "some/folder", "demo", "y.csv")
     assert (config.img_size, config.lr, config.amp, config.compile) == (64, 3e-4, "off", True)
     assert config_from_args(_train_args("--amp", "fp16")).amp == "fp16"
+    layouts = [config_from_args(_train_args(*given)).channels_last for given in
+               ((), ("--channels-last",), ("--no-channels-last",), ("--channels-last", "auto"))]  # fmt: skip
+    assert layouts == ["auto", "on", "off", "auto"]  # a bool before: both flags still work
     assert config.augment == ("hflip", "sharpness") and config.fake_families == ()
     assert config.class_weighting is False
     # the rest is rgb_fft's recipe, not the write-up 1 defaults

@@ -33,7 +33,8 @@ def test_platform_and_workers():
 def test_device_auto_and_precision():
     device = runtime.resolve_device("auto")
     assert device.type in {"cpu", "cuda", "mps"}
-    assert runtime.autocast_dtype(torch.device("cpu")) is None
+    native = torch.bfloat16 if runtime.cpu_bf16() else None  # tests/test_cpu_precision.py
+    assert runtime.autocast_dtype(torch.device("cpu")) == native
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             runtime.resolve_device("cuda")
@@ -57,7 +58,8 @@ def test_fp16_is_a_choice_on_any_device_with_its_grad_scaler():
     from dflib.train.loop import Device
 
     cpu = torch.device("cpu")
-    assert runtime.amp_dtype("auto", cpu) is None and runtime.amp_dtype("off", cpu) is None
+    assert runtime.amp_dtype("auto", cpu) == runtime.autocast_dtype(cpu)
+    assert runtime.amp_dtype("off", cpu) is None
     assert runtime.amp_dtype("bf16", cpu) == torch.bfloat16
     dev = Device.for_run(cpu, "fp16")
     assert dev.amp_dtype == torch.float16 and dev.scaler is not None

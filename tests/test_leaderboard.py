@@ -44,7 +44,7 @@ def test_level_rules():
     assert decide_at_least([0.99, 0.80], 0.97)[0] == "inconclusive"
 
 
-def _fake_run(root, name, arch, seed, f1, config=None, **changes) -> RunFolder:
+def _fake_run(root, name, arch, seed, f1, config=None, precision="float32", **changes) -> RunFolder:
     """A finished run folder written with the run folder's own writers (no weights), of
     ``config`` or else a short demo-size recipe."""
     run = RunFolder(root / name)
@@ -64,7 +64,7 @@ def _fake_run(root, name, arch, seed, f1, config=None, **changes) -> RunFolder:
         "val": scores, "val_tuned": {**scores, "f1": f1 + 0.02},
         "test": scores, "test_tuned": {**scores, "f1": f1 + 0.05},
         "train_seconds": 60.0, "images_per_s": 100.0,
-        "environment": {"device": "cpu", "device_name": "test CPU"},
+        "environment": {"device": "cpu", "device_name": "test CPU", "precision": precision},
     })  # fmt: skip
     return run
 
@@ -116,6 +116,20 @@ def test_leaderboard_table(fake_runs, tmp_path):
     assert best["test_f1_std"] == pytest.approx(0.01)
     text = write_leaderboard(tmp_path / "lb.md", table, fake_runs, "python make_it.py").read_text()
     assert "python make_it.py" in text and str(fake_runs) in text and "test CPU" in text
+    assert "- Precision: every run in float32." in text
+
+
+def test_seeds_of_two_precisions_are_two_configurations_and_the_mix_is_said(tmp_path):
+    for seed in (42, 43):
+        _fake_run(tmp_path, f"fp32-s{seed}", "freqnet", seed, 0.7)
+    _fake_run(tmp_path, "bf16-s42", "freqnet", 42, 0.72, precision="bfloat16")
+    table = leaderboard(tmp_path)
+    agg = by_config(table)
+    assert sorted(zip(agg["precision"], agg["n"], strict=True)) == [("bfloat16", 1), ("float32", 2)]
+    text = write_leaderboard(tmp_path / "lb.md", table, tmp_path, "make results").read_text()
+    assert ("- Precision: the runs mix bfloat16 (1 run), float32 (2 runs); a comparison across "
+            "them measures the precision too.") in text  # fmt: skip
+    assert text.count("| bfloat16 ") == 2  # a column of both tables
 
 
 def test_claims_table(fake_runs, tmp_path):

@@ -11,7 +11,7 @@ import os
 import pytest
 import torch
 
-from dflib import cli, environment
+from dflib import cli, environment, runtime
 from dflib.runtime import built_for
 from dflib.train import get_recipe
 from dflib.train.loop import Device, compile_mode, compile_unsupported, loader_workers
@@ -41,7 +41,7 @@ def test_t4_fp16_with_a_grad_scaler_compile_available_fused(monkeypatch):
     assert report["precision"] == "float16 autocast + GradScaler (amp=auto)"
     assert report["compile"].startswith("available") and "reduce-overhead" in report["compile"]
     assert report["AdamW"].startswith("fused")
-    assert report["memory format"] == "channels_last"
+    assert report["memory format"] == "channels_last (channels_last=auto)"
     assert report["GPU 0"] == "Tesla T4, compute capability 7.5 (sm_75: in torch's build)"
     assert report["loader workers"].startswith("2 ")
     assert report.warnings == []
@@ -72,15 +72,17 @@ def test_h100_bf16_compile_and_fused(monkeypatch):
     assert report.warnings == []
 
 
-def test_cpu_float32_default_adamw_no_workers(monkeypatch):
+def test_cpu_without_bf16_float32_default_adamw_no_workers(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset({"avx2"}))  # no native bf16
     report = machine_report()
     assert report["device"] == "cpu"
-    assert report["precision"] == "float32 (amp=auto)"
+    assert report["precision"].startswith("float32 (amp=auto: no native bf16")
     assert report["compile"].startswith("available")
     assert report["AdamW"].startswith("default update")
-    assert report["memory format"] == "NCHW" and report["loader workers"].startswith("0 ")
+    assert report["memory format"].startswith("NCHW (channels_last=auto: no native bf16")
+    assert report["loader workers"].startswith("0 ")
 
 
 def test_the_report_says_what_training_decides(monkeypatch):

@@ -7,9 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from dflib.study import robustness
 from dflib.study.robustness import cross_fitted_f1, filter_settings
+from dflib.train.loop import Device
+from dflib.train.runs import run_folder, write_json
 
 
 @pytest.fixture
@@ -164,3 +167,17 @@ def test_perturbed_images_are_reused_and_rewritten_when_the_perturbation_changes
     bumped = robustness.perturbed_images(table, brighter, root=tmp_path / "perturbed")
     assert Path(bumped["brightness-1.3"].frame["path"][0]) != written
     assert len(bumped["brightness-1.3"]) == 3
+
+
+def test_a_run_is_rescored_in_the_precision_of_its_own_predictions(tmp_path):
+    """A float32 run re-scored where ``amp="auto"`` gives bf16 (a CPU with native bf16)
+    is scored in float32, as its own predictions were: the clean row compares like with
+    like. A run without a recorded precision keeps the device's."""
+    run = run_folder(tmp_path / "run")
+    run.root.mkdir(parents=True)
+    bf16 = Device(torch.device("cpu"), torch.bfloat16)
+    assert robustness.in_its_own_precision(run, bf16) is bf16
+    for recorded, dtype in (("float32", None), ("bfloat16", torch.bfloat16),
+                            ("float16", torch.float16)):  # fmt: skip
+        write_json(run.environment, {"device": "cpu", "precision": recorded})
+        assert robustness.in_its_own_precision(run, bf16).amp_dtype == dtype

@@ -34,7 +34,8 @@ def board() -> pd.DataFrame:
              "test_f1", "reported_f1"]  # fmt: skip
     frame = pd.DataFrame(ROWS, columns=names)
     frame = frame.assign(data="synthetic/demo", train_images=0, img_size=64, epochs=3,
-                         loss="ce", device="AMD EPYC", n=3, runs="", gflops=0.3,
+                         loss="ce", device="AMD EPYC", precision="float32", n=3, runs="",
+                         gflops=0.3,
                          images_per_s=80.0)  # fmt: skip
     for score in SCORES:
         frame[score] = frame["test_f1"] if score not in frame else frame[score]

@@ -33,17 +33,18 @@ from dflib.train.plan import ROLE
 from dflib.train.runs import RunFolder, finished_runs, runs_root
 from dflib.train.summary import run_row, runs_table, titles
 
-# the settings that make runs "the same configuration" (seeds of one experiment)
-# (and the device: a GPU run trains in mixed precision, a CPU run in float32)
+# the settings that make runs "the same configuration" (seeds of one experiment), with the
+# device and the precision it trained in (bf16 or float32 on a CPU, by its instructions)
 CONFIG_KEYS = ["arch", "data", "train_images", "img_size", "epochs", "filter", "loss",
-               "class_weighting", "sampler", "device"]  # fmt: skip
+               "class_weighting", "sampler", "device", "precision"]  # fmt: skip
 # the keys above that are not TrainConfig fields themselves: the fields each is read from
 # (tests/test_config_fields.py checks both lists against TrainConfig)
-KEY_FIELDS = {"data": ("data_dir", "synthetic_size"), "sampler": ("balanced_sampler",)}
+KEY_FIELDS = {"data": ("data_dir", "synthetic_size"), "sampler": ("balanced_sampler",),
+              "precision": ("amp", "device")}  # fmt: skip
 SCORES = ["val_f1", "val_f1_tuned", "val_recall", "val_auc", "test_f1", "test_f1_tuned"]
 COLUMNS = titles("arch", "params", "gflops", "img_size", "epochs", "filter", "loss", "n",
                  "val_f1", "val_recall", "val_auc", "test_f1", "test_f1_tuned", "train_minutes",
-                 "images_per_s", "device", "reported_f1")  # fmt: skip
+                 "images_per_s", "device", "precision", "reported_f1")  # fmt: skip
 
 
 def leaderboard(
@@ -80,7 +81,7 @@ def by_config(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return table
     frame = table.copy()
-    frame["device"] = frame["device"].fillna("?")
+    frame[["device", "precision"]] = frame[["device", "precision"]].fillna("?")
     grouped = frame.groupby(CONFIG_KEYS, dropna=False, sort=False)
     out = grouped.agg(
         n=("run", "size"), runs=("run", lambda s: ", ".join(s)), params=("params", "first"),
@@ -149,9 +150,23 @@ def provenance(table: pd.DataFrame, runs_dir, command: str) -> list[str]:
         "Made by:", "", "```bash", command, "```", "",
         f"- Runs folder: `{shown_path(runs_dir)}` ({len(table)} finished runs).",
         f"- Settings: {settings}.",
+        f"- Precision: {precisions(table)}.",
         f"- Trained on: {devices}; tables written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} "
         f"UTC on {platform.node() or 'this machine'}.",
     ]  # fmt: skip
+
+
+def precisions(table: pd.DataFrame) -> str:
+    """The precision the runs trained in, or that they mix (with the runs of each): a
+    configuration's seeds are grouped within one precision (:data:`CONFIG_KEYS`), but a
+    comparison of two configurations of different precisions measures the precision too."""
+    if table.empty or "precision" not in table:
+        return "none"
+    counts = table["precision"].fillna("?").value_counts().sort_index()
+    if len(counts) == 1:
+        return f"every run in {counts.index[0]}"
+    mix = ", ".join(f"{name} ({n} run{'s' if n != 1 else ''})" for name, n in counts.items())
+    return f"the runs mix {mix}; a comparison across them measures the precision too"
 
 
 def write_leaderboard(path, table: pd.DataFrame, runs_dir, command: str) -> Path:
@@ -160,7 +175,7 @@ def write_leaderboard(path, table: pd.DataFrame, runs_dir, command: str) -> Path
     per_run = "_No finished runs._"
     if not table.empty:
         cols = ["run", "arch", "seed", "filter", "val_f1", "val_f1_tuned", "test_f1",
-                "test_f1_tuned", "train_minutes", "images_per_s", "device"]  # fmt: skip
+                "test_f1_tuned", "train_minutes", "images_per_s", "device", "precision"]  # fmt: skip
         per_run = table[cols].to_markdown(index=False, floatfmt=".3f")
     text = "\n".join([
         "# Leaderboard", "", *provenance(table, runs_dir, command), "",

@@ -74,7 +74,7 @@ from dflib.synthetic.fake import add_noise
 from dflib.train import load_run_model
 from dflib.train.config import TrainConfig
 from dflib.train.inputs import data_options, eval_loader, subsample
-from dflib.train.loop import evaluate
+from dflib.train.loop import Device, evaluate
 from dflib.train.runs import RunFolder
 
 NEAR_PEPPER = (1, 10)  # the benchmark's own noise values (dflib.synthetic.config)
@@ -353,6 +353,7 @@ def score_runs(
     loaded = []
     for run in runs:
         model, config, pipeline, dev = load_run_model(run, device)
+        dev = in_its_own_precision(run, dev)
         loaded.append((run, model, config, pipeline, dev, run.decision_threshold()))
     rows = []
     for condition in conditions:
@@ -385,6 +386,18 @@ def score_runs(
             for cache in caches.values():
                 shutil.rmtree(cache.folder, ignore_errors=True)
     return pd.DataFrame(rows)
+
+
+def in_its_own_precision(run: RunFolder, dev: Device) -> Device:
+    """``dev`` with the precision the run scored its own predictions in (its
+    ``environment.json``), so the clean row compares like with like
+    (:func:`clean_against_own`): a float32 run re-scored on a CPU whose ``amp="auto"`` is
+    bf16 would otherwise differ by bf16's rounding, not by anything the study changed."""
+    recorded = run.read_json("environment").get("precision") if run.environment.is_file() else None
+    if recorded not in ("float32", "bfloat16", "float16"):
+        return dev
+    dtype = None if recorded == "float32" else getattr(torch, recorded)
+    return Device(dev.device, dtype)
 
 
 def own_predictions(run: RunFolder, held: ImageTable) -> pd.DataFrame:

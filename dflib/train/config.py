@@ -30,6 +30,8 @@ from dflib.train.runs import LOGGERS
 LOSSES = ("ce", "bce", "bce_focal")
 AUGMENTS = ("hflip", "resized_crop", "color_jitter", "gaussian_blur", "sharpness")
 RESIDENT_MODES = ("auto", "on", "off")
+# channels_last: from the device ("auto"), always, never
+MEMORY_FORMATS = ("auto", "on", "off")
 # what a resumed run does with a setting (each field's ``metadata["resume"]``)
 RESUME_KINDS = ("fixed", "free")
 
@@ -91,10 +93,14 @@ class TrainConfig:
         seed: one seed for the split, the initial weights and every epoch's randomness.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
         amp: mixed precision: ``"auto"`` (bf16 on Ampere and newer GPUs, fp16 + GradScaler
-            on older ones such as the T4, none on a CPU), ``"bf16"``, ``"fp16"`` (with a
+            on older ones such as the T4, bf16 on a CPU with native bf16 instructions - AMX,
+            AVX512-BF16 - and none on other CPUs), ``"bf16"``, ``"fp16"`` (with a
             GradScaler; on any device, a CPU included) or ``"off"``; ``True`` / ``False``
             are read as ``"auto"`` / ``"off"``.
-        channels_last: NHWC memory format on CUDA (faster convolutions on tensor cores).
+        channels_last: NHWC memory format for the model and its batches: ``"auto"`` (on a
+            GPU, and on a CPU with native bf16 where the benchmark's CPU table measured it
+            faster; NCHW elsewhere), ``"on"`` or ``"off"``; ``True`` / ``False`` are read
+            as ``"auto"`` / ``"off"``.
         compile: ``torch.compile`` the model.
         workers: batch-reading processes (-1 = automatic).
         resident_data: hold the whole uint8 cache on the device and gather each batch
@@ -135,7 +141,7 @@ class TrainConfig:
     seed: int = _fixed(42)
     device: str = _free("auto")
     amp: str = _free("auto")
-    channels_last: bool = _free(True)
+    channels_last: str = _free("auto")
     compile: bool = _free(False)
     workers: int = _free(-1)
     resident_data: str = _free("auto")
@@ -148,6 +154,8 @@ class TrainConfig:
         object.__setattr__(self, "log", _as_names(self.log))
         if isinstance(self.amp, bool):  # notebooks, --amp / --no-amp and older params.json
             object.__setattr__(self, "amp", "auto" if self.amp else "off")
+        if isinstance(self.channels_last, bool):  # a bool before (True: where it helped)
+            object.__setattr__(self, "channels_last", "auto" if self.channels_last else "off")
         wrong = _wrong_kinds(self)
         if wrong:
             raise ValueError("invalid training settings: " + "; ".join(wrong))
@@ -167,6 +175,9 @@ class TrainConfig:
                 problems.append(f"{name}={getattr(self, name)} (must be >= 1)")
         if self.epochs < 0 or self.finetune_epochs < 0:
             problems.append("epochs and finetune_epochs must be >= 0")
+        if self.channels_last not in MEMORY_FORMATS:
+            problems.append(f"channels_last={self.channels_last!r} (expected one of "
+                            f"{MEMORY_FORMATS}, or True / False)")  # fmt: skip
         if self.resident_data not in RESIDENT_MODES:
             problems.append(
                 f"resident_data={self.resident_data!r} (expected one of {RESIDENT_MODES})"

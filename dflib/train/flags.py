@@ -16,7 +16,13 @@ import sys
 from pathlib import Path
 
 from dflib.runtime import AMP_MODES
-from dflib.train.config import TrainConfig, field_docs, get_recipe, resume_settings
+from dflib.train.config import (
+    MEMORY_FORMATS,
+    TrainConfig,
+    field_docs,
+    get_recipe,
+    resume_settings,
+)
 from dflib.train.runs import run_folder
 
 # flag names kept from before the flags were derived from TrainConfig (first = shown)
@@ -51,6 +57,11 @@ def add_settings(parser: argparse.ArgumentParser) -> None:
                                choices=AMP_MODES, help=text)  # fmt: skip
             group.add_argument("--no-amp", dest=f.name, action="store_const", const="off",
                                help="the same as --amp off")  # fmt: skip
+        elif f.name == "channels_last":  # a bool before: --channels-last / --no-... still work
+            group.add_argument(*flags, dest=f.name, default=None, nargs="?", const="on",
+                               choices=MEMORY_FORMATS, help=text)  # fmt: skip
+            group.add_argument("--no-channels-last", dest=f.name, action="store_const",
+                               const="off", help="the same as --channels-last off")  # fmt: skip
         elif kind is tuple:
             group.add_argument(*flags, dest=f.name, default=None, metavar="NAME,NAME",
                                help=f"{text} Comma-separated; 'none' for none.")  # fmt: skip

@@ -34,9 +34,17 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
+from dflib.environment import available_cores
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.models import count_params, create_model
-from dflib.runtime import amp_dtype, amp_note, require_built_for, resolve_device, seed_everything
+from dflib.runtime import (
+    amp_dtype,
+    amp_note,
+    cpu_bf16,
+    require_built_for,
+    resolve_device,
+    seed_everything,
+)
 from dflib.train import distributed as ddp
 from dflib.train import runs
 from dflib.train.checkpoint import (
@@ -340,8 +348,9 @@ def duration_estimate(config: TrainConfig, device: torch.device, n_train: int) -
 
 # the oldest GPU inductor compiles for (Volta); a P100 is 6.0
 MIN_COMPILE_CAPABILITY = (7, 0)
-# devices where a recipe's channels_last is used (tensor cores want NHWC); a CPU keeps
-# NCHW, so CPU runs stay as they were. Tests add "cpu" to take the GPU's layout here.
+# devices where channels_last="auto" is NHWC (tensor cores want it). A CPU is NHWC under
+# "auto" where it runs bf16 natively (the benchmark's CPU table measured it faster there),
+# NCHW elsewhere, as before. Tests add "cpu" to take the GPU's layout on any CPU.
 CHANNELS_LAST_DEVICES = ("cuda",)
 
 
@@ -410,6 +419,8 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
         )
     ddp.barrier(world)  # every rank has looked before rank 0 writes
     seed_everything(config.seed, config.deterministic)
+    if device.type == "cpu":
+        torch.set_num_threads(cpu_threads())
     dev = Device.for_run(device, config.amp)
     if device.type == "cuda" and not config.deterministic:
         torch.backends.cudnn.benchmark = True
@@ -665,7 +676,7 @@ def batch_source(held, images, labels, batches, workers: int, device: torch.devi
 
 
 def model_and_pipeline(config: TrainConfig, device: torch.device):
-    """The model (NHWC on CUDA when the recipe asks) and its device pipeline, on ``device``."""
+    """The model (NHWC where :func:`uses_channels_last`) and its device pipeline, on ``device``."""
     model = create_model(config.arch).to(device)
     channels_last = uses_channels_last(config, device)
     if channels_last:
@@ -676,9 +687,20 @@ def model_and_pipeline(config: TrainConfig, device: torch.device):
 
 
 def uses_channels_last(config: TrainConfig, device: torch.device) -> bool:
-    """Whether the model and its batches are NHWC: the recipe asks (``channels_last``)
-    and the device is one of :data:`CHANNELS_LAST_DEVICES`."""
-    return config.channels_last and torch.device(device).type in CHANNELS_LAST_DEVICES
+    """Whether the model and its batches are NHWC: ``channels_last="on"``, or ``"auto"``
+    on one of :data:`CHANNELS_LAST_DEVICES` or on a CPU that runs bf16 natively
+    (:func:`dflib.runtime.cpu_bf16`)."""
+    if config.channels_last != "auto":
+        return config.channels_last == "on"
+    kind = torch.device(device).type
+    return kind in CHANNELS_LAST_DEVICES or (kind == "cpu" and bool(cpu_bf16()))
+
+
+def cpu_threads() -> int:
+    """Intra-op threads of a CPU run: torch's count, capped by the cores this process may
+    use (:func:`dflib.environment.available_cores`: the affinity mask and the cgroup
+    quota, where torch counts the host's cores)."""
+    return min(torch.get_num_threads(), available_cores())
 
 
 def loader_workers(config: TrainConfig, device: torch.device) -> int:
@@ -695,19 +717,22 @@ def loader_workers(config: TrainConfig, device: torch.device) -> int:
 def write_run_header(
     run: RunFolder, config: TrainConfig, model_cfg, data: TrainingData, dev, step: str = ""
 ) -> None:
-    """``params.json`` (with ``step``: how each step runs), ``environment.json`` and the
-    data report, before training. A resumed run keeps the study role a planner recorded."""
+    """``params.json`` (with ``step``: how each step runs, and ``precision``: the dtype
+    ``amp`` chose here), ``environment.json`` and the data report, before training. A
+    resumed run keeps the study role a planner recorded; its precision is the resume's."""
     before = run.read_json("params") if run.params.is_file() else {}
     role = {runs.ROLE: before[runs.ROLE]} if before.get(runs.ROLE) else {}
+    environment = environment_info(dev)
     runs.write_json(
         run.params,
-        {**config.to_dict(), **role, "model": model_cfg.to_dict(), "step": step, "n_train": len(data.train),
+        {**config.to_dict(), **role, "model": model_cfg.to_dict(), "step": step,
+         "precision": environment["precision"], "n_train": len(data.train),
          "n_val": len(data.val), "n_test": len(data.test) if data.test is not None else 0,
          "class_weights": data.weights.tolist(), "validation": data.validation,
          "test_labelled": bool(data.test_labels is not None and (data.test_labels >= 0).all()),
          "cache": str(data.cache.folder)},
     )  # fmt: skip
-    runs.write_json(run.environment, environment_info(dev))
+    runs.write_json(run.environment, environment)
     data.skipped().to_csv(run.skipped, index=False)
 
 

@@ -5,7 +5,9 @@ disagree: the device (:func:`dflib.runtime.resolve_device`), the precision
 (:meth:`dflib.train.loop.Device.for_run`), compile
 (:func:`~dflib.train.loop.compile_mode`, :func:`~dflib.train.loop.compile_unsupported`),
 AdamW's update (:func:`~dflib.train.optim.fused_on`), the memory format
-(:func:`~dflib.train.loop.uses_channels_last`), the loader workers
+(:func:`~dflib.train.loop.uses_channels_last`), the CPU's threads
+(:func:`~dflib.train.loop.cpu_threads`) and bf16 instructions
+(:func:`dflib.runtime.cpu_bf16`), the loader workers
 (:func:`~dflib.train.loop.loader_workers`), the cache and run folders
 (:mod:`dflib.environment`, :func:`~dflib.train.runs.run_folder`). Then a warning for each
 known trap: a GPU the installed torch was not built for, compile asked where it cannot
@@ -24,18 +26,20 @@ import torch
 import dflib
 from dflib.environment import (
     cache_dir,
+    cpu_name,
     existing_parent,
     num_workers,
     output_dir,
     platform_name,
     writable,
 )
-from dflib.runtime import amp_note, build_mismatch, built_for, cuda_arch, resolve_device
+from dflib.runtime import amp_note, build_mismatch, built_for, cpu_bf16, cuda_arch, resolve_device
 from dflib.train.config import TrainConfig, get_recipe
 from dflib.train.loop import (
     Device,
     compile_mode,
     compile_unsupported,
+    cpu_threads,
     loader_workers,
     uses_channels_last,
 )
@@ -111,10 +115,11 @@ def machine_report(config: TrainConfig | None = None, out: str | None = None) ->
         if not supported:
             report.warnings.append(build_mismatch(torch.device("cuda", index)))
     if device.type != "cuda":
-        fact(("CPU", f"{num_workers()} cores for this process, torch uses "
-              f"{torch.get_num_threads()} threads"))  # fmt: skip
+        fact(("CPU", f"{cpu_name()}: {num_workers()} cores for this process, training uses "
+              f"{cpu_threads()} threads; bf16 instructions: {cpu_bf16() or 'none'}"))  # fmt: skip
 
-    fact(("precision", f"{Device.for_run(device, config.amp).describe()} (amp={config.amp})"))
+    precision = Device.for_run(device, config.amp).describe()
+    fact(("precision", f"{precision} (amp={config.amp}{_cpu_reason(config.amp, device)})"))
     if note := amp_note(config.amp, device):
         report.warnings.append(note)
     fact(("compile", _compile_line(config, device)))
@@ -125,7 +130,9 @@ def machine_report(config: TrainConfig | None = None, out: str | None = None) ->
         fact(("AdamW", "fused update (one kernel for every parameter)"))
     else:
         fact(("AdamW", f"default update (the fused one runs on {', '.join(FUSED_DEVICES)} only)"))
-    fact(("memory format", "channels_last" if uses_channels_last(config, device) else "NCHW"))
+    layout = "channels_last" if uses_channels_last(config, device) else "NCHW"
+    reason = _cpu_reason(config.channels_last, device)
+    fact(("memory format", f"{layout} (channels_last={config.channels_last}{reason})"))
     workers = loader_workers(config, device)
     fact(("loader workers", f"{workers} (batch-reading processes; --workers N to change)"))
     fact(("cache workers", f"{num_workers()} (decoding and caching images, one per core)"))
@@ -150,6 +157,17 @@ def machine_report(config: TrainConfig | None = None, out: str | None = None) ->
             "read-only): set DFLIB_CACHE to a writable folder."
         )
     return report
+
+
+def _cpu_reason(setting: str, device: torch.device) -> str:
+    """Why ``"auto"`` chose as it did on a CPU (precision and memory format follow the same
+    fact, :func:`dflib.runtime.cpu_bf16`); "" for a setting given or another device."""
+    if setting != "auto" or device.type != "cpu":
+        return ""
+    native = cpu_bf16()
+    if native:
+        return f": {native} present, faster in reports/benchmarks.md's CPU table"
+    return ": no native bf16 (AMX, AVX512-BF16); emulated bf16 is slower than float32"
 
 
 def _compile_line(config: TrainConfig, device: torch.device) -> str:

@@ -19,7 +19,8 @@ TITLES = {
     "loss": "loss", "n": "seeds", "val_f1": "val F1", "val_f1_tuned": "val F1 tuned",
     "val_recall": "val recall", "val_auc": "val AUC", "test_f1": "test F1",
     "test_f1_tuned": "test F1 tuned", "test_auc": "test AUC", "train_minutes": "train min",
-    "images_per_s": "img/s", "device": "device", "reported_f1": "write-up F1",
+    "images_per_s": "img/s", "device": "device", "precision": "precision",
+    "reported_f1": "write-up F1",
 }  # fmt: skip
 
 
@@ -59,6 +60,7 @@ def run_row(run: RunFolder | str | os.PathLike) -> dict[str, Any]:
         "train_minutes": metrics["train_seconds"] / 60,
         "images_per_s": metrics["images_per_s"],
         "device": env.get("device_name") or env.get("device"),
+        "precision": env.get("precision"),
         "reported_f1": reported,
     }
 
