@@ -197,6 +197,7 @@ def provenance(table: pd.DataFrame, runs_dir, command: str) -> list[str]:
     two renderings of the same runs)."""
     settings = "none" if table.empty else "; ".join(sorted({
         f"{r.data} benchmark, {r.train_images:,} labelled images, {r.img_size} px, {r.epochs} epochs"
+        + (f" (early stopping {r.stopping})" if getattr(r, "stopping", "-") != "-" else "")
         for r in table.itertuples()}))  # fmt: skip
     devices = "none" if table.empty else ", ".join(sorted(set(table["device"].fillna("?"))))
     return [
