@@ -29,9 +29,10 @@
 #    row: what the write-up reported and in which regime (image size, epochs, training
 #    images), what the runs of `scripts/claims_runs.py` measured and in which regime, and a
 #    verdict: *reproduced*, *refuted*, *inconclusive* or, for a level measured in another
-#    regime than its own, *not comparable*. One seed decides nothing; a difference smaller
-#    than the seed spread decides nothing; a comparison or a ranking names the regime it
-#    was decided in.
+#    regime than its own, *not comparable*; a ranking or comparison that involves a model
+#    that has not learned is *not decided*. One seed decides nothing; a comparison decides
+#    only when the 95% interval of its per-seed differences excludes 0; a comparison or a
+#    ranking names the regime it was decided in.
 #
 # The claims runs are made by one script (3 seeds of every recipe, plus the unweighted,
 # oversampled, global-median, unfiltered and selectively blurred controls; `--dry-run`
@@ -127,8 +128,9 @@ fig_time = score_vs_cost(board, "train_minutes", score)
 # %% [markdown]
 # ## The findings of `docs/writeups.md#findings`, one row each
 #
-# *measured* is `mean ± sd (n seeds)`; for a comparison it is the mean of the per-seed
-# differences, for a ranking Kendall's tau between the reported and the measured order.
+# *measured* is `mean ± sd (n seeds)` beside the baselines of the same split (calling
+# every image fake; shuffled-label AUC); for a comparison it is the mean of the per-seed
+# differences, for a ranking each model's mean on F1 at 0.5, AUC and tuned F1.
 # *reported_at* is the write-up's regime, *measured_at* the runs'; a level is judged only
 # by runs of its own regime. *why* says which part of the rule decided the verdict;
 # *command* makes the runs behind the row.
