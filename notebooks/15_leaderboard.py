@@ -71,7 +71,14 @@ from IPython.display import Markdown, display
 
 from dflib.checks import Checks
 from dflib.study import leaderboard as lb
-from dflib.study.claims import claims, claims_plan, training_command, write_reports
+from dflib.study.claims import (
+    VERDICTS,
+    base_verdict,
+    claims,
+    claims_plan,
+    training_command,
+    write_reports,
+)
 from dflib.train.plan import ensure_planned
 from dflib.train.runs import LEDGER, RunFolder, is_finished, runs_root
 from dflib.train.summary import run_checks
@@ -164,7 +171,7 @@ print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing
 # ## Checks
 #
 # This notebook's answers, asserted: one row per finished run and each run in one
-# configuration, every verdict one of the five words, the plan's first finished run's own
+# configuration, every verdict one of the six (`dflib.study.claims.VERDICTS`), the plan's first finished run's own
 # checks (`dflib.train.summary.run_checks`: where `expect_val_auc_min` is set, a validation AUC
 # above what label-shuffled predictions reach), and - where `expect_verdicts` is set - the
 # verdicts expected of the runs at this size.
@@ -173,9 +180,8 @@ print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing
 finished = [RunFolder(root / r.name) for r in plan if is_finished(RunFolder(root / r.name))]
 checks = run_checks(finished[0], expect_val_auc_min) if finished else Checks()
 checks.expect("runs in the configurations", int(board["n"].sum()), equals=len(table))
-words = findings["verdict"].str.split(" at ").str[0]
-checks.true("every verdict is one of the five",
-            bool(words.isin(["reproduced", "refuted", "inconclusive", "not comparable", "not measured"]).all()))
+words = findings["verdict"].map(base_verdict)
+checks.true("every verdict is one of the six", bool(words.isin(VERDICTS).all()))
 expected = dict(pair.split(":", 1) for pair in expect_verdicts.split(";") if ":" in pair)
 observed = {finding: words[findings["finding"].str.startswith(finding)].tolist() for finding in expected}
 checks.expect("verdicts expected at this size", {f: v[0] if v else "no such finding" for f, v in observed.items()},

@@ -555,6 +555,9 @@ def undecided(lost: dict[str, list[str]], regime: Regime) -> tuple[str, str]:
 DEGENERATE_RECALL = 0.05  # "always real": at most 5% of the fakes found at 0.5
 PSEUDO_CONFIDENCE = 0.9  # the probe's single cut-off max(p, 1 - p)
 DECIDED = ("reproduced", "refuted", "inconclusive")
+# every verdict a row may carry (base_verdict of it: "not decided: x not learned" counts
+# as "not decided")
+VERDICTS = (*DECIDED, NOT_DECIDED, "not comparable", "not measured")
 EMPTY = ["run", "group", "arch", "variant", "seed", "test_recall", "val_recall", "val_f1",
          "val_f1_tuned", "val_auc", "test_f1", "test_f1_tuned", "test_auc", "img_size",
          "epochs", "train_images", "data", "subsample", "early_stopping",
