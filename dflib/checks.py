@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dflib.metrics import SHUFFLE_SCORES, shuffled_floor
+from dflib.metrics import learning
 
 
 class CheckFailed(AssertionError):
@@ -71,12 +71,13 @@ class Checks:
     def learned_auc(self, name: str, y_true, prob, floor: float | None) -> Checks:
         """A learned result: the AUC of ``prob`` at least ``floor``, and ``floor`` itself above
         the 99th percentile of the AUC that label-shuffled predictions reach on the same set
-        (:func:`dflib.metrics.shuffled_floor`, printed), so that a model which learned
-        nothing cannot pass: a floor at or below that percentile is itself a failed check."""
-        chance = shuffled_floor(y_true, prob, "auc", q=99)
-        print(f"{name} of label-shuffled predictions, 99th percentile: {chance:.3f}")
-        self.expect(f"the {name} floor clears chance (shuffled 99th pct)", chance, high=floor)
-        return self.expect(name, SHUFFLE_SCORES["auc"](y_true, prob), low=floor)
+        (:func:`dflib.metrics.learning`, the rule the studies use for "not learned";
+        printed), so that a model which learned nothing cannot pass: a floor at or below
+        that percentile is itself a failed check."""
+        found = learning(y_true, prob)
+        print(f"{name} of label-shuffled predictions, 99th percentile: {found.floor:.3f}")
+        self.expect(f"the {name} floor clears chance (shuffled 99th pct)", found.floor, high=floor)
+        return self.expect(name, found.auc, low=floor)
 
     def table(self) -> pd.DataFrame:
         """check / value / expected / ok (``ok`` is ``-`` where nothing was checked)."""

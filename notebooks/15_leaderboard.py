@@ -29,9 +29,10 @@
 #    row: what the write-up reported and in which regime (image size, epochs, training
 #    images), what the runs of `scripts/claims_runs.py` measured and in which regime, and a
 #    verdict: *reproduced*, *refuted*, *inconclusive* or, for a level measured in another
-#    regime than its own, *not comparable*. One seed decides nothing; a difference smaller
-#    than the seed spread decides nothing; a comparison or a ranking names the regime it
-#    was decided in.
+#    regime than its own, *not comparable*; a ranking or comparison that involves a model
+#    that has not learned is *not decided*. One seed decides nothing; a comparison decides
+#    only when the 95% interval of its per-seed differences excludes 0; a comparison or a
+#    ranking names the regime it was decided in.
 #
 # The claims runs are made by one script (3 seeds of every recipe, plus the unweighted,
 # oversampled, global-median, unfiltered and selectively blurred controls; `--dry-run`
@@ -119,7 +120,14 @@ from IPython.display import Markdown, display
 
 from dflib.checks import Checks
 from dflib.study import leaderboard as lb
-from dflib.study.claims import claims, claims_plan, training_command, write_reports
+from dflib.study.claims import (
+    VERDICTS,
+    base_verdict,
+    claims,
+    claims_plan,
+    training_command,
+    write_reports,
+)
 from dflib.train.plan import ensure_planned
 from dflib.train.runs import LEDGER, RunFolder, is_finished, runs_root
 from dflib.train.summary import run_checks
@@ -176,8 +184,9 @@ fig_time = score_vs_cost(board, "train_minutes", score)
 # %% [markdown]
 # ## The findings of `docs/writeups.md#findings`, one row each
 #
-# *measured* is `mean ± sd (n seeds)`; for a comparison it is the mean of the per-seed
-# differences, for a ranking Kendall's tau between the reported and the measured order.
+# *measured* is `mean ± sd (n seeds)` beside the baselines of the same split (calling
+# every image fake; shuffled-label AUC); for a comparison it is the mean of the per-seed
+# differences, for a ranking each model's mean on F1 at 0.5, AUC and tuned F1.
 # *reported_at* is the write-up's regime, *measured_at* the runs'; a level is judged only
 # by runs of its own regime. *why* says which part of the rule decided the verdict;
 # *command* makes the runs behind the row.
@@ -211,7 +220,7 @@ print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing
 # ## Checks
 #
 # This notebook's answers, asserted: one row per finished run and each run in one
-# configuration, every verdict one of the five words, the plan's first finished run's own
+# configuration, every verdict one of the six (`dflib.study.claims.VERDICTS`), the plan's first finished run's own
 # checks (`dflib.train.summary.run_checks`: where `expect_val_auc_min` is set, a validation AUC
 # above what label-shuffled predictions reach), and - where `expect_verdicts` is set - the
 # verdicts expected of the runs at this size.
@@ -220,9 +229,8 @@ print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing
 finished = [RunFolder(root / r.name) for r in plan if is_finished(RunFolder(root / r.name))]
 checks = run_checks(finished[0], expect_val_auc_min) if finished else Checks()
 checks.expect("runs in the configurations", int(board["n"].sum()), equals=len(table))
-words = findings["verdict"].str.split(" at ").str[0]
-checks.true("every verdict is one of the five",
-            bool(words.isin(["reproduced", "refuted", "inconclusive", "not comparable", "not measured"]).all()))
+words = findings["verdict"].map(base_verdict)
+checks.true("every verdict is one of the six", bool(words.isin(VERDICTS).all()))
 expected = dict(pair.split(":", 1) for pair in expect_verdicts.split(";") if ":" in pair)
 observed = {finding: words[findings["finding"].str.startswith(finding)].tolist() for finding in expected}
 checks.expect("verdicts expected at this size", {f: v[0] if v else "no such finding" for f, v in observed.items()},

@@ -16,6 +16,7 @@ each run instead (a machine that returns only a few files returns that one), whi
     python scripts/claims_runs.py --dry-run                           # the plan, nothing trained
     python scripts/claims_runs.py --out-dir runs --seeds 3 --epochs 10
     python scripts/claims_runs.py --only 'claims-median-*' 'claims-arch-freqnet-*'
+    python scripts/claims_runs.py --epochs 30 --early-stopping 5 --early-stopping-metric auc
     python scripts/claims_runs.py --budget-min 8 --export "$OUT/claims_runs.tar.gz"  # rented GPU
     python scripts/claims_runs.py --jobs 2 --export "$OUT/claims_runs.tar.gz"        # 2 at once
     python scripts/ledger.py import claims_runs*.tar.gz && make results              # back here
@@ -45,6 +46,7 @@ import pandas as pd
 
 from dflib.environment import output_dir, resolve_path
 from dflib.study.claims import CLAIM_ARCH, arm_of, claims_plan
+from dflib.train.config import STOP_METRICS
 from dflib.train.plan import PlannedRun
 from dflib.train.runs import ledger_root
 
@@ -59,6 +61,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--img-size", type=int, default=64, help="px for every run (0: each recipe's)")
     p.add_argument("--epochs", type=int, default=10, help="main-stage epochs for every run")
     p.add_argument("--train-images", type=int, default=0, help="labelled images (0: the preset's)")
+    p.add_argument("--early-stopping", type=int, default=0, metavar="N",
+                   help="stop a run after N epochs without a better validation score "
+                   "(0: off; --epochs is then every run's cap); part of the regime and the "
+                   "run names (-es<N><metric>)")  # fmt: skip
+    p.add_argument("--early-stopping-metric", choices=STOP_METRICS, default=None,
+                   help="the validation score early stopping watches (default f1: F1 at 0.5; "
+                   "auc: threshold-free, for sampler-trained models whose F1 at 0.5 sits at "
+                   "the call-everything-fake level)")  # fmt: skip
     p.add_argument("--batch-size", type=int, default=0, help="batch for every run (0: recipe's)")
     p.add_argument("--seeds", type=int, default=3, help="seeds 42, 43, ... (3 to decide a claim)")
     p.add_argument("--claim-arch", default=CLAIM_ARCH, help="model of the balance/median runs")
@@ -84,13 +94,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--compile", action="store_true", help="torch.compile every model")
     p.add_argument("--progress", action="store_true", help="tqdm bars")
     p.add_argument("--dry-run", action="store_true", help="print the plan, train nothing")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.early_stopping_metric and not args.early_stopping:
+        p.error(
+            f"--early-stopping-metric {args.early_stopping_metric} needs --early-stopping N "
+            "(N > 0: the epochs without a better score before a run stops)"
+        )
+    if args.early_stopping < 0:
+        p.error(f"--early-stopping {args.early_stopping}: expected 0 (off) or a number of epochs")
+    return args
 
 
 def plan_from(args: argparse.Namespace):
     return claims_plan(
         args.seeds, size=args.size, img_size=args.img_size, epochs=args.epochs,
         train_images=args.train_images, batch_size=args.batch_size, archs=args.archs,
+        early_stopping=args.early_stopping,
+        early_stopping_metric=args.early_stopping_metric or "f1",
         claim_arch=args.claim_arch, only=args.only, device=args.device, amp=args.amp,
         channels_last=args.channels_last, compile=args.compile,
     )  # fmt: skip
@@ -104,7 +124,9 @@ def describe(plan: list[PlannedRun]) -> list[dict]:
          "filter": r.config.filter, "loss": r.config.loss + ("" if r.config.class_weighting
                                                              else " (unweighted)"),
          "sampler": "balanced" if r.config.balanced_sampler else "-",
-         "px": r.config.img_size, "batch": r.config.batch_size, "epochs": r.config.total_epochs}
+         "px": r.config.img_size, "batch": r.config.batch_size, "epochs": r.config.total_epochs,
+         "stop": (f"{r.config.early_stopping} on val {r.config.early_stopping_metric}"
+                  if r.config.early_stopping else "-")}
         for r in plan
     ]  # fmt: skip
 
@@ -130,8 +152,10 @@ def print_plan(plan, root: Path) -> None:
             if len(sizes) == 1
             else f"each recipe's size ({sizes[0]}-{sizes[-1]} px)"
         )
+        stop = (f" (at most; early stopping {c.early_stopping} on val "
+                f"{c.early_stopping_metric})" if c.early_stopping else "")  # fmt: skip
         print(f"each run: {c.synthetic_size} benchmark, {images} labelled images, {px}, "
-              f"{c.total_epochs} epochs")  # fmt: skip
+              f"{c.total_epochs} epochs{stop}")  # fmt: skip
 
 
 def share_export(export: str, share: int) -> str:

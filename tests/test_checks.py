@@ -65,3 +65,28 @@ def test_a_learned_auc_floor_must_clear_chance_and_be_reached(capsys):
         "-",
         "-",
     ]
+
+
+def test_not_learned_is_one_rule_an_auc_that_chance_reaches():
+    """:func:`learning` decides "not learned" for the checks and the studies alike: a
+    model whose AUC a label shuffle reaches one time in a hundred has not learned, however
+    far above 0.5 it is on a small set."""
+    from sklearn.metrics import roc_auc_score
+
+    from dflib.metrics import learning
+
+    rng = np.random.default_rng(3)
+    labels = (rng.random(300) < 0.17).astype(int)
+    learned = learning(labels, np.clip(0.3 * labels + 0.7 * rng.random(300), 0, 1))
+    assert learned.learned and learned.auc > learned.floor
+    guessed = learning(labels, rng.random(300))
+    assert not guessed.learned and "not learned" in str(guessed)
+    few = (rng.random(30) < 0.3).astype(int)
+    lucky = np.where(rng.random(30) < 0.5, few, 1 - few) * 0.1 + rng.random(30)
+    small = learning(few, lucky)
+    assert 0.5 < small.auc <= small.floor  # above 0.5, yet chance reaches it on 30 images
+    assert not small.learned
+    probs = rng.random(300)
+    assert learning(labels, probs).auc == pytest.approx(roc_auc_score(labels, probs))
+    with pytest.raises(ValueError, match="both classes"):
+        learning(np.zeros(10), rng.random(10))

@@ -1,4 +1,5 @@
-"""The leaderboard, the claims table and its verdict rule, the claims plan, FLOPs."""
+"""The leaderboard, the claims table, the claims plan, FLOPs (the verdict rules:
+test_claims_rule.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,6 @@ from dflib.study.claims import (
     arm_of,
     claims,
     claims_plan,
-    decide_at_least,
-    decide_difference,
-    decide_level,
     run_name,
     write_claims,
 )
@@ -22,26 +20,6 @@ from dflib.study.leaderboard import by_config, leaderboard, write_leaderboard
 from dflib.train import get_recipe
 from dflib.train import runs as rf
 from dflib.train.runs import RunFolder
-
-
-def test_difference_rule():
-    assert decide_difference([], "lower")[0] == "not measured"
-    assert decide_difference([-0.3], "lower") == ("inconclusive", "one seed")
-    assert decide_difference([-0.2, -0.18, -0.22], "lower")[0] == "reproduced"
-    assert decide_difference([0.2, 0.21, 0.19], "lower")[0] == "refuted"
-    # the mean difference is smaller than the seed spread: nothing decided
-    assert decide_difference([0.1, -0.1, 0.05], "lower")[0] == "inconclusive"
-    assert decide_difference([0.05, 0.06], "higher")[0] == "reproduced"
-
-
-def test_level_rules():
-    assert decide_level([0.86, 0.88, 0.87], 0.87)[0] == "reproduced"
-    assert decide_level([0.50, 0.52, 0.51], 0.87)[0] == "refuted"
-    assert decide_level([0.70, 0.20, 0.95], 0.87)[0] == "inconclusive"  # gap within the spread
-    assert decide_level([0.9], 0.87)[0] == "inconclusive"
-    assert decide_at_least([0.99, 0.98], 0.97)[0] == "reproduced"
-    assert decide_at_least([0.90, 0.91, 0.89], 0.97)[0] == "refuted"
-    assert decide_at_least([0.99, 0.80], 0.97)[0] == "inconclusive"
 
 
 def _fake_run(root, name, arch, seed, f1, config=None, precision="float32", **changes) -> RunFolder:

@@ -33,7 +33,7 @@ def board() -> pd.DataFrame:
     names = ["arch", "filter", "class_weighting", "sampler", "params", "train_minutes",
              "test_f1", "reported_f1"]  # fmt: skip
     frame = pd.DataFrame(ROWS, columns=names)
-    frame = frame.assign(data="synthetic/demo", train_images=0, img_size=64, epochs=3,
+    frame = frame.assign(data="synthetic/demo", train_images=0, img_size=64, epochs=3, stopping="-",
                          loss="ce", device="AMD EPYC", precision="float32", n=3, runs="",
                          gflops=0.3,
                          images_per_s=80.0)  # fmt: skip

@@ -22,11 +22,13 @@ import platform
 import shlex
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dflib.environment import project_root
+from dflib.metrics import all_fake_f1, learning
 from dflib.models.cost import arch_flops
 from dflib.train.config import list_recipes
 from dflib.train.plan import ROLE
@@ -34,17 +36,23 @@ from dflib.train.runs import RunFolder, finished_runs, runs_root
 from dflib.train.summary import run_row, runs_table, titles
 
 # the settings that make runs "the same configuration" (seeds of one experiment), with the
-# device and the precision it trained in (bf16 or float32 on a CPU, by its instructions)
-CONFIG_KEYS = ["arch", "data", "train_images", "img_size", "epochs", "filter", "loss",
-               "class_weighting", "sampler", "device", "precision"]  # fmt: skip
+# device and the precision it trained in (bf16 or float32 on a CPU, by its instructions);
+# ``epochs`` is the configured number (with early stopping: the cap), not the epochs a run ran
+CONFIG_KEYS = ["arch", "data", "train_images", "img_size", "epochs", "stopping", "filter",
+               "loss", "class_weighting", "sampler", "device", "precision"]  # fmt: skip
 # the keys above that are not TrainConfig fields themselves: the fields each is read from
 # (tests/test_config_fields.py checks both lists against TrainConfig)
 KEY_FIELDS = {"data": ("data_dir", "synthetic_size"), "sampler": ("balanced_sampler",),
+              "stopping": ("early_stopping", "early_stopping_metric"),
               "precision": ("amp", "device")}  # fmt: skip
-SCORES = ["val_f1", "val_f1_tuned", "val_recall", "val_auc", "test_f1", "test_f1_tuned"]
-COLUMNS = titles("arch", "params", "gflops", "img_size", "epochs", "filter", "loss", "n",
-                 "val_f1", "val_recall", "val_auc", "test_f1", "test_f1_tuned", "train_minutes",
-                 "images_per_s", "device", "precision", "reported_f1")  # fmt: skip
+SCORES = ["val_f1", "val_f1_tuned", "val_recall", "val_auc", "test_f1", "test_f1_tuned",
+          "test_auc"]  # fmt: skip
+# what a model that learned nothing scores on the same split (:func:`baselines`)
+BASELINES = ["val_all_fake_f1", "val_auc_floor", "test_all_fake_f1", "test_auc_floor"]
+COLUMNS = titles("arch", "params", "gflops", "img_size", "epochs", "stopping", "filter", "loss",
+                 "n", "learned", "val_f1", "val_recall", "val_auc", "val_auc_floor", "test_f1",
+                 "test_all_fake_f1", "test_f1_tuned", "test_auc", "test_auc_floor",
+                 "train_minutes", "images_per_s", "device", "precision", "reported_f1")  # fmt: skip
 
 
 def leaderboard(
@@ -54,12 +62,23 @@ def leaderboard(
     include: str = "",
 ) -> pd.DataFrame:
     """One row per finished run: :func:`dflib.train.summary.run_row` plus seed, class
-    weighting, sampler, data and GFLOPs of one image at the run's size."""
+    weighting, sampler, data, early stopping, the trivial baselines of its splits and
+    whether it learned (:func:`baselines`), and GFLOPs of one image at the run's size.
+    ``epochs`` is the configured number (the cap, with early stopping); ``epochs_run``
+    the epochs it ran."""
     rows = []
     for run in finished_runs(runs_dir, prefix, include):
         params = run.read_json("params")
         row = run_row(run)
+        stop = int(params.get("early_stopping", 0))
+        metric = params.get("early_stopping_metric", "f1")
         row.update({
+            "epochs_run": row["epochs"],
+            "epochs": int(params["epochs"]),
+            "early_stopping": stop,
+            "early_stopping_metric": metric,
+            "stopping": f"{stop} on val {metric}" if stop else "-",
+            **baselines(run),
             "seed": params.get("seed"),
             "subsample": int(params.get("train_images", 0)),
             "test_recall": (run.read_json("metrics").get("test") or {}).get("recall"),
@@ -75,6 +94,28 @@ def leaderboard(
     return pd.DataFrame(rows)
 
 
+def baselines(run: RunFolder) -> dict[str, Any]:
+    """What a model that learned nothing scores on the run's own splits: the F1 of calling
+    every image fake (``<split>_all_fake_f1``) and the 99th percentile of the AUC under
+    shuffled labels (``<split>_auc_floor``; NaN where a split has no labels of both
+    classes), and ``learned``: the validation AUC clears that percentile
+    (:func:`dflib.metrics.learning`, the notebooks' rule; ``None`` where it cannot tell)."""
+    out: dict[str, Any] = {key: np.nan for key in BASELINES} | {"learned": None}
+    for split in ("val", "test"):
+        try:
+            pred = run.read_predictions(split)
+        except FileNotFoundError:
+            continue
+        if set(pred["label"].unique()) != {0, 1}:  # hidden or one-class labels
+            continue
+        found = learning(pred["label"], pred["prob"])
+        out[f"{split}_all_fake_f1"] = all_fake_f1(pred["label"])
+        out[f"{split}_auc_floor"] = found.floor
+        if split == "val":
+            out["learned"] = found.learned
+    return out
+
+
 def by_config(table: pd.DataFrame) -> pd.DataFrame:
     """Seeds of the same configuration in one row: mean and standard deviation (ddof 1)
     of every score, ``n`` seeds, mean cost; sorted by hidden-test F1 (else val F1)."""
@@ -87,10 +128,21 @@ def by_config(table: pd.DataFrame) -> pd.DataFrame:
         n=("run", "size"), runs=("run", lambda s: ", ".join(s)), params=("params", "first"),
         gflops=("gflops", "first"), train_minutes=("train_minutes", "mean"),
         images_per_s=("images_per_s", "mean"), reported_f1=("reported_f1", "first"),
+        learned=("learned", _learned_count), **{k: (k, "mean") for k in BASELINES},
         **{k: (k, "mean") for k in SCORES}, **{f"{k}_std": (k, "std") for k in SCORES},
     ).reset_index()  # fmt: skip
     key = "test_f1" if out["test_f1"].notna().any() else "val_f1"
     return out.sort_values(key, ascending=False, na_position="last").reset_index(drop=True)
+
+
+def _learned_count(values: pd.Series) -> str:
+    """``3/3``, or ``0/3 NOT LEARNED`` when most seeds did not learn (the seeds whose
+    validation AUC clears the shuffled-label 99th percentile, of those that could tell)."""
+    known = [bool(v) for v in values if v is not None and v == v]
+    if not known:
+        return "?"
+    yes = sum(known)
+    return f"{yes}/{len(known)}" + (" NOT LEARNED" if 2 * yes < len(known) else "")
 
 
 def _cell(mean, std, n) -> str:
@@ -111,6 +163,8 @@ def leaderboard_markdown(agg: pd.DataFrame) -> str:
                 cells[title] = _cell(r[key], r[f"{key}_std"], r["n"])
             elif key == "params":
                 cells[title] = f"{int(r[key]):,}"
+            elif key in BASELINES:
+                cells[title] = "-" if pd.isna(r[key]) else f"{r[key]:.3f}"
             elif key in ("gflops", "reported_f1", "train_minutes"):
                 cells[title] = (
                     "-" if pd.isna(r[key]) else f"{r[key]:.{2 if key != 'gflops' else 3}f}"
@@ -144,6 +198,7 @@ def provenance(table: pd.DataFrame, runs_dir, command: str) -> list[str]:
     two renderings of the same runs)."""
     settings = "none" if table.empty else "; ".join(sorted({
         f"{r.data} benchmark, {r.train_images:,} labelled images, {r.img_size} px, {r.epochs} epochs"
+        + (f" (early stopping {r.stopping})" if getattr(r, "stopping", "-") != "-" else "")
         for r in table.itertuples()}))  # fmt: skip
     devices = "none" if table.empty else ", ".join(sorted(set(table["device"].fillna("?"))))
     return [
@@ -174,9 +229,12 @@ def write_leaderboard(path, table: pd.DataFrame, runs_dir, command: str) -> Path
     agg = by_config(table)
     per_run = "_No finished runs._"
     if not table.empty:
-        cols = ["run", "arch", "seed", "filter", "val_f1", "val_f1_tuned", "test_f1",
-                "test_f1_tuned", "train_minutes", "images_per_s", "device", "precision"]  # fmt: skip
-        per_run = table[cols].to_markdown(index=False, floatfmt=".3f")
+        cols = ["run", "arch", "seed", "filter", "epochs_run", "val_auc", "val_auc_floor",
+                "learned", "val_f1", "val_f1_tuned", "test_f1", "test_f1_tuned", "test_auc",
+                "train_minutes", "images_per_s", "device", "precision"]  # fmt: skip
+        shown = table[cols].assign(learned=table["learned"].map(
+            {True: "yes", False: "NOT LEARNED"}).fillna("?"))  # fmt: skip
+        per_run = shown.to_markdown(index=False, floatfmt=".3f")
     text = "\n".join([
         "# Leaderboard", "", *provenance(table, runs_dir, command), "",
         "F1 of the fake class at threshold 0.5; *test* = the benchmark's hidden test labels "
@@ -184,6 +242,14 @@ def write_leaderboard(path, table: pd.DataFrame, runs_dir, command: str) -> Path
         "`mean ± sd` over the seeds of one configuration (sd with ddof 1). GFLOPs of one "
         "image at the run's size (`dflib.models.cost`); *write-up F1* = what the write-up "
         "reported for the model (docs/writeups.md#findings), on its own data and recipe length.", "",
+        "Baselines beside the scores, on the same split: *F1 all-fake* = the F1 of calling "
+        "every image fake (what a model that learned nothing reaches by always answering "
+        "fake); *AUC chance* = the 99th percentile of the AUC under shuffled labels "
+        "(`dflib.metrics.shuffled_floor`). *learned* = the seeds whose validation AUC clears "
+        "that percentile (`dflib.metrics.learning`, the rule of the notebooks' checks); a "
+        "configuration most of whose seeds do not is marked NOT LEARNED, and the claims "
+        "never count it for or against a ranking. *epochs* = the configured number (with "
+        "early stopping, the cap); *epochs_run* = what a run ran.", "",
         "## By configuration", "", leaderboard_markdown(agg), "",
         "## Every run", "", per_run, "",
     ])  # fmt: skip

@@ -32,6 +32,8 @@ AUGMENTS = ("hflip", "resized_crop", "color_jitter", "gaussian_blur", "sharpness
 RESIDENT_MODES = ("auto", "on", "off")
 # channels_last: from the device ("auto"), always, never
 MEMORY_FORMATS = ("auto", "on", "off")
+# the validation scores early stopping may watch (TrainConfig.early_stopping_metric)
+STOP_METRICS = ("f1", "auc")
 # what a resumed run does with a setting (each field's ``metadata["resume"]``)
 RESUME_KINDS = ("fixed", "free")
 
@@ -87,7 +89,13 @@ class TrainConfig:
         val_fraction: stratified validation share (write-up 2: 12%).
         plateau_factor: ReduceLROnPlateau's factor on the validation loss.
         plateau_patience: ReduceLROnPlateau's patience in epochs.
-        early_stopping: stop after this many epochs without a better validation F1 (0 = off).
+        early_stopping: stop the main stage after this many epochs without a better
+            validation score (``early_stopping_metric``; 0 = off). A resume keeps a run
+            stopped so while the stop still holds (a larger ``epochs`` does not restart it).
+        early_stopping_metric: the validation score early stopping watches, one of
+            :data:`STOP_METRICS`: ``"f1"`` (F1 at 0.5, then AUC to break ties: the one that
+            picks ``best.pt``) or ``"auc"`` (threshold-free: a sampler-trained model's F1
+            at 0.5 can sit at the call-everything-fake level while its AUC still climbs).
         finetune_epochs: second stage on 100% of the labelled data (0 = none).
         finetune_lr: the second stage's learning rate.
         seed: one seed for the split, the initial weights and every epoch's randomness.
@@ -136,6 +144,7 @@ class TrainConfig:
     plateau_factor: float = _fixed(0.5)
     plateau_patience: int = _fixed(2)
     early_stopping: int = _free(0)
+    early_stopping_metric: str = _free("f1")
     finetune_epochs: int = _free(0)
     finetune_lr: float = _fixed(5e-5)
     seed: int = _fixed(42)
@@ -178,6 +187,9 @@ class TrainConfig:
         if self.channels_last not in MEMORY_FORMATS:
             problems.append(f"channels_last={self.channels_last!r} (expected one of "
                             f"{MEMORY_FORMATS}, or True / False)")  # fmt: skip
+        if self.early_stopping_metric not in STOP_METRICS:
+            problems.append(f"early_stopping_metric={self.early_stopping_metric!r} (expected "
+                            f"one of {STOP_METRICS})")  # fmt: skip
         if self.resident_data not in RESIDENT_MODES:
             problems.append(
                 f"resident_data={self.resident_data!r} (expected one of {RESIDENT_MODES})"

@@ -455,6 +455,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
         steps = int(state.get("steps", 0))
         if world.is_main:
             print(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
+        epoch = main_stage_on_resume(epoch, history, best, config, world.is_main)
     step_model = _wrap(model, mode, world, device, config.batch_size)
     graphs_before = compiled_graphs()
     workers = loader_workers(config, device)
@@ -500,15 +501,16 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             if scheduler is not None:
                 scheduler.step(row["val_loss"])
             epoch += 1
-            if not finetune and (row["val_f1"], row["val_auc"]) > (best["f1"], best["auc"]):
-                best = {"epoch": epoch - 1, "f1": row["val_f1"], "auc": row["val_auc"], "since": 0}
-                if world.is_main:
-                    save_checkpoint({"model": model.state_dict(), "epoch": epoch}, run.best)
-            elif not finetune:
-                best["since"] += 1
-                if config.early_stopping and best["since"] >= config.early_stopping:
+            if not finetune:
+                best = watched(best, row, config.early_stopping_metric)
+                if (row["val_f1"], row["val_auc"]) > (best["f1"], best["auc"]):
+                    best = {**best, "epoch": epoch - 1, "f1": row["val_f1"], "auc": row["val_auc"]}
                     if world.is_main:
-                        print(f"early stopping: no better val F1 for {best['since']} epochs")
+                        save_checkpoint({"model": model.state_dict(), "epoch": epoch}, run.best)
+                if stopped_early(best, config):
+                    if world.is_main:
+                        print(f"early stopping: no better val {config.early_stopping_metric} "
+                              f"for {best['since']} epochs")  # fmt: skip
                     epoch = config.epochs
             if sink is not None:
                 save_checkpoint(last_state(model, optimizer, scheduler, dev.scaler, epoch,
@@ -531,6 +533,47 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
         metrics = finish_run(run, model, data, pipeline, dev, workers, config, best)
     ddp.barrier(world)
     return FitResult(run, config, pd.DataFrame(history), metrics, model, data)
+
+
+def watched(best: dict, row: dict, metric: str) -> dict:
+    """``best`` with early stopping's count updated: ``since``, the epochs without a better
+    ``val_<metric>`` than ``top`` (the best so far; F1 breaks its ties by AUC, as the
+    choice of ``best.pt`` does). Called before ``best`` takes this epoch's scores; a
+    ``best`` saved before ``top`` was kept starts from the scores of ``best.pt``'s epoch."""
+    score = [row["val_f1"], row["val_auc"]] if metric == "f1" else [row["val_auc"]]
+    top = best.get("top", [best["f1"], best["auc"]] if metric == "f1" else [best["auc"]])
+    if score > top:
+        return {**best, "top": score, "since": 0}
+    return {**best, "top": top, "since": best.get("since", 0) + 1}
+
+
+def stopped_early(best: dict, config: TrainConfig) -> bool:
+    """Early stopping holds: ``config.early_stopping`` epochs or more without a better
+    watched score (checked after each main-stage epoch, and on a resume, so a larger
+    ``epochs`` does not train past a stop)."""
+    return bool(config.early_stopping) and best.get("since", 0) >= config.early_stopping
+
+
+def main_stage_on_resume(epoch: int, history: list, best: dict, config: TrainConfig,
+                         say: bool = True) -> int:  # fmt: skip
+    """Where a resumed run goes on. An early stop that still holds under ``config`` keeps
+    the main stage closed, whatever ``epochs`` asks now; one that no longer holds (a larger
+    ``early_stopping``, or 0) goes on from the last epoch trained, not from the epoch the
+    stop jumped to."""
+    if epoch > config.epochs:  # in the fine-tune stage
+        return epoch
+    trained = sum(row["stage"] == "main" for row in history)
+    if stopped_early(best, config):
+        if say and trained < config.epochs:
+            print(f"the main stage stopped early after {trained} epochs (no better val "
+                  f"{config.early_stopping_metric} for {best['since']}): it stays stopped; "
+                  "resume with a larger early_stopping (or 0) to train on")  # fmt: skip
+        return config.epochs
+    if trained < epoch:
+        if say:
+            print(f"the early stop after {trained} epochs no longer holds: training on")
+        return trained
+    return epoch
 
 
 def compile_mode(config: TrainConfig, device: torch.device, distributed: bool) -> str | None:

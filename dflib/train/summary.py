@@ -21,6 +21,9 @@ TITLES = {
     "test_f1_tuned": "test F1 tuned", "test_auc": "test AUC", "train_minutes": "train min",
     "images_per_s": "img/s", "device": "device", "precision": "precision",
     "reported_f1": "write-up F1",
+    "stopping": "early stopping", "learned": "learned",
+    "test_all_fake_f1": "test F1 all-fake", "test_auc_floor": "test AUC chance",
+    "val_all_fake_f1": "val F1 all-fake", "val_auc_floor": "val AUC chance",
 }  # fmt: skip
 
 
