@@ -27,7 +27,7 @@ PAPERMILL = $(PYTHON) -m papermill --no-progress-bar --log-output
 NBMAKE = $(PYTHON) -m pytest --nbmake --nbmake-timeout=1800
 
 .PHONY: install demo test unit lint sync reports training results bench clean notebook \
-	notebook-test wheelhouse
+	notebook-test wheelhouse campaign
 
 # The editable install may point at another tree since (it is one per interpreter): if
 # `import dflib`, run outside this tree, is not this tree's, point it back here.
@@ -116,6 +116,21 @@ reports: install
 # Every architecture at the same data size, image size and epochs -> reports/training.md.
 training: install
 	$(PYTHON) scripts/train_table.py --out reports/training.md
+
+# The architecture rankings at convergence on the demo benchmark: the seven ranked
+# architectures, 64 px, up to 30 epochs with early stopping 5 on validation AUC, seeds in
+# order (42 of all seven first: look at their curves before raising CAMPAIGN_SEEDS to 3, and
+# choose a higher cap - new runs, new names - if most hit it still rising). Resumable: run it
+# again after a stop and it skips finished runs and resumes the unfinished one from its
+# last.pt; each finished run's ledger entry lands in reports/runs/ (commit it, then `make
+# results`). At the lowest CPU priority, beside other work.
+CAMPAIGN_ARCHS := custom_resnet rgb_fft freqnet hrnet_artifact hybrid_xception_freq_transformer \
+	xception_resnet50 resnet50
+CAMPAIGN_SEEDS ?= 1
+campaign: install
+	nice -n 19 $(PYTHON) scripts/claims_runs.py --size demo --img-size 64 --epochs 30 \
+		--train-images 0 --early-stopping 5 --early-stopping-metric auc --seeds $(CAMPAIGN_SEEDS) \
+		--archs $(CAMPAIGN_ARCHS) --only 'claims-arch-*' --out-dir runs --export reports/runs
 
 # reports/leaderboard.md, reports/claims.md (and reports/training.md, when the ledger holds
 # its table-<arch> runs) from the run ledger alone (reports/runs/:
