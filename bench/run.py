@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from dflib.environment import cpu_name
+from dflib.environment import cpu_name, split_names
 from dflib.models import list_models
 from dflib.runtime import resolve_device
 
@@ -122,8 +122,8 @@ def environment(b: T.Bench) -> dict:
 def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
     """Every table asked for; ``save(results)`` after each, so a run stopped by a time
     limit keeps the tables it finished."""
-    archs = [a for a in args.archs.split(",") if a] or list_models()
-    sections = set(args.sections.split(","))
+    archs = split_names(args.archs) or list_models()
+    sections = set(split_names(args.sections))
     results: dict = {"environment": environment(b), "sections": {}}
     say = lambda text: print(text, flush=True)  # noqa: E731
 
@@ -133,7 +133,7 @@ def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
 
     if "augment" in sections:  # first: quick, and what the GPU run most needs
         say("training augmentation alone: kornia against the batched formulations")
-        names = [a for a in args.augment_archs.split(",") if a] or list_models()
+        names = split_names(args.augment_archs) or list_models()
         rows = []
         for arch, config in T.augment_sets(b, names, args.augment_px):
             rows += _logged_all(T.augment_rows(b, arch, config), say)
@@ -147,11 +147,11 @@ def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
     if "predict" in sections:
         n = args.predict_images or (10_000 if b.cuda else 1_000)
         say(f"prediction over {n} test images")
-        archs_p = [a for a in args.predict_archs.split(",") if a]
+        archs_p = split_names(args.predict_archs)
         done("predict", [r for a in archs_p for r in _logged_all(T.predict_rows(b, a, n), say)])
     if "cost" in sections:
         say("cost curves")
-        sizes = [int(s) for s in args.cost_sizes.split(",")]
+        sizes = [int(s) for s in split_names(args.cost_sizes)]
         base = ["--device", str(b.device), "--size", b.synthetic_size, "--cost-arch", args.cost_arch,
                 "--workers", str(args.workers), "--batch-size", str(args.batch_size)]  # fmt: skip
         rows = []
@@ -162,7 +162,7 @@ def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
         n = args.epochs_images or (5_000 if b.cuda else 256)
         say(f"whole epochs of fit() on {n} images: first against steady, eager and compiled")
         rows = []
-        for a in [a for a in args.epochs_archs.split(",") if a]:
+        for a in split_names(args.epochs_archs):
             for compiled in (False, True):
                 rows += _logged_all(T.epoch_rows(b, a, compiled, n), say)
                 done("epochs", rows)
@@ -189,7 +189,7 @@ def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
         )
     if "precision" in sections and (b.cuda or args.dry):
         say("precision and memory format (model step alone)")
-        compiled = set(args.compile_archs.split(","))
+        compiled = set(split_names(args.compile_archs))
         rows = []
         for a in archs:
             rows += _logged_all(T.precision_rows(b, a, a in compiled), say)

@@ -62,6 +62,14 @@ def project_root() -> Path:
     return cwd
 
 
+def split_names(value: str | list | tuple) -> list[str]:
+    """The items of a comma list as a notebook parameter or a flag gives it
+    (``"freqnet, rgb_fft"``), or of a list, as stripped text; blanks dropped (``""`` is none).
+    Every comma list a user types is read here."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
 def resolve_path(path: str | os.PathLike) -> Path:
     """Resolve a user path: absolute paths and ``~`` as given, others from the project root."""
     p = Path(path).expanduser()

@@ -119,6 +119,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from dflib.checks import Checks
+from dflib.environment import split_names
 from dflib.study import leaderboard as lb
 from dflib.study.claims import (
     VERDICTS,
@@ -137,7 +138,7 @@ root = runs_root(runs_dir)
 plan = claims_plan(
     make_seeds, size=make_size, img_size=make_img_size, epochs=make_epochs,
     train_images=make_train_images, prefix=prefix,
-    only=[p.strip() for p in make_only.split(",") if p.strip()] or None,
+    only=split_names(make_only) or None,
 )  # fmt: skip
 missing = [r.name for r in plan if not is_finished(RunFolder(root / r.name))]
 print(f"claims plan: {len(plan)} runs, {len(missing)} missing in {root}")

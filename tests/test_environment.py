@@ -120,3 +120,22 @@ def test_an_install_that_replaced_an_imported_package_asks_for_a_restart(tmp_pat
     ]  # fmt: skip
     with pytest.raises(environment.RestartNeeded, match=r"numpy \(now 9.0\).*Restart"):
         environment.check_install(report, {"sys", "numpy"})
+
+
+def test_every_comma_list_is_read_by_one_function():
+    """``split_names`` reads what a user types as a list; no other module splits on commas."""
+    import re
+
+    assert environment.split_names(" freqnet, rgb_fft ,,") == ["freqnet", "rgb_fft"]
+    assert (
+        environment.split_names(["a", " ", 3]) == ["a", "3"] and environment.split_names("") == []
+    )
+    root = Path(__file__).resolve().parent.parent
+    sources = [*root.glob("dflib/**/*.py"), *root.glob("notebooks/[0-9]*.py"),
+               *root.glob("bench/*.py"), *root.glob("scripts/*.py")]  # fmt: skip
+    readers = [
+        str(p.relative_to(root))
+        for p in sources
+        if re.search(r"\.split\(\s*[\"'],[\"']\s*\)", p.read_text())
+    ]
+    assert readers == ["dflib/environment.py"], readers

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from dflib.environment import split_names
+
 ID_COLUMNS = ("id", "image_id", "image", "file", "filename", "file_name", "path",
               "image_path", "img", "name")  # fmt: skip
 LABEL_COLUMNS = ("label", "target", "class", "is_fake", "fake", "y")
@@ -173,8 +175,7 @@ def parse_classes(spec) -> Classes | None:
         label = keys.get(str(key).strip().lower())
         if label is None:
             raise DataError(f"classes: {key!r} is not a class (real or fake): {example}.")
-        names = names.split(",") if isinstance(names, str) else list(names)
-        mapping[label] += [str(n).strip().lower() for n in names if str(n).strip()]
+        mapping[label] += [n.lower() for n in split_names(names)]
     if not mapping[0] or not mapping[1]:
         raise DataError(f"classes {spec!r} must name both real and fake: {example}.")
     both = sorted(set(mapping[0]) & set(mapping[1]))

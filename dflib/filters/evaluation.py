@@ -18,6 +18,7 @@ import pandas as pd
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from dflib.checks import Checks
+from dflib.environment import split_names
 from dflib.filters.frequency import fft_highpass
 
 REPAIR_TOLERANCE = 16  # a noisy value counts as repaired within this distance of the clean one
@@ -289,7 +290,7 @@ def filter_checks(
             what = "values changed" if whole_pixel is None else "values changed outside its rule"
             checks.expect(f"{name}: {what}", wrong, equals=0)
     if "psnr_db" in quality.columns:
-        names = [n.strip() for n in (expect_psnr_order or "").split(",") if n.strip()]
+        names = split_names(expect_psnr_order or "")
         ranked = [n for n in quality["psnr_db"].sort_values(ascending=False).index
                   if n in names or not names]  # fmt: skip
         checks.expect("filters by PSNR, best first", ",".join(ranked),

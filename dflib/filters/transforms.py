@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dflib.environment import split_names
 from dflib.filters.named import FILTER_FUNCTIONS, Img, check_tol, list_filters
 
 __all__ = [
@@ -125,7 +126,7 @@ def filter_set(names: str | list[str], tol: int = 30) -> dict[str, NoiseFilter]:
     gives), with ``tol`` passed to those that take one (``none`` and ``global_median``
     do not)."""
     if isinstance(names, str):
-        names = [name.strip() for name in names.split(",") if name.strip()]
+        names = split_names(names)
     built = {}
     for name in names:
         plain = get_filter(name)

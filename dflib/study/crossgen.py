@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from dflib.data import load_hidden_test_labels, resolve_data_dir
+from dflib.environment import split_names
 from dflib.metrics import binary_metrics
 from dflib.train.config import get_recipe
-from dflib.train.plan import PlannedRun, split_names
+from dflib.train.plan import PlannedRun
 from dflib.train.runs import RunFolder
 
 FAMILIES = ("tconv", "nearest", "bilinear")

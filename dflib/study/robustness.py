@@ -65,7 +65,7 @@ from dflib.data import (
 )
 from dflib.data.cache import build_cache, cache_key
 from dflib.decide.threshold import tune_threshold
-from dflib.environment import cache_dir, file_lock
+from dflib.environment import cache_dir, file_lock, split_names
 from dflib.filters import get_filter
 from dflib.imageio import try_read_image
 from dflib.metrics import binary_metrics
@@ -195,8 +195,7 @@ KINDS = ("jpeg", "resize", "blur", "salt_pepper", "salt_pepper_far", "brightness
 
 def numbers(value: str | list | tuple) -> list[float]:
     """``"95,90,75"`` (a notebook parameter) or a list as floats; ``""`` is none."""
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return [float(v) for v in items if str(v).strip()]
+    return [float(v) for v in split_names(value)]
 
 
 def value_range(value: str | tuple[int, int]) -> tuple[int, int]:
@@ -324,8 +323,7 @@ def cross_fitted_f1(labels, probs, seed: int = 42) -> float:
 
 def filter_settings(tols) -> list[tuple[str, int]]:
     """``("none", 0)`` and the CoherentNoiseFilter at each tolerance of ``tols``."""
-    values = tols.split(",") if isinstance(tols, str) else list(tols)
-    return [("none", 0)] + [(FILTER, int(t)) for t in values if str(t).strip()]
+    return [("none", 0)] + [(FILTER, int(t)) for t in split_names(tols)]
 
 
 def score_runs(

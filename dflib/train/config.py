@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dflib.data.layouts import DataError, parse_classes
+from dflib.environment import split_names
 from dflib.runtime import AMP_MODES
 from dflib.train.runs import LOGGERS
 
@@ -286,7 +287,7 @@ def _wrong_kinds(config: TrainConfig) -> list[str]:
 def _as_names(value: Any) -> tuple[str, ...]:
     """``"hflip,color_jitter"`` (a notebook parameter), a list or a tuple -> tuple."""
     if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip() and v.strip() != "none")
+        return tuple(v for v in split_names(value) if v != "none")
     return tuple(value) if isinstance(value, Iterable) else value  # else refused as a wrong kind
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dflib.environment import file_lock
+from dflib.environment import file_lock, split_names
 from dflib.train.config import TrainConfig, get_recipe
 from dflib.train.loop import fit
 from dflib.train.runs import ROLE, RunFolder, finished_runs, is_finished, run_folder, write_json
@@ -305,9 +305,3 @@ def ensure_runs(
     plan = [PlannedRun(n, get_recipe(a, **recipe_overrides))
             for n, a in zip(names, archs, strict=False)]  # fmt: skip
     return ensure_planned(plan, make_missing=make_missing, progress=progress)
-
-
-def split_names(value: str | list[str] | tuple[str, ...]) -> list[str]:
-    """Names from a notebook parameter (``"freqnet, rgb_fft"``) or a list, blanks dropped."""
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return [str(v).strip() for v in items if str(v).strip()]

@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dflib.environment import cpu_name, output_dir, resolve_path, study_folder
+from dflib.environment import cpu_name, output_dir, resolve_path, split_names, study_folder
 
 PREDICTION_COLUMNS = ["id", "label", "prob"]
 
@@ -180,7 +180,7 @@ def finished_runs(
     root = runs_root(runs_dir)
     if not root.is_dir():
         return []
-    globs = [g.strip() for g in include.split(",") if g.strip()] or ["*"]
+    globs = split_names(include) or ["*"]
     found = [RunFolder(p) for p in sorted(root.iterdir()) if p.is_dir()]
     return [r for r in found if r.name.startswith(prefix) and is_finished(r)
             and any(fnmatch.fnmatch(r.name, g) for g in globs)]  # fmt: skip
