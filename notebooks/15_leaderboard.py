@@ -126,11 +126,13 @@ from dflib.study.claims import (
     base_verdict,
     claims,
     claims_plan,
+    make_command,
+    missing_runs,
     training_command,
     write_reports,
 )
 from dflib.train.plan import ensure_planned
-from dflib.train.runs import LEDGER, RunFolder, is_finished, runs_root
+from dflib.train.runs import RunFolder, is_finished, runs_root
 from dflib.train.summary import run_checks
 from dflib.viz.leaderboard import score_vs_cost
 
@@ -140,18 +142,13 @@ plan = claims_plan(
     train_images=make_train_images, prefix=prefix,
     only=split_names(make_only) or None,
 )  # fmt: skip
-missing = [r.name for r in plan if not is_finished(RunFolder(root / r.name))]
+missing = missing_runs(plan, runs_dir)
 print(f"claims plan: {len(plan)} runs, {len(missing)} missing in {root}")
 if make_missing:
     ensure_planned(plan, root=root)
 elif missing:
-    print("not trained here (make_missing is False); the claims they decide read "
-          "'not measured'. Make them with:\n  python scripts/claims_runs.py --size "
-          f"{make_size} --img-size {make_img_size} --epochs {make_epochs} --train-images "
-          f"{make_train_images} --seeds {make_seeds} "
-          # the ledger takes entries (no weights); any other folder takes the runs themselves
-          f"{'--export' if runs_dir.rstrip('/') == LEDGER else '--out-dir'} {runs_dir}   "
-          "(or -p make_missing True)")  # fmt: skip
+    print("not trained here (make_missing is False); the claims they decide read 'not measured'. "
+          f"Make them with:\n  {make_command(plan, runs_dir)}   (or -p make_missing True)")
 
 # %% [markdown]
 # ## Leaderboard

@@ -143,3 +143,17 @@ def test_claims_are_declared_data():
     assert all(c.regime.images == 50_000 for c in CLAIMS)
     findings = [c.finding for c in CLAIMS]
     assert len(findings) == len(set(findings))
+
+
+def test_notebook_15s_missing_runs_and_the_command_that_makes_them(tmp_path):
+    from dflib.study.claims import claims_plan, make_command, missing_runs
+
+    plan = claims_plan(2, size="smoke", img_size=64, epochs=1, early_stopping=3,
+                       early_stopping_metric="auc", only=["claims-arch-freqnet-*"])  # fmt: skip
+    assert missing_runs(plan, tmp_path) == [run.name for run in plan] and len(plan) == 2
+    command = make_command(plan, "reports/runs")
+    for part in ("--size smoke", "--img-size 64", "--epochs 1", "--train-images 0",
+                 "--early-stopping 3 --early-stopping-metric auc", "--seeds 2",
+                 "--out-dir runs --export reports/runs"):  # fmt: skip
+        assert part in command, command
+    assert f"--out-dir {tmp_path}" in make_command(plan, tmp_path)

@@ -85,7 +85,7 @@ from dflib.study.leaderboard import (
 )
 from dflib.train.config import TrainConfig, get_recipe, list_recipes, reference
 from dflib.train.plan import ROLE, PlannedRun
-from dflib.train.runs import RunFolder, ledger_root, runs_root
+from dflib.train.runs import RunFolder, is_finished, ledger_root, runs_root
 
 PREFIX = "claims"
 GROUPS = ("arch", "balance", "median", "blur")
@@ -1057,6 +1057,23 @@ def base_verdict(verdict: str) -> str:
 
 def verdict_counts(frame: pd.DataFrame) -> dict[str, int]:
     return frame["verdict"].map(base_verdict).value_counts().to_dict()
+
+
+def missing_runs(plan: list[PlannedRun], runs_dir=None) -> list[str]:
+    """The names of ``plan``'s runs that are not finished in ``runs_dir``."""
+    root = runs_root(runs_dir)
+    return [run.name for run in plan if not is_finished(RunFolder(root / run.name))]
+
+
+def make_command(plan: list[PlannedRun], runs_dir=None) -> str:
+    """The ``scripts/claims_runs.py`` command that trains ``plan`` (its regime and seed count,
+    read from its runs) into ``runs_dir``, as notebook 15 prints for missing runs."""
+    first = plan[0].config
+    setting = {"data": first.synthetic_size, "img_size": first.img_size, "epochs": first.epochs,
+               "subsample": first.train_images, "early_stopping": first.early_stopping,
+               "early_stopping_metric": first.early_stopping_metric}  # fmt: skip
+    seeds = len({run.config.seed for run in plan})
+    return plan_command(setting, runs_dir) + f" --seeds {seeds}"
 
 
 def training_command(runs_dir=None, prefix: str = PREFIX) -> str:
