@@ -27,7 +27,7 @@ PAPERMILL = $(PYTHON) -m papermill --no-progress-bar --log-output
 NBMAKE = $(PYTHON) -m pytest --nbmake --nbmake-timeout=1800
 
 .PHONY: install demo test unit lint sync reports training results bench clean notebook \
-	notebook-test wheelhouse campaign
+	notebook-test wheelhouse campaign notebooks
 
 # The editable install may point at another tree since (it is one per interpreter): if
 # `import dflib`, run outside this tree, is not this tree's, point it back here.
@@ -102,9 +102,13 @@ lint:
 	$(PYTHON) -m ruff format --check dflib tests scripts bench
 	$(LINT_IMPORTS)
 
-# Rebuild each .ipynb from its reviewed .py twin (outputs are never committed).
-sync:
+# Write the training notebooks 04-09 from their one template (scripts/notebooks.py), then
+# rebuild each .ipynb from its reviewed .py twin (outputs are never committed).
+notebooks:
+	$(PYTHON) scripts/notebooks.py
 	$(PYTHON) -m jupytext --sync notebooks/[0-9]*.py
+
+sync: notebooks
 
 # The analysis notebooks (01-03) at full size, executed copies in reports/ (tens of minutes
 # on a CPU). The training notebooks run through scripts/train_table.py (`make training`).

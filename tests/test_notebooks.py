@@ -204,3 +204,20 @@ def test_setup_cell_makes_no_pip_call_where_dflib_imports(monkeypatch, capsys):
     assert calls == []
     printed = capsys.readouterr().out.strip().splitlines()
     assert len(printed) == 1 and "runs go to" in printed[0]
+
+
+TRAINING = [p for p in PAIRS if p.stem[:2] in {"04", "05", "06", "07", "08", "09"}]
+
+
+def test_training_notebooks_are_written_from_their_template(script):
+    """``make notebooks`` would change nothing: each training notebook is the template with
+    its own fields, and a hand edit to one of them (or to the template alone) fails here."""
+    notebooks = script("notebooks")
+    assert sorted(notebooks.TRAINING) == [p.stem for p in TRAINING]
+    assert notebooks.main(["--check"]) == 0
+    edited = notebooks.TEMPLATE.read_text().replace("## Learning curves", "## Curves")
+    assert all(
+        notebooks.render(p.stem, edited) != p.with_suffix(".py").read_text() for p in TRAINING
+    )
+    code = [[c.source for c in code_cells(nbformat.read(p, as_version=4))[1:]] for p in TRAINING]
+    assert all(cells == code[0] for cells in code), "the training notebooks' code cells differ"
