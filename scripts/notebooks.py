@@ -1,8 +1,8 @@
 """The training notebooks 04-09, written from one template (``make notebooks``).
 
-The six notebooks run the same code: only their title, prose, architecture, CI size and
-the note on their learned floor differ. The code and the parts they share live in
-``notebooks/templates/training.py`` (jupytext text with ``{{field}}`` slots); what each
+The six notebooks run the same code: only their title, prose, architecture and CI size
+differ (the note on the learned floor follows the CI size). The code and the parts they
+share live in ``notebooks/templates/training.py`` (jupytext text with ``{{field}}`` slots); what each
 notebook says of its own architecture lives in :data:`TRAINING` below. Edit those, never
 a generated notebook: ``make notebooks`` rewrites the six ``.py`` files and their
 ``.ipynb`` twins, and ``tests/test_notebooks.py`` fails when a committed notebook differs
@@ -31,11 +31,31 @@ class Training:
     title: str  # the heading, with the notebook's number
     arch: str  # the `arch` parameter's default (dflib.models.list_models())
     mock: dict = field(default_factory=dict)  # the CI size: nbmake's mock parameters
-    floor: str = ""  # why the CI size sets a learned floor or none (the parameter's comment)
     intro: str = ""  # markdown: the recipe, what the write-up reported, papermill commands
     discussion: str = ""  # markdown: how to read the results
-    checks: str = ""  # markdown: what the checks section asserts
 
+
+# what the checks section and the floor's parameter say, with a learned floor at the CI
+# size (nbmake's mock sets expect_val_auc_min) and without one
+FLOOR = {
+    True: (
+        "the CI size sets one",
+        """\
+This notebook's answers, asserted: the history's length, one probability in [0, 1] per
+validation image, the tuned threshold at least as good as 0.5 on validation, and - where
+`expect_val_auc_min` is set (the CI size sets one) - a validation AUC that a model which
+learned nothing does not reach (the floor itself must clear the AUC of shuffled labels).""",
+    ),
+    False: (
+        "the CI size sets none: one CPU epoch at smoke size leaves this model within chance",
+        """\
+This notebook's answers, asserted: the history's length, one probability in [0, 1] per
+validation image, the tuned threshold at least as good as 0.5 on validation, and - where
+`expect_val_auc_min` is set - a validation AUC that a model which learned nothing does not
+reach (the floor itself must clear the AUC of shuffled labels). The CI size sets no floor
+here: one CPU epoch at smoke size leaves this model within chance (set one for a longer run).""",
+    ),
+}
 
 TRAINING = {
     "04_train_xception": Training(
@@ -48,7 +68,6 @@ TRAINING = {
             "finetune_epochs": 0,
             "batch_size": 16,
         },
-        floor="the CI size sets none: one CPU epoch at smoke size leaves this model within chance",
         intro="""\
 Write-up 1's recipe (`docs/writeups.md#recipes`): 196 px, batch 32, AdamW (lr 1e-3, weight decay 1e-3),
 ReduceLROnPlateau (factor 0.5, patience 2), class-weighted cross-entropy, 25 epochs,
@@ -66,12 +85,6 @@ a falling learning rate says the recipe has converged. The gap between F1 at 0.5
 at the tuned threshold is the threshold-tuning gain that notebook 10 measures properly.
 `reports/training.md` compares every architecture at the same data size, image size and
 epochs.""",
-        checks="""\
-This notebook's answers, asserted: the history's length, one probability in [0, 1] per
-validation image, the tuned threshold at least as good as 0.5 on validation, and - where
-`expect_val_auc_min` is set - a validation AUC that a model which learned nothing does not
-reach (the floor itself must clear the AUC of shuffled labels). The CI size sets no floor
-here: one CPU epoch at smoke size leaves this model within chance (set one for a longer run).""",
     ),
     "05_train_deepfakenet": Training(
         title="05 · Train DeepFakeNet (write-up 2's final model): balanced batches, BCE + Focal, two stages",
@@ -83,7 +96,6 @@ here: one CPU epoch at smoke size leaves this model within chance (set one for a
             "finetune_epochs": 1,
             "batch_size": 16,
         },
-        floor="the CI size sets none: one CPU epoch at smoke size leaves this model within chance",
         intro="""\
 Write-up 2's recipe (`docs/writeups.md#recipes`): 256 px, batch 16, AdamW (lr 1e-4, weight decay 1e-4),
 ReduceLROnPlateau, a balanced sampler (50/50 batches), loss 0.6 x class-weighted BCE +
@@ -102,12 +114,6 @@ weights are the fine-tuned ones. Whether the second stage helps shows in the
 hidden-test rows, which nothing here has trained on. Note that balanced batches and a
 class-weighted loss both push towards the fake class: the tuned threshold corrects the
 resulting over-prediction.""",
-        checks="""\
-This notebook's answers, asserted: the history's length, one probability in [0, 1] per
-validation image, the tuned threshold at least as good as 0.5 on validation, and - where
-`expect_val_auc_min` is set - a validation AUC that a model which learned nothing does not
-reach (the floor itself must clear the AUC of shuffled labels). The CI size sets no floor
-here: one CPU epoch at smoke size leaves this model within chance (set one for a longer run).""",
     ),
     "06_train_hrnet": Training(
         title="06 · Train the Artifact-Sensitive HRNet (and write-up 2's comparison models)",
@@ -119,7 +125,6 @@ here: one CPU epoch at smoke size leaves this model within chance (set one for a
             "finetune_epochs": 1,
             "batch_size": 16,
         },
-        floor="the CI size sets none: one CPU epoch at smoke size leaves this model within chance",
         intro="""\
 Write-up 2's hypothesis (`docs/writeups.md#architectures`): generator traces are a few pixels wide and early
 pooling destroys them, so this network has a no-pooling stem and keeps a
@@ -137,12 +142,6 @@ papermill notebooks/06_train_hrnet.ipynb out.ipynb -p arch rgb_fft
 The three models share write-up 2's recipe, so their difference is the architecture:
 if early pooling erases the evidence, custom_resnet should trail hrnet_artifact at the
 same data and epochs. `reports/training.md` holds the three side by side.""",
-        checks="""\
-This notebook's answers, asserted: the history's length, one probability in [0, 1] per
-validation image, the tuned threshold at least as good as 0.5 on validation, and - where
-`expect_val_auc_min` is set - a validation AUC that a model which learned nothing does not
-reach (the floor itself must clear the AUC of shuffled labels). The CI size sets no floor
-here: one CPU epoch at smoke size leaves this model within chance (set one for a longer run).""",
     ),
     "07_train_freqnet": Training(
         title="07 · Train FreqNet: residual blocks with FFT high-pass layers between them",
@@ -155,7 +154,6 @@ here: one CPU epoch at smoke size leaves this model within chance (set one for a
             "batch_size": 16,
             "expect_val_auc_min": 0.7,
         },
-        floor="the CI size sets one",
         intro="""\
 About 2M parameters; each frequency layer takes the FFT of the feature map, removes
 the low frequencies and transforms back, so the network learns from fine detail only.
@@ -165,11 +163,6 @@ AdamW 1e-3, class-weighted cross-entropy, CoherentNoiseFilter). Reported F1: 0.4
 A network that sees only high frequencies also sees the salt-and-pepper noise at full
 strength: compare this run with `-p filter none` to see how much the filter matters to
 it. The write-up's low score is a claim to test, not to assume.""",
-        checks="""\
-This notebook's answers, asserted: the history's length, one probability in [0, 1] per
-validation image, the tuned threshold at least as good as 0.5 on validation, and - where
-`expect_val_auc_min` is set (the CI size sets one) - a validation AUC that a model which
-learned nothing does not reach (the floor itself must clear the AUC of shuffled labels).""",
     ),
     "08_train_hybrid": Training(
         title="08 · Train the hybrid Xception + FreqNet + Transformer",
@@ -181,7 +174,6 @@ learned nothing does not reach (the floor itself must clear the AUC of shuffled 
             "finetune_epochs": 0,
             "batch_size": 16,
         },
-        floor="the CI size sets none: one CPU epoch at smoke size leaves this model within chance",
         intro="""\
 About 5M parameters: an Xception-style CNN, a FreqNet branch for FFT artefacts, and a
 Transformer encoder with a CLS token over the CNN's patches (skip connections carry the
@@ -191,12 +183,6 @@ Reported F1: about 0.75.""",
 Transformers need more data than CNNs to pay off; on a few thousand images this model
 may trail the plain CNNs for that reason alone. Compare it at the same data size in
 `reports/training.md` before reading anything into its architecture.""",
-        checks="""\
-This notebook's answers, asserted: the history's length, one probability in [0, 1] per
-validation image, the tuned threshold at least as good as 0.5 on validation, and - where
-`expect_val_auc_min` is set - a validation AUC that a model which learned nothing does not
-reach (the floor itself must clear the AUC of shuffled labels). The CI size sets no floor
-here: one CPU epoch at smoke size leaves this model within chance (set one for a longer run).""",
     ),
     "09_train_resnet50": Training(
         title="09 · Train ResNet-50 from scratch (write-up 1's baseline)",
@@ -208,7 +194,6 @@ here: one CPU epoch at smoke size leaves this model within chance (set one for a
             "finetune_epochs": 0,
             "batch_size": 16,
         },
-        floor="the CI size sets none: one CPU epoch at smoke size leaves this model within chance",
         intro="""\
 The standard torchvision ResNet-50 with 2 outputs (23.5M parameters), trained from
 scratch with no preprocessing (no noise filter) for 30 epochs, write-up 1's optimiser.
@@ -217,12 +202,6 @@ Reported F1: 0.87.""",
 The baseline's question is whether XceptionResNet50's depthwise-separable blocks and
 the CoherentNoiseFilter earn their place: the write-up credits them with +0.04 F1
 (0.91 vs 0.87). Run `-p filter coherent_noise_filter` to separate the two effects.""",
-        checks="""\
-This notebook's answers, asserted: the history's length, one probability in [0, 1] per
-validation image, the tuned threshold at least as good as 0.5 on validation, and - where
-`expect_val_auc_min` is set - a validation AUC that a model which learned nothing does not
-reach (the floor itself must clear the AUC of shuffled labels). The CI size sets no floor
-here: one CPU epoch at smoke size leaves this model within chance (set one for a longer run).""",
     ),
 }
 
@@ -236,10 +215,11 @@ def render(name: str, template: str | None = None) -> str:
     """The ``.py`` text of training notebook ``name`` (a key of :data:`TRAINING`)."""
     text = TEMPLATE.read_text() if template is None else template
     notebook = TRAINING[name]
+    floor, checks = FLOOR["expect_val_auc_min" in notebook.mock]
     fields = {
         "title": notebook.title, "arch": notebook.arch, "mock": json.dumps(notebook.mock),
-        "floor": notebook.floor, "intro": markdown(notebook.intro),
-        "discussion": markdown(notebook.discussion), "checks": markdown(notebook.checks),
+        "floor": floor, "intro": markdown(notebook.intro),
+        "discussion": markdown(notebook.discussion), "checks": markdown(checks),
     }  # fmt: skip
     for key, value in fields.items():
         text = text.replace("{{" + key + "}}", value)
