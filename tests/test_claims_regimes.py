@@ -157,3 +157,19 @@ def test_notebook_15s_missing_runs_and_the_command_that_makes_them(tmp_path):
                  "--out-dir runs --export reports/runs"):  # fmt: skip
         assert part in command, command
     assert f"--out-dir {tmp_path}" in make_command(plan, tmp_path)
+
+
+def test_one_seed_of_a_longer_regime_does_not_take_the_verdict(tmp_path):
+    """A campaign's first runs of a longer regime (one seed) leave the comparison to the
+    complete shorter regime, and are named beside it."""
+    for seed, jitter in zip((42, 43, 44), (0.0, 0.01, -0.01), strict=True):
+        _run(tmp_path, "arch", "freqnet", "recipe", seed, 0.6 + jitter)
+        _run(tmp_path, "median", "freqnet", "global_median", seed, 0.7 - jitter,
+             filter="global_median")  # fmt: skip
+    _run(tmp_path, "arch", "freqnet", "recipe", 42, 0.5, epochs=10,
+         name="claims-arch-freqnet-s42-demo-64px-10e")  # fmt: skip
+    _run(tmp_path, "median", "freqnet", "global_median", 42, 0.9, epochs=10,
+         filter="global_median", name="claims-median-freqnet-global_median-s42-demo-64px-10e")  # fmt: skip
+    row = _row(claims(tmp_path), "a global 3x3 median lowers scores vs the Coherent")
+    assert row["verdict"] == "refuted at 64 px / 3 epochs", row["verdict"]
+    assert "also measured at 64 px / 10 epochs" in row["measured"], row["measured"]

@@ -48,7 +48,8 @@ functions; :func:`judge` applies them):
   its epochs, on the full benchmark; else **not comparable**, both regimes named, the
   other regime's level shown as information;
 - **comparison** (global median vs CoherentNoiseFilter, weighted vs unweighted, blur vs
-  none, tuned threshold vs 0.5): in any regime, the most trained one measured; the verdict
+  none, tuned threshold vs 0.5): in any regime, the most trained one measured with at least
+  two seeds (one seed decides nothing); the verdict
   names it (``refuted at 64 px / 3 epochs``);
 - **ranking** (an order of architectures): each neighbouring pair compared, on F1 at 0.5 and on
   threshold-free measures, in any regime;
@@ -635,6 +636,22 @@ def _shared(*arms: pd.DataFrame) -> list[Regime]:
     return sorted(set.intersection(*sets), key=lambda r: r.weight) if sets else []
 
 
+# one seed decides nothing: a regime with fewer common seeds is passed over while a less
+# trained one has them (a campaign's first runs of a longer regime do not take a verdict
+# over from a complete shorter one)
+MIN_DECIDING_SEEDS = 2
+
+
+def _most_trained(regimes: list[Regime], *arms: pd.DataFrame) -> Regime:
+    """The most trained of ``regimes`` (least trained first) in which the arms share at least
+    :data:`MIN_DECIDING_SEEDS` seeds; the most trained of them all when none does."""
+    for regime in reversed(regimes):
+        seeds = set.intersection(*(set(_at(arm, regime)["seed"]) for arm in arms))
+        if len(seeds) >= MIN_DECIDING_SEEDS:
+            return regime
+    return regimes[-1]
+
+
 def _paired(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """The ``metric`` of ``a`` and of ``b`` for the seeds both have, in the same order."""
     both = a.merge(b, on="seed", suffixes=("_a", "_b"))
@@ -685,7 +702,7 @@ def _judge_comparison(claim, ctx) -> dict:
     shared = _shared(a, b)
     if not shared:
         return _none(ctx, claim, *only)
-    regime = shared[-1]  # the most trained regime measured
+    regime = _most_trained(shared, a, b)
     arch = ctx.arch(claim.arms[0])
     at_a, at_b = _at(a, regime), _at(b, regime)
     if claim.kind == "collapse":  # the unweighted arm's fake recall, at about 0
@@ -706,7 +723,7 @@ def _judge_comparison(claim, ctx) -> dict:
         if lost:
             verdict, why = undecided(lost, regime)
     measured += f" {ctx.baselines(pd.concat([at_a, at_b]))}"
-    others = [r.short for r in shared[:-1]]
+    others = [r.short for r in shared if r != regime]
     if others:
         measured += f" (also measured at {', '.join(others)})"
     return {"measured": measured, "measured_at": regime.text, "verdict": named(verdict, regime),
@@ -725,7 +742,7 @@ def _judge_ranking(claim, ctx) -> dict:
         out = _none(ctx, claim, *only)
         return {**out, "why": f"no regime with runs of every model (none: {', '.join(missing)})"
                 if missing else "no regime with runs of every model"}  # fmt: skip
-    regime = shared[-1]  # the most trained regime measured
+    regime = _most_trained(shared, *arms)
     runs = pd.concat([_at(a, regime) for a in arms])
     parts, verdicts, whys = [], {}, []
     for column, name in ctx.measures():
@@ -801,7 +818,7 @@ def _judge_threshold(claim, ctx) -> dict:
     regimes = regimes_of(ctx.table)
     if not regimes:
         return _none(ctx, claim)
-    regime = regimes[-1]
+    regime = _most_trained(regimes, ctx.table)
     runs = _at(ctx.table, regime)
     tuned = f"{ctx.split}_f1_tuned"
     recipe = reference(claim.reported_on).recipe
@@ -1117,7 +1134,7 @@ def write_claims(path, frame: pd.DataFrame, runs_dir, command: str, prefix: str 
         "measured (*measured_at*). A level is judged only by runs at its image size, with at "
         "least its epochs, on the full benchmark; otherwise it is *not comparable* and the "
         "level measured in the other regime is shown as information. A comparison, a "
-        "ranking or the threshold gain is decided in the most trained regime measured and "
+        "ranking or the threshold gain is decided in the most trained regime measured with at least two seeds and "
         "its verdict names it (*refuted at 64 px / 3 epochs*).", "",
         "Verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".", "",
         frame.assign(command=frame["command"].map(lambda c: f"`{c}`")).to_markdown(index=False),
