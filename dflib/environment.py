@@ -141,17 +141,15 @@ def study_folder(study: str, name: str, create: bool = True) -> Path:
 def where_outputs_go() -> str:
     """One line a notebook prints first: where runs, studies and caches go here, and on
     Colab that its disk is wiped with the runtime and how to keep runs on Drive."""
+    where, runs = platform_name(), output_dir()
     line = (
-        f"dflib {_version()} ({platform_name()}): runs go to {output_dir()}, "
+        f"dflib {_version()} ({where}): runs go to {runs}, "
         f"study outputs to {studies_dir()}, caches to {cache_dir(create=False)}"
     )
-    if platform_name() == "kaggle" and not os.environ.get(RUNS_ENV):
+    if where == "kaggle" and not os.environ.get(RUNS_ENV):
         return line + " (/kaggle/working is saved with the notebook's output)"
-    if (
-        platform_name() == "colab"
-        and str(output_dir()).startswith(f"{COLAB_CONTENT}/")
-        and not (str(output_dir()).startswith(f"{COLAB_CONTENT}/drive/"))
-    ):
+    on_vm = runs.is_relative_to(COLAB_CONTENT) and not runs.is_relative_to(COLAB_CONTENT / "drive")
+    if where == "colab" and on_vm:
         return line + (
             ". Colab wipes this VM's disk when it recycles the runtime: to keep runs, mount "
             "Drive (from google.colab import drive; drive.mount('/content/drive')) and set "
