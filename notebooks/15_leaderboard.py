@@ -119,22 +119,28 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from dflib.checks import Checks
-from dflib.environment import split_names
+from dflib.environment import resolve_path, split_names
 from dflib.study import leaderboard as lb
 from dflib.study.claims import (
+    CURVES_FILE,
+    SHORT_EPOCHS,
     VERDICTS,
+    architecture_histories,
     base_verdict,
+    claim_runs,
     claims,
     claims_plan,
     make_command,
     missing_runs,
+    regimes_section,
     training_command,
     write_reports,
 )
 from dflib.train.plan import ensure_planned
 from dflib.train.runs import RunFolder, is_finished, runs_root
 from dflib.train.summary import run_checks
-from dflib.viz.leaderboard import score_vs_cost
+from dflib.viz.leaderboard import architecture_curves, score_vs_cost
+from dflib.viz.plotting import save
 
 root = runs_root(runs_dir)
 plan = claims_plan(
@@ -197,9 +203,25 @@ with pd.option_context("display.max_colwidth", 160):
 print(findings["verdict"].str.split(" at ").str[0].value_counts().to_string())
 
 # %% [markdown]
+# ## Learning speed and convergence, side by side
+#
+# The write-ups' rankings are judged in every regime their models were trained in, one row
+# each above: a fixed 3 epochs ranks how fast each model learns; the early-stopped runs of
+# `make campaign` (64 px, up to 30 epochs, stopped once validation AUC has not improved for
+# 5) rank them at convergence. Below, each architecture's recipe runs in every regime, then
+# their validation AUC per epoch in the converged one: seeds as thin lines, a dot where a run
+# stopped, the dotted line where the 3-epoch runs stop.
+
+# %%
+arch_runs, _ = claim_runs(runs_dir, prefix)
+display(Markdown(regimes_section(arch_runs) or "_No architecture runs._"))
+histories, converged = architecture_histories(arch_runs, runs_dir)
+fig_curves = architecture_curves(histories, converged.text if converged else "", SHORT_EPOCHS)
+
+# %% [markdown]
 # ## The reports
 #
-# With `reports_dir` set, `leaderboard.md` and `claims.md` are written there, each headed
+# With `reports_dir` set, `leaderboard.md`, `claims.md` and the learning curves are written there, each table headed
 # by the commands that made it (this notebook's and the runs'), the runs folder, the data
 # size and the devices.
 
@@ -212,6 +234,8 @@ command = "\n".join([
       if not table.empty and table["run"].str.startswith("table-").any() else []),
 ])  # fmt: skip
 written = write_reports(reports_dir, table, findings, runs_dir, command, prefix)
+if reports_dir:
+    written.append(save(fig_curves, resolve_path(reports_dir) / CURVES_FILE, dpi=100))
 print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing written")
 
 # %% [markdown]

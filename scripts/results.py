@@ -8,7 +8,8 @@ relative to the project root and the date and machine only in one header line, s
 machines write the same tables. ``training.md`` is the table of the ledger's ``table-<arch>``
 runs (``dflib.study.leaderboard``), re-made when the ledger holds them; the leaderboard
 holds the claims runs only, so the table's runs (same settings as the claims' seed-42 arch
-runs) are not counted twice.
+runs) are not counted twice. ``learning_curves.png`` draws every architecture's validation
+AUC per epoch in the converged regime (the campaign's; ``make campaign``).
 
     python scripts/results.py                      # = make results
     python scripts/results.py --runs runs --out /tmp/reports   # from a runs folder instead
@@ -19,10 +20,25 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
-from dflib.study.claims import PREFIX, claims, training_command, write_reports
+import matplotlib.pyplot as plt
+
+from dflib.environment import resolve_path
+from dflib.study.claims import (
+    CURVES_FILE,
+    PREFIX,
+    SHORT_EPOCHS,
+    architecture_histories,
+    claim_runs,
+    claims,
+    training_command,
+    write_reports,
+)
 from dflib.study.leaderboard import leaderboard, runs_command, table_runs, write_table
 from dflib.train.runs import LEDGER, finished_runs
+from dflib.viz.leaderboard import architecture_curves
+from dflib.viz.plotting import save
 
 DEFAULTS = {"runs": LEDGER, "out": "reports", "include": f"{PREFIX}-*", "prefix": PREFIX}
 
@@ -34,6 +50,18 @@ def command_of(args: argparse.Namespace) -> str:
         return "make results"
     flags = [x for k, v in changed for x in (f"--{k}", str(v))]
     return shlex.join(["python", "scripts/results.py", *flags])
+
+
+def write_curves(runs, prefix: str, out: Path) -> Path:
+    """``learning_curves.png``: every architecture's validation AUC per epoch in the
+    converged regime, the 3-epoch regime's end marked (no timestamp in the file, so the
+    same runs give the same bytes)."""
+    histories, regime = architecture_histories(claim_runs(runs, prefix)[0], runs)
+    title = f"{regime.text}: validation AUC per epoch" if regime else ""
+    fig = architecture_curves(histories, title, short_epochs=SHORT_EPOCHS)
+    path = save(fig, out / CURVES_FILE, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                          "# the runs: " + training_command(args.runs, args.prefix)])  # fmt: skip
     for path in write_reports(args.out, table, frame, args.runs, command, args.prefix):
         print(f"wrote {path}")
+    if args.out:
+        print(f"wrote {write_curves(args.runs, args.prefix, resolve_path(args.out))}")
     trained = table_runs(args.runs)
     if trained:
         command = "\n".join([command_of(args), "# the runs: " + runs_command(trained)])

@@ -12,9 +12,12 @@ import numpy as np
 
 from dflib.study.claims import (
     CLAIMS,
+    architecture_histories,
+    architectures_by_regime,
     claim_runs,
     claims,
     claims_plan,
+    regimes_section,
     role,
     run_name,
     run_role,
@@ -39,7 +42,8 @@ def _run(root, group, arch, variant, seed, f1, *, size="demo", img_size=64, epoc
     labels = (np.arange(60) % 6 == 0).astype(int)
     rf.write_predictions(run.predictions_val, range(60), labels, labels * 0.9)
     rf.write_predictions(run.predictions_test, range(60), labels, labels * 0.9)
-    rf.write_history(run, [{"epoch": e + 1, "stage": "main", "val_f1": f1} for e in range(epochs)])
+    rf.write_history(run, [{"epoch": e + 1, "stage": "main", "val_f1": f1, "val_auc": 0.5 + f1 / 2}
+                           for e in range(epochs)])  # fmt: skip
     scores = {"f1": f1, "recall": 0.5, "auc": 0.5 + f1 / 2}  # AUC in the order of F1
     rf.write_json(run.metrics, {
         "arch": arch, "params": 1000, "threshold": 0.5, "epochs_run": epochs,
@@ -135,6 +139,56 @@ def test_ranking_claims_from_runs(tmp_path):
     assert "F1 @0.5: xception_resnet50 0.800 > resnet50 0.700 >" in one["measured"]
     assert two["verdict"] == "refuted at 64 px / 3 epochs"  # custom ResNet > RGB+FFT > HRNet
     assert "custom_resnet 0.500 > rgb_fft 0.400 > hrnet_artifact 0.300" in two["measured"]
+
+
+def test_a_ranking_has_a_row_per_regime_and_waits_for_every_model(tmp_path):
+    """The 3-epoch runs rank learning speed, the early-stopped ones the models at
+    convergence; a regime whose campaign has not reached every model is not measured yet
+    and names the runs missing, with the command that trains them."""
+    scores = {"hrnet_artifact": 0.3, "custom_resnet": 0.5, "rgb_fft": 0.4}
+    for seed, jitter in zip((42, 43, 44), (0.0, 0.01, -0.01), strict=True):
+        for arch, f1 in scores.items():
+            _run(tmp_path, "arch", arch, "recipe", seed, f1 + jitter)
+    converged = {"epochs": 30, "early_stopping": 5, "early_stopping_metric": "auc"}
+    for arch in ("custom_resnet", "rgb_fft"):  # the campaign's first runs
+        _run(tmp_path, "arch", arch, "recipe", 42, scores[arch] + 0.3,
+             name=f"claims-arch-{arch}-s42-30e", **converged)  # fmt: skip
+    rows = claims(tmp_path)
+    rows = rows[rows["finding"].str.startswith("write-up 2's ranking")]
+    assert list(rows["finding"].str.split("(").str[-1]) == [
+        "learning speed: 64 px / 3 epochs)",
+        "at convergence: 64 px / up to 30 epochs, early stopping 5 on val AUC)"]  # fmt: skip
+    short, long = rows.iloc[0], rows.iloc[1]
+    assert short["verdict"] == "refuted at 64 px / 3 epochs"
+    assert long["verdict"] == "not measured"
+    assert (
+        long["why"]
+        == "no runs of hrnet_artifact at 64 px / up to 30 epochs, early stopping 5 on val AUC yet"
+    )
+    assert long["measured"].startswith(
+        "so far, hidden test AUC means: custom_resnet 0.900 (1 seed)"
+    )
+    assert "--epochs 30" in long["command"] and "--early-stopping 5" in long["command"]
+    assert long["command"].endswith("--only 'claims-arch-hrnet_artifact-*'")
+    _run(tmp_path, "arch", "hrnet_artifact", "recipe", 42, 0.9, name="claims-arch-hrnet_artifact-s42-30e",
+         **converged)  # fmt: skip
+    rows = claims(tmp_path)
+    long = rows[rows["finding"].str.startswith("write-up 2's ranking")].iloc[1]
+    assert long["verdict"] == "inconclusive at 64 px / up to 30 epochs, early stopping 5 on val AUC"
+    assert "hrnet_artifact 0.900 > custom_resnet 0.800 > rgb_fft 0.700" in long["measured"]
+
+    # the leaderboard's side-by-side table and the learning curves of the converged regime
+    table, _ = claim_runs(tmp_path)
+    side = architectures_by_regime(table).set_index("architecture")
+    assert list(side.index) == ["hrnet_artifact", "custom_resnet", "rgb_fft"]  # ranking order
+    assert side.loc["custom_resnet", "3 epochs: seeds"] == 3
+    assert side.loc["custom_resnet", "3 epochs: test F1"] == "0.500 ± 0.010"
+    assert side.loc["rgb_fft", "converged (<= 30): test F1"] == "0.700"
+    assert side.loc["rgb_fft", "converged (<= 30): epochs run"] == "30"
+    histories, regime = architecture_histories(table, tmp_path)
+    assert regime.early_stopping == 5 and len(histories) == 3 * 30
+    assert set(histories["run"]) == {f"claims-arch-{a}-s42-30e" for a in scores}
+    assert "## The architectures in each regime" in regimes_section(table)
 
 
 def test_claims_are_declared_data():

@@ -165,7 +165,9 @@ def test_results_from_the_ledger_alone(trained, ledger_script, script, tmp_path)
     argv = ["--runs", str(ledger), "--out", str(out)]
     assert results.main(argv) == 0
     first = {p: (out / p).read_text() for p in ("leaderboard.md", "claims.md")}
+    curves = (out / "learning_curves.png").read_bytes()
     assert results.main(argv) == 0
+    assert (out / "learning_curves.png").read_bytes() == curves  # no timestamp in the figure
     for name, text in first.items():
         again = (out / name).read_text()
         changed = [a for a, b in zip(text.splitlines(), again.splitlines(), strict=True) if a != b]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dflib.study.leaderboard import CONFIG_KEYS, SCORES
-from dflib.viz.leaderboard import score_vs_cost
+from dflib.viz.leaderboard import arch_colour, architecture_curves, score_vs_cost
 
 # (arch, filter, class_weighting, sampler, params, train_minutes, test_f1, reported_f1):
 # the claims runs' board at 64 px / 3 epochs - five FreqNet variants at the same size
@@ -75,3 +75,26 @@ def test_a_single_configuration_still_gets_three_ticks():
              if low <= loc <= high and label.get_text().strip()]  # fmt: skip
     assert len(ticks) >= 3, ticks
     plt.close(fig)
+
+
+def test_architecture_curves_one_colour_per_architecture_a_line_per_seed():
+    rows = [{"arch": arch, "run": f"{arch}-s{seed}", "seed": seed, "epoch": e, "val_auc": 0.6 + e / 100}
+            for arch in ("freqnet", "rgb_fft") for seed in (42, 43) for e in range(1, 4 + seed - 42)]  # fmt: skip
+    fig = architecture_curves(pd.DataFrame(rows), "a regime", short_epochs=3)
+    ax = fig.axes[0]
+    curves = [line for line in ax.lines if len(line.get_xdata()) >= 3]  # not the 2-point rules
+    assert len(curves) == 4  # two seeds of two architectures
+    assert {tuple(c.get_color()) for c in curves} == {
+        arch_colour("freqnet"),
+        arch_colour("rgb_fft"),
+    }
+    assert arch_colour("freqnet") != arch_colour("rgb_fft")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "freqnet (2 seeds)",
+        "rgb_fft (2 seeds)",
+    ]
+    ends = sorted(float(line.get_xdata()[0]) for line in ax.lines if line.get_marker() == "o")
+    assert ends == [3, 3, 4, 4]  # a dot where each run stopped
+    empty = architecture_curves(pd.DataFrame(columns=["arch", "run", "epoch", "val_auc"]))
+    assert "no runs" in empty.axes[0].texts[0].get_text()
+    plt.close("all")

@@ -145,7 +145,8 @@ def _learned_count(values: pd.Series) -> str:
     return f"{yes}/{len(known)}" + (" NOT LEARNED" if 2 * yes < len(known) else "")
 
 
-def _cell(mean, std, n) -> str:
+def cell_text(mean, std, n) -> str:
+    """``0.912 ± 0.032`` over ``n`` seeds, ``0.912`` for one, ``-`` for none."""
     if mean is None or pd.isna(mean):
         return "-"
     return f"{mean:.3f}" if n < 2 or pd.isna(std) else f"{mean:.3f} ± {std:.3f}"
@@ -160,7 +161,7 @@ def leaderboard_markdown(agg: pd.DataFrame) -> str:
         cells = {}
         for key, title in COLUMNS.items():
             if key in SCORES:
-                cells[title] = _cell(r[key], r[f"{key}_std"], r["n"])
+                cells[title] = cell_text(r[key], r[f"{key}_std"], r["n"])
             elif key == "params":
                 cells[title] = f"{int(r[key]):,}"
             elif key in BASELINES:
@@ -224,8 +225,11 @@ def precisions(table: pd.DataFrame) -> str:
     return f"the runs mix {mix}; a comparison across them measures the precision too"
 
 
-def write_leaderboard(path, table: pd.DataFrame, runs_dir, command: str) -> Path:
-    """``leaderboard.md``: provenance, the seed-aggregated table and the per-run table."""
+def write_leaderboard(
+    path, table: pd.DataFrame, runs_dir, command: str, sections: tuple[str, ...] = ()
+) -> Path:
+    """``leaderboard.md``: provenance, the seed-aggregated table, ``sections`` (markdown
+    the caller adds, such as the architectures per regime) and the per-run table."""
     agg = by_config(table)
     per_run = "_No finished runs._"
     if not table.empty:
@@ -250,7 +254,7 @@ def write_leaderboard(path, table: pd.DataFrame, runs_dir, command: str) -> Path
         "configuration most of whose seeds do not is marked NOT LEARNED, and the claims "
         "never count it for or against a ranking. *epochs* = the configured number (with "
         "early stopping, the cap); *epochs_run* = what a run ran.", "",
-        "## By configuration", "", leaderboard_markdown(agg), "",
+        "## By configuration", "", leaderboard_markdown(agg), "", *sections,
         "## Every run", "", per_run, "",
     ])  # fmt: skip
     path = Path(path)

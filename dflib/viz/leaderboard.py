@@ -1,4 +1,5 @@
-"""Figures of the leaderboard (:mod:`dflib.study.leaderboard`): score against cost."""
+"""Figures of the leaderboard (:mod:`dflib.study.leaderboard`): score against cost, and the
+architectures' learning curves side by side."""
 
 from __future__ import annotations
 
@@ -53,9 +54,7 @@ def score_vs_cost(
     fig.subplots_adjust(left=0.08, right=0.6, bottom=0.12, top=0.92)  # the right: labels
     x, y = agg[cost].to_numpy(dtype=float), agg[score].to_numpy(dtype=float)
     err = agg.get(f"{score}_std", pd.Series(np.nan, index=agg.index)).fillna(0).to_numpy()
-    palette = plt.get_cmap("tab10").colors
-    colour = {arch: palette[i % len(palette)] for i, arch in enumerate(dict.fromkeys(agg["arch"]))}
-    colours = [colour[a] for a in agg["arch"]]
+    colours = [arch_colour(a) for a in agg["arch"]]
     for xi, yi, ei, c in zip(x, y, err, colours, strict=True):
         ax.errorbar(xi, yi, yerr=ei, fmt="o", color=c, ecolor="grey", capsize=3, zorder=3)
     handles = [Line2D([], [], marker="o", color="grey", ls="none",
@@ -63,7 +62,7 @@ def score_vs_cost(
     if reported and "reported_f1" in agg:
         ref = agg.drop_duplicates("arch")
         ax.scatter(ref[cost], ref["reported_f1"], marker="D", facecolors="none",
-                   edgecolors=[colour[a] for a in ref["arch"]], zorder=3)  # fmt: skip
+                   edgecolors=[arch_colour(a) for a in ref["arch"]], zorder=3)  # fmt: skip
         handles.append(Line2D([], [], marker="D", mfc="none", color="grey", ls="none",
                               label="write-up F1 (its own data)"))  # fmt: skip
     if log and np.nanmin(x) > 0:
@@ -162,3 +161,50 @@ def _short(value: float, _pos=None) -> str:
         if abs(value) >= scale:
             return f"{value / scale:g}{unit}"
     return f"{value:g}"
+
+
+def architecture_curves(
+    histories: pd.DataFrame, title: str = "", short_epochs: int | None = None
+) -> plt.Figure:
+    """Validation AUC against epoch for every architecture: one colour each, each seed a
+    thin line ending in a dot where its run stopped (early stopping or the cap).
+
+    Args:
+        histories: :func:`dflib.study.claims.architecture_histories`' table (``arch``,
+            ``run``, ``epoch``, ``val_auc``).
+        title: the regime, said above the plot.
+        short_epochs: draw a dotted line at this epoch, where a fixed-length regime stops
+            (its ranking measures learning speed: the curves show what that cuts off).
+    """
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    if histories.empty:
+        ax.text(0.5, 0.5, "no runs of this regime yet", ha="center", va="center",
+                transform=ax.transAxes)  # fmt: skip
+        return fig
+    archs = list(dict.fromkeys(histories["arch"]))
+    for arch in archs:
+        colour = arch_colour(arch)
+        for _, run in histories[histories["arch"] == arch].groupby("run", sort=True):
+            ax.plot(run["epoch"], run["val_auc"], color=colour, linewidth=1, alpha=0.8)
+            ax.plot(run["epoch"].iloc[-1], run["val_auc"].iloc[-1], "o", color=colour, markersize=4)
+    if short_epochs:
+        ax.axvline(short_epochs, color="grey", linestyle=":", linewidth=1)
+        ax.text(short_epochs, 0.505, f" {short_epochs} epochs", color="grey", fontsize=8)
+    ax.axhline(0.5, color="lightgrey", linewidth=0.8)
+    seeds = histories.groupby("arch")["run"].nunique()
+    handles = [Line2D([], [], color=arch_colour(a),
+                      label=f"{a} ({seeds[a]} seed{'s' if seeds[a] > 1 else ''})")
+               for a in archs]  # fmt: skip
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation AUC")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def arch_colour(arch: str):
+    """One colour per registered architecture, the same in every figure whatever the runs
+    drawn (tab10 by the recipes' order; grey for an unknown name)."""
+    recipes = list_recipes()
+    return plt.get_cmap("tab10").colors[recipes.index(arch) % 10] if arch in recipes else "grey"

@@ -24,10 +24,12 @@ sns.set_theme(style="whitegrid", context="notebook")
 
 
 def save(fig: plt.Figure, path: str | os.PathLike, dpi: int = 120) -> Path:
-    """Write ``fig`` as PNG, creating the folder."""
+    """Write ``fig`` as PNG, creating the folder; without the writer's name and version in
+    the file, so the same figure gives the same bytes (a committed figure re-made from the
+    same runs shows no change)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     return path
 
 
