@@ -215,8 +215,8 @@ def _made(planned: PlannedRun, run: RunFolder, progress: bool, train: Trainer) -
             return run
         resume = run.last.is_file()
         c = planned.config
-        print(f"run {run.name} not found in {run.root.parent}: "
-              f"{'resuming' if resume else 'training'} it now ({c.arch}, {c.synthetic_size} "
+        state = "unfinished, resuming it from last.pt" if resume else "not found, training it"
+        print(f"run {run.name} {state} now in {run.root.parent} ({c.arch}, {c.synthetic_size} "
               f"benchmark, {c.epochs} epoch(s) at {c.img_size} px)", flush=True)  # fmt: skip
         train(planned, run, resume, progress)
         if planned.role:
