@@ -176,9 +176,6 @@ print(crossgen.conclusion(summary))
 baseline = next(run for p, run in zip(plan, runs, strict=True) if crossgen.held_out(p) == crossgen.ALL)
 checks = run_checks(baseline, expect_val_auc_min)
 checks.expect("summary rows (held-out runs)", len(summary), equals=sum(crossgen.held_out(p) != crossgen.ALL for p in plan))
-checks.expect("largest |drop_auc - (in_auc - out_auc)|", (summary["drop_auc"] - (summary["in_auc"] - summary["out_auc"])).abs().max(), high=1e-9)
-checks.expect("largest |gap_auc - (base_auc - out_auc)|", (summary["gap_auc"] - (summary["base_auc"] - summary["out_auc"])).abs().max(), high=1e-9)
-checks.true("AUCs in [0, 1]", bool(summary[["in_auc", "out_auc", "base_auc"]].stack().between(0, 1).all()))
 checks.done();
 
 # %% [markdown]
