@@ -53,22 +53,22 @@ $(KERNEL_SPEC): | $(STAMP)
 # Executed notebooks land in reports/demo/; each notebook's output (the training epochs'
 # lines included) is shown in the terminal as it runs (papermill --log-output).
 # Running it again reuses the benchmark and the finished run.
-# Each notebook ends with its checks; the demo size's expectations are passed here, so the
-# checks of 01, 07 and 10 are held to what this size gives (reports/demo/*.ipynb show them).
+# Each notebook ends with its checks; the demo size's expectations (the DEMO table of
+# scripts/expectations.py, one -y argument per notebook) are passed here, so the checks of
+# 01, 07 and 10 are held to what this size gives (reports/demo/*.ipynb show them).
 DEMO_RUN ?= runs/demo-freqnet
 DEMO := -p synthetic_size demo
-DEMO_EDA_EXPECT := {expect_ratio: [4.5, 5.3], expect_noise_values: [1, 10, 245, 254], expect_tolerance: [8, 14], expect_single_channel_min: 0.9}
-DEMO_AUC_MIN := 0.8
+EXPECT = $(shell $(PYTHON) scripts/expectations.py $(1) $(2))
 demo: install
 	mkdir -p reports/demo
 	$(PYTHON) -m dflib generate --size demo
 	$(PAPERMILL) notebooks/01_eda.ipynb reports/demo/01_eda.ipynb --cwd notebooks $(DEMO) \
-		-y "$(DEMO_EDA_EXPECT)"
+		$(call EXPECT,demo,01_eda)
 	$(PAPERMILL) notebooks/07_train_freqnet.ipynb reports/demo/07_train_freqnet.ipynb \
-		--cwd notebooks $(DEMO) -p img_size 64 -p epochs 3 -p expect_val_auc_min $(DEMO_AUC_MIN) \
+		--cwd notebooks $(DEMO) -p img_size 64 -p epochs 3 $(call EXPECT,demo,07_train_freqnet) \
 		-p out $(DEMO_RUN) -p resume True
 	$(PAPERMILL) notebooks/10_threshold_tuning.ipynb reports/demo/10_threshold_tuning.ipynb \
-		--cwd notebooks -p run $(DEMO_RUN) -p expect_val_auc_min $(DEMO_AUC_MIN)
+		--cwd notebooks -p run $(DEMO_RUN) $(call EXPECT,demo,10_threshold_tuning)
 	$(PYTHON) -m dflib predict --run $(DEMO_RUN) --size demo --out reports/demo/submission.csv --no-progress
 	@echo; $(PYTHON) -m dflib show --run $(DEMO_RUN)
 	@echo "  executed notebooks reports/demo/01_eda.ipynb, 07_train_freqnet.ipynb, 10_threshold_tuning.ipynb"

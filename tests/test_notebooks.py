@@ -221,3 +221,54 @@ def test_training_notebooks_are_written_from_their_template(script):
     )
     code = [[c.source for c in code_cells(nbformat.read(p, as_version=4))[1:]] for p in TRAINING]
     assert all(cells == code[0] for cells in code), "the training notebooks' code cells differ"
+
+
+def test_the_ci_size_expects_what_the_expectations_table_says(script):
+    """Each notebook's nbmake mock holds exactly its row of ``scripts/expectations.py``'s
+    CI table (``make notebooks`` writes it), and every value of either size's table is a
+    parameter of its notebook, so no expectation is lost to a typo."""
+    expectations = script("expectations")
+    differ = {}
+    for path in PAIRS:
+        cell = parameters_cell(nbformat.read(path, as_version=4))
+        mock = cell.metadata["nbmake"]["mock"]
+        names = {p.name for p in PythonTranslator.inspect(cell)}
+        expected = {k: v for k, v in mock.items() if k.startswith("expect_")}
+        if expected != expectations.CI.get(path.stem, {}):
+            differ[path.stem] = expected
+        for table in expectations.SIZES.values():
+            assert set(table.get(path.stem, {})) <= names, f"{path.stem}: not a parameter"
+    assert differ == {}, "the nbmake mock differs from scripts/expectations.py: make notebooks"
+    assert set(expectations.CI) | set(expectations.DEMO) <= set(IDS)
+    notebooks = script("notebooks")
+    edited = notebooks.with_expectations((NOTEBOOKS / "10_threshold_tuning.py").read_text(),
+                                         {"expect_val_auc_min": 0.5})  # fmt: skip
+    assert '"expect_val_auc_min": 0.5}}' in edited and '"run": "smoke-freqnet"' in edited
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_demo_passes_the_demo_table(script):
+    """``make demo`` (printed, not run: ``make -n``) passes each notebook the values of the
+    expectations table's demo size and no others."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+
+    expectations = script("expectations")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    dry = subprocess.run(["make", "-n", "-C", str(NOTEBOOKS.parent), f"PYTHON={sys.executable}",
+                          "demo"], env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    commands = [shlex.split(c) for c in dry.stdout.replace("\\\n", " ").splitlines()
+                if "papermill" in c]  # fmt: skip
+    assert len(commands) == 3
+    for words in commands:
+        stem = Path(next(w for w in words if w.endswith(".ipynb"))).stem
+        given = {}
+        for flag, value in zip(words, words[1:], strict=False):
+            if flag == "-y":
+                given |= json.loads(value)
+            elif flag == "-p" and value.startswith("expect_"):
+                given[value] = "by hand"
+        assert given == expectations.DEMO.get(stem, {}), stem
