@@ -47,7 +47,11 @@ CI = {
         "expect_val_auc_min": 0.7,
         "expect_purity_gain": [0.06, 0.17],  # measured 0.116 (purity 0.966 of 29 vs 0.850)
     },
-    "12_ensemble": {"expect_val_auc_min": 0.7},
+    "12_ensemble": {
+        "expect_val_auc_min": 0.7,
+        # measured 0.008: "mean + flip" 0.383 against smoke-freqnet's 0.375
+        "expect_test_f1_over_best_run": [-0.03, 0.05],
+    },
     "13_explain": {
         "expect_val_auc_min": 0.7,
         "expect_cam_ratio": [1.5, 2.3],  # measured 1.89 (0.555 of the mass on 0.301 of the image)
