@@ -272,3 +272,50 @@ def test_make_demo_passes_the_demo_table(script):
             elif flag == "-p" and value.startswith("expect_"):
                 given[value] = "by hand"
         assert given == expectations.DEMO.get(stem, {}), stem
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_test_demo_holds_every_training_notebook_to_a_measured_floor(script):
+    """``make test-demo`` (printed, not run: it takes an hour) runs each training notebook
+    at the demo regime with the demo table's floor, and each floor lies between the 99th
+    percentile of label-shuffled predictions and the AUC of the ledger's seed-42 run of
+    that regime (the run the floor was read from), or is absent where that run did not
+    learn."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from dflib.metrics import learning
+
+    expectations, notebooks = script("expectations"), script("notebooks")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    dry = subprocess.run(["make", "-n", "-C", str(NOTEBOOKS.parent), f"PYTHON={sys.executable}",
+                          "test-demo"], env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert dry.returncode == 0 and "scripts/expectations.py test-demo" in dry.stdout
+    assert expectations.TEST_DEMO == [p.stem for p in TRAINING]
+    ledger = NOTEBOOKS.parent / "reports" / "runs"
+    for name in expectations.TEST_DEMO:
+        words = shlex.split(expectations.test_demo_args(name))
+        given = dict(zip(words[::2], words[1::2], strict=True))
+        assert json.loads(given["-y"]) == expectations.DEMO[name]
+        run = ledger / f"claims-arch-{notebooks.TRAINING[name].arch}-s42"
+        params = json.loads((run / "params.json").read_text())
+        regime = {k: params[k] for k in ("synthetic_size", "img_size", "epochs", "finetune_epochs")}
+        assert regime == {
+            "synthetic_size": "demo",
+            "img_size": 64,
+            "epochs": 3,
+            "finetune_epochs": 0,
+        }
+        val = pd.read_csv(run / "predictions_val.csv.gz")
+        found, floor = (
+            learning(val["label"], val["prob"]),
+            expectations.DEMO[name]["expect_val_auc_min"],
+        )
+        if floor is None:
+            assert found.auc <= found.floor, f"{name}: its run learned, so it needs a floor"
+        else:
+            assert found.floor < floor <= found.auc, name
