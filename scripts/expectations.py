@@ -58,7 +58,13 @@ CI = {
         "expect_cam_ratio": [1.5, 2.3],  # measured 1.89 (0.555 of the mass on 0.301 of the image)
     },
     "14_cross_generator": {"expect_val_auc_min": 0.7},
-    "15_leaderboard": {"expect_val_auc_min": 0.7},
+    "15_leaderboard": {
+        "expect_val_auc_min": 0.7,
+        # measured on the two smoke FreqNet runs: a level reported at another regime is not
+        # judged by them, a comparison without its runs is not measured
+        "expect_verdicts": "class weights:reproduced;freqnet:not comparable;"
+        "pseudo-label probe:not comparable;tuning the decision threshold:not measured",
+    },
     "16_robustness": {
         "expect_val_auc_min": 0.7,
         # measured 0.108: smoke-freqnet's AUC 0.673 falls to 0.565 at JPEG 30, 0.487 at
