@@ -13,7 +13,7 @@ unit test instead.
 
 >>> checks = Checks()
 >>> _ = checks.expect("fake share", 0.17, low=0.15, high=0.19).expect("nothing asked", 0.5)
->>> _ = checks.true("more tolerance never catches less noise", True)
+>>> _ = checks.true("clean AUC equals the run's own", True)
 >>> checks.failed()
 []
 """
