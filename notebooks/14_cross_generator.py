@@ -173,7 +173,10 @@ print(crossgen.conclusion(summary))
 # one (`drop = in - out`) and the mean gap by which a run that saw the family beats one
 # that did not (`gap = base - out`), and - where `expect_val_auc_min` is set - the first
 # all-families run learned (its checks, `dflib.train.summary.run_checks`: a validation AUC
-# above what label-shuffled predictions reach, the floor clearing that too).
+# above what label-shuffled predictions reach, the floor clearing that too). The CI size
+# sets no band on the drop or the gap: after one smoke epoch the unseen families do not
+# score below the seen ones (seed 42: mean drop -0.020), and at seed 43 the all-families
+# run itself stays within chance (val AUC 0.493), so neither answer holds across seeds.
 
 # %%
 baseline = next(run for p, run in zip(plan, runs, strict=True) if crossgen.held_out(p) == crossgen.ALL)

@@ -57,6 +57,8 @@ CI = {
         "expect_val_auc_min": 0.7,
         "expect_cam_ratio": [1.5, 2.3],  # measured 1.89 (0.555 of the mass on 0.301 of the image)
     },
+    # no expect_mean_drop / expect_mean_gap: neither holds across seeds at this size (seed 42:
+    # mean drop -0.020, gap +0.089; seed 43: the all-families run at val AUC 0.493)
     "14_cross_generator": {"expect_val_auc_min": 0.7},
     "15_leaderboard": {
         "expect_val_auc_min": 0.7,
