@@ -96,7 +96,14 @@ DEMO = {
     "07_train_freqnet": {"expect_val_auc_min": 0.8},  # 0.891 / 0.897 / 0.949
     "08_train_hybrid": {"expect_val_auc_min": 0.7},  # 0.836 / 0.892 / 0.547 (seed 44 did not learn)
     "09_train_resnet50": {"expect_val_auc_min": 0.65},  # 0.717 / 0.732 / 0.738
-    "10_threshold_tuning": {"expect_val_auc_min": 0.8},
+    "10_threshold_tuning": {
+        "expect_val_auc_min": 0.8,
+        # on the ledger's claims-arch-freqnet-s42/43/44 (make demo's regime): the tuned
+        # threshold gains 0.001 / 0.006 / 0.052 F1 on the hidden test, scaling removes
+        # 0.033 / 0.024 / 0.032 of its ECE
+        "expect_test_gain": [-0.03, 0.09],
+        "expect_test_ece_drop": [0.01, 0.06],
+    },
 }
 
 # what `make test-demo` runs: the training notebooks at the demo size
