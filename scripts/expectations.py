@@ -119,7 +119,7 @@ def papermill_args(size: str, notebook: str) -> str:
     return f"-y {shlex.quote(json.dumps(expected))}" if expected else ""
 
 
-def test_demo_args(notebook: str) -> str:
+def demo_tier_args(notebook: str) -> str:
     """What ``make test-demo`` passes a training notebook: the demo size at 64 px for 3
     epochs without fine-tuning (the ledger's regime behind the floors), its own run folder,
     and its expectations."""
@@ -132,7 +132,7 @@ def test_demo_args(notebook: str) -> str:
 if __name__ == "__main__":
     if sys.argv[1] == "test-demo":  # one papermill command per training notebook
         for name in TEST_DEMO:
-            print(f"notebooks/{name}.ipynb reports/test-demo/{name}.ipynb {test_demo_args(name)}")
+            print(f"notebooks/{name}.ipynb reports/test-demo/{name}.ipynb {demo_tier_args(name)}")
     else:
         size, notebook = sys.argv[1:3]
         print(papermill_args(size, notebook))

@@ -298,7 +298,7 @@ def test_make_test_demo_holds_every_training_notebook_to_a_measured_floor(script
     assert expectations.TEST_DEMO == [p.stem for p in TRAINING]
     ledger = NOTEBOOKS.parent / "reports" / "runs"
     for name in expectations.TEST_DEMO:
-        words = shlex.split(expectations.test_demo_args(name))
+        words = shlex.split(expectations.demo_tier_args(name))
         given = dict(zip(words[::2], words[1::2], strict=True))
         assert json.loads(given["-y"]) == expectations.DEMO[name]
         run = ledger / f"claims-arch-{notebooks.TRAINING[name].arch}-s42"
