@@ -3,14 +3,17 @@
 Every numbered notebook ends with a checks section. Running is not enough: a change that
 stops a model from learning, swaps the classes in a figure or breaks the threshold search
 still runs. So each notebook states what must hold - invariants true on any data and any
-size, and the results expected at the CI size (parameters named ``expect_*``, empty by
-default so a user's own run is not held to smoke numbers, set in the nbmake ``mock``
+size, and its own answers as expected at the sizes this project runs (parameters named
+``expect_*``, empty by default so a user's own run is not held to smoke numbers; their
+values per size live in ``scripts/expectations.py``, written into the nbmake ``mock``
 metadata beside the smoke size) - and :meth:`Checks.done` prints them as a table and
-raises if any failed, so ``pytest --nbmake`` fails on the answer, not on a traceback.
+raises if any failed, so ``pytest --nbmake`` fails on the answer, not on a traceback. A
+row that no change of the code it checks could fail (an identity of the library) is a
+unit test instead.
 
 >>> checks = Checks()
 >>> _ = checks.expect("fake share", 0.17, low=0.15, high=0.19).expect("nothing asked", 0.5)
->>> _ = checks.true("weights follow total / (2 * count)", True)
+>>> _ = checks.true("clean AUC equals the run's own", True)
 >>> checks.failed()
 []
 """

@@ -250,18 +250,15 @@ if at_30 is not None:
 # %% [markdown]
 # ## Checks
 #
-# This notebook's answers, asserted: invariants that hold on any data, then the results
-# expected at the CI size (the `expect_*` parameters; empty for your own data). A failed
-# check stops the notebook here with its name.
+# This notebook's answers, asserted where the `expect_*` parameters are set (the CI and
+# demo sizes set them, `scripts/expectations.py`; empty for your own data): the class
+# ratio, the noise values, the recommended tolerance and how often noise hits one channel
+# only. A failed check stops the notebook here with its name. The identities behind the
+# numbers (the class-weight formula, the 'always real' scores, a wider tolerance catching
+# more) are the library's, tested with it.
 
 # %%
 checks = Checks()
-checks.true("class counts add up to the table", counts.sum() == len(train))
-checks.true("weights follow total / (2 * count)", np.allclose(weights, len(train) / (2 * counts)))
-checks.expect("'always real' F1 of the fake class", baselines.loc["always real", "f1"], equals=0)
-checks.expect("'always real' accuracy = share of reals", baselines.loc["always real", "accuracy"],
-              equals=counts[0] / counts.sum(), tol=1e-9)  # fmt: skip
-checks.true("more tolerance never catches less noise", sweep["pixel_noise_caught"].is_monotonic_increasing)
 checks.expect("real : fake ratio", counts[0] / counts[1], *(expect_ratio or (None, None)))
 low_high = expect_noise_values or (None,) * 4
 checks.expect("lowest pepper value", injected.loc["pepper", "min"], low=low_high[0])

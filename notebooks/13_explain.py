@@ -37,7 +37,7 @@
 # papermill notebooks/13_explain.ipynb out.ipynb -p run demo-freqnet -p layer stages.2
 # ```
 
-# %% tags=["parameters"] nbmake={"mock": {"run": "smoke-freqnet", "make_missing": true, "make_size": "smoke", "make_train_images": 0, "make_epochs": 1, "n_show": 3, "expect_val_auc_min": 0.7}}
+# %% tags=["parameters"] nbmake={"mock": {"run": "smoke-freqnet", "make_missing": true, "make_size": "smoke", "make_train_images": 0, "make_epochs": 1, "n_show": 3, "expect_val_auc_min": 0.7, "expect_cam_ratio": [1.5, 2.3]}}
 run = "demo-freqnet"  # upstream run of a convolutional model: a name under runs/ or a path
 max_images = 500  # validation images explained (a stratified subset; 0: all of them)
 layer = ""  # Grad-CAM layer as a module path such as "stages.2" ("": found automatically)
@@ -53,6 +53,7 @@ make_train_images = 0  # labelled images of a run made here (0: all of them)
 make_img_size = 64  # image side in px of a run made here
 make_epochs = 3  # epochs of a run made here
 expect_val_auc_min = None  # checks: least validation AUC of the run (None: not checked)
+expect_cam_ratio = None  # checks: [low, high] of the fakes' CAM mass inside the fake region over the region's share of the image (None: not checked)
 dflib_source = ""  # where the setup cell installs dflib from when it is missing: a git URL, a folder or a wheel ("": found by itself)
 
 # %%
@@ -222,12 +223,13 @@ print("figures:", ", ".join(p.name for p in saved), "in", figures_dir)
 # ## Checks
 #
 # This notebook's answers, asserted: the upstream run's (`dflib.train.summary.run_checks`),
-# one CAM per image, non-negative (Grad-CAM keeps the evidence for "fake"), and the CAM
-# mass inside the fake region a share in [0, 1].
+# one CAM per image, and - where `expect_cam_ratio` is set (the CI size sets it) - how much
+# more of the fakes' CAM mass lies inside the fake region than the region's share of the
+# image (1: the model looks anywhere). Grad-CAM's sign and the mass share's range hold by
+# construction and are tested with the library.
 
 # %%
 checks = run_checks(source, expect_val_auc_min)
 checks.expect("CAMs (one per image)", len(cams), equals=len(ex.frame))
-checks.expect("least CAM value", float(cams.min()), low=0.0)
-checks.true("CAM mass inside the region in [0, 1]", bool(shares["inside"].dropna().between(0, 1 + 1e-6).all()))
+checks.expect("fakes' CAM mass inside the region / its share of the image", overall["ratio"], *(expect_cam_ratio or (None, None)))
 checks.done();

@@ -55,6 +55,8 @@ prefix = "xgen"  # run names: <prefix>-<arch>-no-<family> and <prefix>-<arch>-al
 generators_dir = ""  # your own folder of generators (test/<generator>/{0_real,1_fake}; "": skip): every run scored per generator
 generators_split = "test"  # its split to score ("val" for GenImage's root of <generator>/{train,val})
 expect_val_auc_min = None  # checks: least validation AUC of the first all-families run (None: not checked; the CI size sets one)
+expect_mean_drop = None  # checks: [low, high] of the mean AUC drop from the seen families to the held-out one (None: not checked)
+expect_mean_gap = None  # checks: [low, high] of the mean AUC by which the all-families run beats the held-out run on the held-out fakes (None: not checked)
 dflib_source = ""  # where the setup cell installs dflib from when it is missing: a git URL, a folder or a wheel ("": found by itself)
 
 # %%
@@ -166,19 +168,23 @@ print(crossgen.conclusion(summary))
 # %% [markdown]
 # ## Checks
 #
-# This notebook's answers, asserted: one summary row per held-out run, `drop = in - out`
-# and `gap = base - out` as their names say, every AUC a share in [0, 1], and - where
-# `expect_val_auc_min` is set - the first all-families run learned (its checks,
-# `dflib.train.summary.run_checks`: a validation AUC above what label-shuffled predictions
-# reach, the floor clearing that too).
+# This notebook's answers, asserted: one summary row per held-out run, where the
+# `expect_mean_*` parameters are set the mean AUC drop from the seen families to the unseen
+# one (`drop = in - out`) and the mean gap by which a run that saw the family beats one
+# that did not (`gap = base - out`), and - where `expect_val_auc_min` is set - the first
+# all-families run learned (its checks, `dflib.train.summary.run_checks`: a validation AUC
+# above what label-shuffled predictions reach, the floor clearing that too). The CI size
+# sets no band on the drop or the gap: after one smoke epoch the unseen families do not
+# score below the seen ones (seed 42: mean drop -0.020), and at seed 43 the all-families
+# run itself stays within chance (val AUC 0.493), so neither answer holds across seeds.
 
 # %%
 baseline = next(run for p, run in zip(plan, runs, strict=True) if crossgen.held_out(p) == crossgen.ALL)
 checks = run_checks(baseline, expect_val_auc_min)
 checks.expect("summary rows (held-out runs)", len(summary), equals=sum(crossgen.held_out(p) != crossgen.ALL for p in plan))
-checks.expect("largest |drop_auc - (in_auc - out_auc)|", (summary["drop_auc"] - (summary["in_auc"] - summary["out_auc"])).abs().max(), high=1e-9)
-checks.expect("largest |gap_auc - (base_auc - out_auc)|", (summary["gap_auc"] - (summary["base_auc"] - summary["out_auc"])).abs().max(), high=1e-9)
-checks.true("AUCs in [0, 1]", bool(summary[["in_auc", "out_auc", "base_auc"]].stack().between(0, 1).all()))
+checks.expect("mean AUC drop, seen families - the held-out one", summary["drop_auc"].mean(), *(expect_mean_drop or (None, None)))
+checks.expect("mean AUC gap on the held-out fakes, all-families run - held-out run", summary["gap_auc"].mean(),
+              *(expect_mean_gap or (None, None)))  # fmt: skip
 checks.done();
 
 # %% [markdown]

@@ -6,7 +6,8 @@ share live in ``notebooks/templates/training.py`` (jupytext text with ``{{field}
 notebook says of its own architecture lives in :data:`TRAINING` below. Edit those, never
 a generated notebook: ``make notebooks`` rewrites the six ``.py`` files and their
 ``.ipynb`` twins, and ``tests/test_notebooks.py`` fails when a committed notebook differs
-from what this writes.
+from what this writes. It also writes the ``expect_*`` values of every notebook's nbmake
+mock (the CI size's expected answers) from ``scripts/expectations.py``.
 
     python scripts/notebooks.py            # write notebooks/04-09_*.py from the template
     python scripts/notebooks.py --check    # exit 1 naming the notebooks that differ
@@ -16,12 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from expectations import CI
+
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "notebooks" / "templates" / "training.py"
+NOTEBOOKS = ROOT / "notebooks"
+TEMPLATE = NOTEBOOKS / "templates" / "training.py"
+# the parameters cell's header line, with its nbmake metadata
+PARAMETERS = re.compile(r'^# %% tags=\["parameters"\] nbmake=(.*)$', re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,7 @@ class Training:
 
     title: str  # the heading, with the notebook's number
     arch: str  # the `arch` parameter's default (dflib.models.list_models())
-    mock: dict = field(default_factory=dict)  # the CI size: nbmake's mock parameters
+    mock: dict = field(default_factory=dict)  # the CI size: nbmake's mock (expect_*: CI)
     intro: str = ""  # markdown: the recipe, what the write-up reported, papermill commands
     discussion: str = ""  # markdown: how to read the results
 
@@ -42,18 +49,19 @@ FLOOR = {
         "the CI size sets one",
         """\
 This notebook's answers, asserted: the history's length, one probability in [0, 1] per
-validation image, the tuned threshold at least as good as 0.5 on validation, and - where
-`expect_val_auc_min` is set (the CI size sets one) - a validation AUC that a model which
-learned nothing does not reach (the floor itself must clear the AUC of shuffled labels).""",
+validation image, and - where `expect_val_auc_min` is set (the CI size sets one, `make
+test-demo` another) - a validation AUC that a model which learned nothing does not reach
+(the floor itself must clear the AUC of shuffled labels).""",
     ),
     False: (
-        "the CI size sets none: one CPU epoch at smoke size leaves this model within chance",
+        "the CI size sets none: one CPU epoch at smoke size leaves this model within chance; make test-demo sets one",
         """\
 This notebook's answers, asserted: the history's length, one probability in [0, 1] per
-validation image, the tuned threshold at least as good as 0.5 on validation, and - where
-`expect_val_auc_min` is set - a validation AUC that a model which learned nothing does not
-reach (the floor itself must clear the AUC of shuffled labels). The CI size sets no floor
-here: one CPU epoch at smoke size leaves this model within chance (set one for a longer run).""",
+validation image, and - where `expect_val_auc_min` is set - a validation AUC that a model
+which learned nothing does not reach (the floor itself must clear the AUC of shuffled
+labels). The CI size sets no floor here: one CPU epoch at smoke size leaves this model
+within chance. `make test-demo` sets the demo size's where one holds (64 px, 3 epochs), from
+`scripts/expectations.py`.""",
     ),
 }
 
@@ -152,7 +160,6 @@ same data and epochs. `reports/training.md` holds the three side by side.""",
             "epochs": 1,
             "finetune_epochs": 0,
             "batch_size": 16,
-            "expect_val_auc_min": 0.7,
         },
         intro="""\
 About 2M parameters; each frequency layer takes the FFT of the feature map, removes
@@ -215,9 +222,10 @@ def render(name: str, template: str | None = None) -> str:
     """The ``.py`` text of training notebook ``name`` (a key of :data:`TRAINING`)."""
     text = TEMPLATE.read_text() if template is None else template
     notebook = TRAINING[name]
-    floor, checks = FLOOR["expect_val_auc_min" in notebook.mock]
+    mock = notebook.mock | CI.get(name, {})
+    floor, checks = FLOOR["expect_val_auc_min" in mock]
     fields = {
-        "title": notebook.title, "arch": notebook.arch, "mock": json.dumps(notebook.mock),
+        "title": notebook.title, "arch": notebook.arch, "mock": json.dumps(mock),
         "floor": floor, "intro": markdown(notebook.intro),
         "discussion": markdown(notebook.discussion), "checks": markdown(checks),
     }  # fmt: skip
@@ -226,20 +234,32 @@ def render(name: str, template: str | None = None) -> str:
     return text
 
 
+def with_expectations(text: str, expected: dict) -> str:
+    """A notebook's ``.py`` text with its nbmake mock's ``expect_*`` values replaced by
+    ``expected`` (its row of :data:`expectations.CI`), the other mock values kept."""
+    match = PARAMETERS.search(text)
+    metadata = json.loads(match.group(1))
+    mock = {k: v for k, v in metadata["mock"].items() if not k.startswith("expect_")}
+    line = match.group(0).replace(match.group(1), json.dumps(metadata | {"mock": mock | expected}))
+    return text[: match.start()] + line + text[match.end() :]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if any differs")
     args = parser.parse_args(argv)
     differ = []
-    for name in TRAINING:
-        path = ROOT / "notebooks" / f"{name}.py"
-        text = render(name)
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")):
+        if path.stem in TRAINING:
+            text = render(path.stem)
+        else:
+            text = with_expectations(path.read_text(), CI.get(path.stem, {}))
         if path.read_text() != text:
             differ.append(path.name)
             if not args.check:
                 path.write_text(text)
-    verb = "differ from the template" if args.check else "written"
-    print(f"{len(differ)} training notebook(s) {verb}: {', '.join(differ) or 'none'}")
+    verb = "differ from the template and scripts/expectations.py" if args.check else "written"
+    print(f"{len(differ)} notebook(s) {verb}: {', '.join(differ) or 'none'}")
     return 1 if args.check and differ else 0
 
 

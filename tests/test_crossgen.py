@@ -97,6 +97,8 @@ def test_summary_compares_in_out_and_baseline():
     assert summary["held_out"] == "nearest"
     assert summary["in_auc"] == pytest.approx(7 / 8) and summary["out_auc"] == pytest.approx(1.0)
     assert summary["base_auc"] == pytest.approx(1.0)  # the baseline on the nearest fakes
+    assert summary["drop_auc"] == pytest.approx(summary["in_auc"] - summary["out_auc"])
+    assert summary["gap_auc"] == pytest.approx(summary["base_auc"] - summary["out_auc"])
     assert summary["drop_auc"] == pytest.approx(7 / 8 - 1.0)
     assert "freqnet" in crossgen.conclusion(crossgen.summarise(table))
 

@@ -91,6 +91,9 @@ def test_tuned_threshold_equals_brute_force_with_ties(seed):
     assert tuned.threshold == pytest.approx(expected_t)
     assert tuned.f1 == pytest.approx(expected_f1)
     assert tuned.recall == pytest.approx(recall_score(y, prob >= tuned.threshold))
+    # the tuned threshold is at least as good as 0.5 on the set it was tuned on (an argmax)
+    gain = threshold_gain(y, prob, tuned.threshold).loc["validation", "gain"]
+    assert gain >= -1e-12
 
 
 def test_tied_f1_goes_to_the_lower_threshold_on_small_sets():
@@ -288,6 +291,8 @@ def test_compare_methods_and_write_ensemble(tmp_path):
     both = merge({"": comparison, " + tta": comparison})
     assert len(both.table) == 2 * len(table) and "greedy + tta" in both.test
     assert both.best() == comparison.best()  # a tie keeps the first (plain) row
+    best = table["val_f1_tuned"].max()  # the chosen method is the best on validation
+    assert table.loc[comparison.best(), "val_f1_tuned"] == best
 
 
 # --- pseudo-labels ----------------------------------------------------------------------

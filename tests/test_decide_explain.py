@@ -106,6 +106,8 @@ def test_cam_mass_share_uniform_concentrated_and_empty():
     assert empty["ratio"].isna().all()
     no_region = explain.cam_mass_share(np.ones((1, 16, 16)), np.zeros((1, 16, 16)))
     assert no_region["ratio"].isna().all()
+    anywhere = explain.cam_mass_share(rng.random((4, 16, 16)), masks)  # Grad-CAM is >= 0
+    assert anywhere["inside"].between(0, 1).all()
 
 
 def test_mass_share_summary_groups():

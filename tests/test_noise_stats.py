@@ -27,6 +27,7 @@ def test_sweep_counts_caught_and_collateral(noisy_pair):
     assert sweep.loc[0, "noise_caught"] == 0 and sweep.loc[4, "noise_caught"] == 0
     assert sweep.loc[5, "noise_caught"] == 1.0 and sweep.loc[5, "genuine_flagged"] == 0
     assert sweep.loc[25, "genuine_flagged"] > 0  # the dark band
+    assert sweep["pixel_noise_caught"].is_monotonic_increasing  # more tolerance, more caught
     assert noise_stats.recommend_tolerance(sweep.reset_index()) == 5
 
 

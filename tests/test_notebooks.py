@@ -221,3 +221,101 @@ def test_training_notebooks_are_written_from_their_template(script):
     )
     code = [[c.source for c in code_cells(nbformat.read(p, as_version=4))[1:]] for p in TRAINING]
     assert all(cells == code[0] for cells in code), "the training notebooks' code cells differ"
+
+
+def test_the_ci_size_expects_what_the_expectations_table_says(script):
+    """Each notebook's nbmake mock holds exactly its row of ``scripts/expectations.py``'s
+    CI table (``make notebooks`` writes it), and every value of either size's table is a
+    parameter of its notebook, so no expectation is lost to a typo."""
+    expectations = script("expectations")
+    differ = {}
+    for path in PAIRS:
+        cell = parameters_cell(nbformat.read(path, as_version=4))
+        mock = cell.metadata["nbmake"]["mock"]
+        names = {p.name for p in PythonTranslator.inspect(cell)}
+        expected = {k: v for k, v in mock.items() if k.startswith("expect_")}
+        if expected != expectations.CI.get(path.stem, {}):
+            differ[path.stem] = expected
+        for table in expectations.SIZES.values():
+            assert set(table.get(path.stem, {})) <= names, f"{path.stem}: not a parameter"
+    assert differ == {}, "the nbmake mock differs from scripts/expectations.py: make notebooks"
+    assert set(expectations.CI) | set(expectations.DEMO) <= set(IDS)
+    notebooks = script("notebooks")
+    edited = notebooks.with_expectations((NOTEBOOKS / "10_threshold_tuning.py").read_text(),
+                                         {"expect_val_auc_min": 0.5})  # fmt: skip
+    assert '"expect_val_auc_min": 0.5}}' in edited and '"run": "smoke-freqnet"' in edited
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_demo_passes_the_demo_table(script):
+    """``make demo`` (printed, not run: ``make -n``) passes each notebook the values of the
+    expectations table's demo size and no others."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+
+    expectations = script("expectations")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    dry = subprocess.run(["make", "-n", "-C", str(NOTEBOOKS.parent), f"PYTHON={sys.executable}",
+                          "demo"], env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    commands = [shlex.split(c) for c in dry.stdout.replace("\\\n", " ").splitlines()
+                if "papermill" in c]  # fmt: skip
+    assert len(commands) == 3
+    for words in commands:
+        stem = Path(next(w for w in words if w.endswith(".ipynb"))).stem
+        given = {}
+        for flag, value in zip(words, words[1:], strict=False):
+            if flag == "-y":
+                given |= json.loads(value)
+            elif flag == "-p" and value.startswith("expect_"):
+                given[value] = "by hand"
+        assert given == expectations.DEMO.get(stem, {}), stem
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_test_demo_holds_every_training_notebook_to_a_measured_floor(script):
+    """``make test-demo`` (printed, not run: it takes an hour) runs each training notebook
+    at the demo regime with the demo table's floor, and each floor lies between the 99th
+    percentile of label-shuffled predictions and the AUC of the ledger's seed-42 run of
+    that regime (the run the floor was read from), or is absent where that run did not
+    learn."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from dflib.metrics import learning
+
+    expectations, notebooks = script("expectations"), script("notebooks")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    dry = subprocess.run(["make", "-n", "-C", str(NOTEBOOKS.parent), f"PYTHON={sys.executable}",
+                          "test-demo"], env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert dry.returncode == 0 and "scripts/expectations.py test-demo" in dry.stdout
+    assert expectations.TEST_DEMO == [p.stem for p in TRAINING]
+    ledger = NOTEBOOKS.parent / "reports" / "runs"
+    for name in expectations.TEST_DEMO:
+        words = shlex.split(expectations.demo_tier_args(name))
+        given = dict(zip(words[::2], words[1::2], strict=True))
+        assert json.loads(given["-y"]) == expectations.DEMO[name]
+        run = ledger / f"claims-arch-{notebooks.TRAINING[name].arch}-s42"
+        params = json.loads((run / "params.json").read_text())
+        regime = {k: params[k] for k in ("synthetic_size", "img_size", "epochs", "finetune_epochs")}
+        assert regime == {
+            "synthetic_size": "demo",
+            "img_size": 64,
+            "epochs": 3,
+            "finetune_epochs": 0,
+        }
+        val = pd.read_csv(run / "predictions_val.csv.gz")
+        found, floor = (
+            learning(val["label"], val["prob"]),
+            expectations.DEMO[name]["expect_val_auc_min"],
+        )
+        if floor is None:
+            assert found.auc <= found.floor, f"{name}: its run learned, so it needs a floor"
+        else:
+            assert found.floor < floor <= found.auc, name
