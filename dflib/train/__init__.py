@@ -19,7 +19,7 @@ One module per question:
 - :mod:`~dflib.train.summary`: how a finished run did (one row per run beside the write-up, a training notebook's checks);
 - :mod:`~dflib.train.plan`: the runs a study needs, found where finished and trained where missing (the one planner);
 - :mod:`~dflib.train.predict`: predicting with finished runs;
-- :mod:`~dflib.train.machine`: what a run would use on this machine and the traps it would meet (``python -m dflib env``).
+- :mod:`~dflib.train.machine`: how a step runs on this machine and what a run will use here (the device, precision, compile, memory format, step memory, threads and workers; ``python -m dflib env``).
 
 >>> from dflib.train import fit, get_recipe
 >>> result = fit(get_recipe("xception_resnet50", epochs=3, img_size=96))

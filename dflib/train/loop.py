@@ -9,7 +9,9 @@ stage on 100% of the labelled data at a lower lr. After every epoch ``last.pt`` 
 written atomically; ``fit(..., resume=True)`` continues from it and ends with the same
 history and weights as an uninterrupted run, because each epoch draws its batch order
 and its augmentations from ``(seed, epoch)`` alone. Under ``torchrun`` the same loop runs
-in every process with DistributedDataParallel (:mod:`dflib.train.distributed`).
+in every process with DistributedDataParallel (:mod:`dflib.train.distributed`). How
+each step runs on this machine (precision, compile, memory format, workers) is
+:mod:`dflib.train.machine`'s.
 
 The header (``params.json``, ``environment.json``, ``skipped.csv``) is written before
 the first epoch, so even a run that dies early says what it was. Validation predictions
@@ -20,8 +22,6 @@ then trained on, so the threshold is tuned before fine-tuning, as the write-up d
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,16 +31,12 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from dflib.environment import available_cores
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.models import count_params, create_model
 from dflib.runtime import (
-    amp_dtype,
     amp_note,
-    cpu_bf16,
     require_built_for,
     resolve_device,
     seed_everything,
@@ -60,7 +56,6 @@ from dflib.train.inputs import (
     TrainingData,
     batch_loader,
     epoch_order,
-    eval_batch_size,
     eval_batches,
     eval_loader,
     hold,
@@ -69,7 +64,19 @@ from dflib.train.inputs import (
     to_device,
 )
 from dflib.train.losses import Loss, fake_probability, make_loss
-from dflib.train.optim import fused, make_optimizer
+from dflib.train.machine import (
+    Device,
+    compile_mode,
+    compile_unsupported,
+    compiled_graphs,
+    cpu_threads,
+    describe_step,
+    loader_workers,
+    step_memory,
+    uses_channels_last,
+    wrap_step,
+)
+from dflib.train.optim import make_optimizer
 from dflib.train.runs import EpochSink, RunFolder, environment_info
 
 # called after every training step with (batch index, images so far, seconds so far); all
@@ -89,37 +96,6 @@ _NO_BAD = 2**62  # "no non-finite batch yet", larger than any batch index
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-@dataclass
-class Device:
-    """Where and how the model runs: the device, the autocast dtype, the grad scaler."""
-
-    device: torch.device
-    amp_dtype: torch.dtype | None = None
-    scaler: torch.amp.GradScaler | None = None
-
-    @classmethod
-    def for_run(cls, device: torch.device, amp: str) -> Device:
-        """The setup a run's ``amp`` setting asks for (:func:`dflib.runtime.amp_dtype`):
-        fp16 steps get a GradScaler on the same device type (gradients of small fp16
-        losses would underflow to zero without it)."""
-        dtype = amp_dtype(amp, device)
-        return cls(
-            device, dtype, torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
-        )
-
-    def describe(self) -> str:
-        """The precision of each step, for the run's ``step:`` line."""
-        if self.amp_dtype is None:
-            return "float32"
-        scaler = " + GradScaler" if self.scaler is not None else ""
-        return f"{str(self.amp_dtype).replace('torch.', '')} autocast{scaler}"
-
-    def autocast(self):
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
 
 def train_one_epoch(
@@ -346,13 +322,6 @@ def duration_estimate(config: TrainConfig, device: torch.device, n_train: int) -
 
 # --- a whole run ---
 
-# the oldest GPU inductor compiles for (Volta); a P100 is 6.0
-MIN_COMPILE_CAPABILITY = (7, 0)
-# devices where channels_last="auto" is NHWC (tensor cores want it). A CPU is NHWC under
-# "auto" where it runs bf16 natively (the benchmark's CPU table measured it faster there),
-# NCHW elsewhere, as before. Tests add "cpu" to take the GPU's layout on any CPU.
-CHANNELS_LAST_DEVICES = ("cuda",)
-
 
 @dataclass
 class FitResult:
@@ -456,7 +425,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
         if world.is_main:
             print(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
         epoch = main_stage_on_resume(epoch, history, best, config, world.is_main)
-    step_model = _wrap(model, mode, world, device, config.batch_size)
+    step_model = wrap_step(model, mode, world, device, config.batch_size)
     graphs_before = compiled_graphs()
     workers = loader_workers(config, device)
     measured = config.resident_data == "auto" and device.type == "cuda"
@@ -576,126 +545,12 @@ def main_stage_on_resume(epoch: int, history: list, best: dict, config: TrainCon
     return epoch
 
 
-def compile_mode(config: TrainConfig, device: torch.device, distributed: bool) -> str | None:
-    """``torch.compile``'s mode for the step model (``None``: eager).
-
-    On one CUDA device ``reduce-overhead``: the fixed-shape forward and backward are
-    replayed as CUDA graphs, since at the recipes' batch sizes (16-32) the launches, not
-    the arithmetic, bound a step. Under DDP and on a CPU the default mode.
-    """
-    if not config.compile or compile_unsupported(device):
-        return None
-    return "reduce-overhead" if device.type == "cuda" and not distributed else "default"
-
-
-def compile_unsupported(device: torch.device) -> str:
-    """Why ``torch.compile`` cannot run on ``device`` ("" when it can): inductor's Triton
-    kernels need a GPU of compute capability 7.0 or newer, and on an older one (Kaggle's
-    P100, 6.0) the first forward crashes."""
-    if device.type != "cuda":
-        return ""
-    capability = torch.cuda.get_device_capability(device)
-    if capability >= MIN_COMPILE_CAPABILITY:
-        return ""
-    return (
-        f"compile=True needs a GPU of compute capability >= "
-        f"{'.'.join(map(str, MIN_COMPILE_CAPABILITY))} (inductor's Triton kernels); "
-        f"{torch.cuda.get_device_name(device)} has {'.'.join(map(str, capability))}, so the "
-        "step runs eager. Pass compile=False (--no-compile) to leave it off."
-    )
-
-
-def describe_step(mode: str | None, model: nn.Module, dev: Device, channels_last: bool) -> str:
-    """How each training step runs, for the run's log and ``params.json``: compiled or
-    eager, its precision, its memory format and AdamW's update."""
-    compiled = "eager" if mode is None else f"torch.compile ({mode})"
-    layout = "channels_last" if channels_last else "NCHW"
-    update = "fused" if fused(list(model.parameters())) else "default"
-    return f"{compiled}, {dev.describe()}, {layout}, AdamW {update} update"
-
-
-def _wrap(model: nn.Module, mode: str | None, world: ddp.World, device, batch_size: int):
-    """DistributedDataParallel across processes, then ``torch.compile`` if asked, for whole
-    batches only (:class:`OneShapeStep`).
-
-    Dynamo is reset first: its compiled code and recompile counts are per function, and
-    every model shares ``ClassifierBase.forward``, so the runs before this one in the
-    process (a notebook training one architecture after another) would count towards
-    this one's recompile limit, past which dynamo silently runs eager.
-    """
-    step_model = model
-    if world.active:
-        ids = [device.index] if device.type == "cuda" else None
-        step_model = DistributedDataParallel(model, device_ids=ids)
-    if mode is None:
-        return step_model
-    torch._dynamo.reset()
-    return OneShapeStep(torch.compile(step_model, mode=mode), step_model, batch_size)
-
-
-class OneShapeStep(nn.Module):
-    """The compiled step for whole batches, the eager one for an epoch's smaller last batch.
-
-    Each new input shape makes a compiled module compile a new graph (and under CUDA
-    graphs, record a new one): the ragged last batch would add one per run. Only
-    ``batch_size`` images ever reach ``compiled``, so the training step is one graph.
-    """
-
-    def __init__(self, compiled: nn.Module, eager: nn.Module, batch_size: int) -> None:
-        super().__init__()
-        self.compiled, self.eager, self.batch_size = compiled, eager, batch_size
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.compiled if len(x) == self.batch_size else self.eager)(x)
-
-
-def compiled_graphs() -> int:
-    """Graphs dynamo has compiled in this process so far."""
-    return int(torch._dynamo.utils.counters["stats"]["unique_graphs"])
-
-
 def _record_graphs(run: RunFolder, graphs: int) -> None:
     """The run's compiled graph count, in its log and its ``params.json``
     (``compiled_graphs``): 1 when the training step compiled once."""
     print(f"torch.compile: {graphs} graph{'s' if graphs != 1 else ''} compiled for the "
           "training step (1 expected: more means recompiles or graph breaks)")  # fmt: skip
     runs.write_json(run.params, {**run.read_json("params"), "compiled_graphs": graphs})
-
-
-def step_memory(model: nn.Module, pipeline, loss_fn, dev: Device, config: TrainConfig) -> int:
-    """Device bytes one training step and one evaluation batch take beyond what is
-    allocated now: a dry step on a copy of the model (forward, backward, AdamW's update
-    with its state, then an evaluation batch of :func:`eval_batch_size`), so the resident
-    cache is sized after the optimiser state, gradients and activations that do not
-    exist yet. The model, its optimiser and every random generator are left as they were.
-    """
-    device = dev.device
-    size, side = config.batch_size, config.img_size
-    torch.cuda.synchronize(device)
-    before = torch.cuda.memory_allocated(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        dry = copy.deepcopy(model).train()
-        optimizer, _ = make_optimizer(dry, config, finetune=False)
-        images = torch.zeros((size, side, side, 3), dtype=torch.uint8, device=device)
-        labels = torch.zeros(size, dtype=torch.int64, device=device)
-        x = pipeline(images, train=True)
-        with dev.autocast():
-            loss = loss_fn(dry(x), labels)
-        loss.backward()
-        optimizer.step()
-        del x, loss, images, labels
-        dry.eval()
-        n = eval_batch_size(size, device)
-        with torch.no_grad():
-            x = pipeline(torch.zeros((n, side, side, 3), dtype=torch.uint8, device=device))
-            with dev.autocast():
-                dry(x)
-        del x, dry, optimizer
-    torch.cuda.synchronize(device)
-    peak = torch.cuda.max_memory_allocated(device) - before
-    torch.cuda.empty_cache()
-    return max(int(peak), 0)
 
 
 def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held) -> dict[str, Any]:
@@ -727,31 +582,6 @@ def model_and_pipeline(config: TrainConfig, device: torch.device):
     cfg = model.default_cfg
     pipeline = DevicePipeline(cfg.mean, cfg.std, config.augment, config.img_size, channels_last)
     return model, pipeline.to(device)
-
-
-def uses_channels_last(config: TrainConfig, device: torch.device) -> bool:
-    """Whether the model and its batches are NHWC: ``channels_last="on"``, or ``"auto"``
-    on one of :data:`CHANNELS_LAST_DEVICES` or on a CPU that runs bf16 natively
-    (:func:`dflib.runtime.cpu_bf16`)."""
-    if config.channels_last != "auto":
-        return config.channels_last == "on"
-    kind = torch.device(device).type
-    return kind in CHANNELS_LAST_DEVICES or (kind == "cpu" and bool(cpu_bf16()))
-
-
-def cpu_threads() -> int:
-    """Intra-op threads of a CPU run: torch's count, capped by the cores this process may
-    use (:func:`dflib.environment.available_cores`: the affinity mask and the cgroup
-    quota, where torch counts the host's cores)."""
-    return min(torch.get_num_threads(), available_cores())
-
-
-def loader_workers(config: TrainConfig, device: torch.device) -> int:
-    """Batch-reading processes: the recipe's, else 0 on a CPU and 2 on a GPU."""
-    if config.workers >= 0:
-        return config.workers
-    # reading a memmap is cheap: on a CPU the cores are better spent on the model
-    return 0 if device.type == "cpu" else 2
 
 
 # --- the files a run leaves besides its checkpoints ---

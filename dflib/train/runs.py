@@ -292,7 +292,7 @@ def write_predictions(path: Path, ids, labels, probs) -> Path:
 
 
 def environment_info(dev) -> dict[str, Any]:
-    """Device, precision and versions of a run's :class:`~dflib.train.loop.Device`, for
+    """Device, precision and versions of a run's :class:`~dflib.train.machine.Device`, for
     ``environment.json`` and the leaderboard."""
     device = dev.device
     if device.type == "cuda":
