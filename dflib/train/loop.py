@@ -77,7 +77,7 @@ from dflib.train.machine import (
     wrap_step,
 )
 from dflib.train.optim import make_optimizer
-from dflib.train.runs import EpochSink, RunFolder, environment_info
+from dflib.train.runs import RunFolder, environment_info
 
 # called after every training step with (batch index, images so far, seconds so far); all
 # three are host-side numbers, so a hook costs no device sync. On CUDA the host runs ahead
@@ -300,7 +300,9 @@ def epoch_line(row: dict[str, Any], config: TrainConfig) -> str:
     )
 
 
-def duration_estimate(config: TrainConfig, device: torch.device, n_train: int) -> BatchHook:
+def duration_estimate(
+    config: TrainConfig, device: torch.device, n_train: int, say: Callable[[str], None] = print
+) -> BatchHook:
     """After a few steps on a CPU, say how long the whole run will take and how to shrink it."""
     said = {"done": device.type != "cpu"}
 
@@ -310,7 +312,7 @@ def duration_estimate(config: TrainConfig, device: torch.device, n_train: int) -
         said["done"] = True
         total = seconds / seen * n_train * config.total_epochs * 1.15  # + evaluation
         if total > 600:
-            print(
+            say(
                 f"CPU only: this run will take about {total / 3600:.1f} h "
                 f"({n_train:,} images x {config.total_epochs} epochs at {config.img_size} px). "
                 "For a quick look: -p train_images 2000 -p img_size 96 -p epochs 3 "
@@ -387,6 +389,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             "or give another name with out=... (--out)."
         )
     ddp.barrier(world)  # every rank has looked before rank 0 writes
+    sink = RunSink(run, config) if world.is_main else Silent()  # what the run says and writes
     seed_everything(config.seed, config.deterministic)
     if device.type == "cpu":
         torch.set_num_threads(cpu_threads())
@@ -403,18 +406,9 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     refused = compile_unsupported(device) if config.compile else ""
     if refused:
         step += " (compile refused by the GPU)"
-    if world.is_main:
-        write_run_header(run, config, model.default_cfg, data, dev, step)
-        print(f"validation: {data.validation}")
-        print(f"step: {step}")
-        for note in (amp_note(config.amp, device), refused):
-            if note:
-                print(note)
-        report = data.skipped_report()
-        if report.skipped:
-            print(report.summary(full_list=run.skipped))
-        if world.active:
-            print(ddp.describe(world, config.batch_size, config.lr))
+    sink.header(model.default_cfg, data, dev, step, notes=(amp_note(config.amp, device), refused))
+    if world.active:
+        sink.say(ddp.describe(world, config.batch_size, config.lr))
 
     epoch, history, best = 0, [], {"epoch": -1, "f1": -1.0, "auc": -1.0, "since": 0}
     steps = 0  # optimiser steps so far: the step axis of the loggers
@@ -422,28 +416,24 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     if state is not None:
         optimizer, scheduler, epoch, history, best = restore(state, model, config, dev.scaler)
         steps = int(state.get("steps", 0))
-        if world.is_main:
-            print(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
-        epoch = main_stage_on_resume(epoch, history, best, config, world.is_main)
+        sink.say(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
+        epoch = main_stage_on_resume(epoch, history, best, config, sink.say)
     step_model = wrap_step(model, mode, world, device, config.batch_size)
     graphs_before = compiled_graphs()
     workers = loader_workers(config, device)
     measured = config.resident_data == "auto" and device.type == "cuda"
     step_bytes = step_memory(model, pipeline, loss_fn, dev, config) if measured else 0
     held = hold(config.resident_data, data.cache, data.labels, device, step_bytes)
-    if held is not None and world.is_main:
-        print(held.describe())
-    if world.is_main:
-        hooks = (*hooks, duration_estimate(config, device, len(data.train)))
+    if held is not None:
+        sink.say(held.describe())
+    hooks = (*hooks, duration_estimate(config, device, len(data.train), sink.say))
 
-    # every epoch's row goes to the run folder: history.csv, then the loggers asked for
-    sink = EpochSink(run, config.log, epoch, steps) if world.is_main else None
+    sink.start(epoch, steps)  # every epoch's row: history.csv, then the loggers asked for
     try:
         while epoch < config.total_epochs:
             finetune = epoch >= config.epochs
             if finetune and epoch == config.epochs:
-                if world.is_main:
-                    write_validation(run, model, data, pipeline, dev, workers, config)
+                sink.validation(model, data, pipeline, dev, workers)
                 ddp.barrier(world)
                 model.load_state_dict(load_checkpoint(run.best, map_location=device)["model"])
                 optimizer, scheduler = make_optimizer(model, config, finetune=True)
@@ -454,7 +444,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             order = ddp.shard(order, world, config.batch_size)
             batches = split_batches(order, config.batch_size, drop_last=True)
             loader = batch_source(held, data.cache, data.labels, batches, workers, device)
-            reader = sink.reader(steps, optimizer.param_groups[0]["lr"]) if sink else None
+            reader = sink.reader(steps, optimizer.param_groups[0]["lr"])  # the loggers' steps
             stats = train_one_epoch(step_model, loader, pipeline, loss_fn, optimizer, dev,
                                     epoch=epoch, progress=progress, hooks=hooks,
                                     on_read=reader)  # fmt: skip
@@ -474,32 +464,22 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
                 best = watched(best, row, config.early_stopping_metric)
                 if (row["val_f1"], row["val_auc"]) > (best["f1"], best["auc"]):
                     best = {**best, "epoch": epoch - 1, "f1": row["val_f1"], "auc": row["val_auc"]}
-                    if world.is_main:
-                        save_checkpoint({"model": model.state_dict(), "epoch": epoch}, run.best)
+                    sink.best(model, epoch)
                 if stopped_early(best, config):
-                    if world.is_main:
-                        print(f"early stopping: no better val {config.early_stopping_metric} "
-                              f"for {best['since']} epochs")  # fmt: skip
+                    sink.say(f"early stopping: no better val {config.early_stopping_metric} "
+                             f"for {best['since']} epochs")  # fmt: skip
                     epoch = config.epochs
-            if sink is not None:
-                save_checkpoint(last_state(model, optimizer, scheduler, dev.scaler, epoch,
-                                           history, best, config, steps), run.last)  # fmt: skip
-                sink.epoch(history)
-                print(epoch_line(row, config), flush=True)
+            sink.epoch(history, model, optimizer, scheduler, dev.scaler, epoch, best, steps)
     except KeyboardInterrupt:
-        if world.is_main:
-            print(f"\ninterrupted: {run.last} holds the last finished epoch; continue with "
-                  f"resume=True (--resume --out {run.root})")  # fmt: skip
+        sink.say(f"\ninterrupted: {run.last} holds the last finished epoch; continue with "
+                 f"resume=True (--resume --out {run.root})")  # fmt: skip
         raise
     finally:
-        if sink is not None:
-            sink.close()
-    if mode is not None and world.is_main:
-        _record_graphs(run, compiled_graphs() - graphs_before)
+        sink.close()
+    if mode is not None:
+        sink.graphs(compiled_graphs() - graphs_before)
     ddp.barrier(world)
-    metrics = {}
-    if world.is_main:
-        metrics = finish_run(run, model, data, pipeline, dev, workers, config, best)
+    metrics = sink.finish(model, data, pipeline, dev, workers, best) or {}
     ddp.barrier(world)
     return FitResult(run, config, pd.DataFrame(history), metrics, model, data)
 
@@ -524,7 +504,7 @@ def stopped_early(best: dict, config: TrainConfig) -> bool:
 
 
 def main_stage_on_resume(epoch: int, history: list, best: dict, config: TrainConfig,
-                         say: bool = True) -> int:  # fmt: skip
+                         say: Callable[[str], None] = print) -> int:  # fmt: skip
     """Where a resumed run goes on. An early stop that still holds under ``config`` keeps
     the main stage closed, whatever ``epochs`` asks now; one that no longer holds (a larger
     ``early_stopping``, or 0) goes on from the last epoch trained, not from the epoch the
@@ -533,24 +513,15 @@ def main_stage_on_resume(epoch: int, history: list, best: dict, config: TrainCon
         return epoch
     trained = sum(row["stage"] == "main" for row in history)
     if stopped_early(best, config):
-        if say and trained < config.epochs:
-            print(f"the main stage stopped early after {trained} epochs (no better val "
+        if trained < config.epochs:
+            say(f"the main stage stopped early after {trained} epochs (no better val "
                   f"{config.early_stopping_metric} for {best['since']}): it stays stopped; "
                   "resume with a larger early_stopping (or 0) to train on")  # fmt: skip
         return config.epochs
     if trained < epoch:
-        if say:
-            print(f"the early stop after {trained} epochs no longer holds: training on")
+        say(f"the early stop after {trained} epochs no longer holds: training on")
         return trained
     return epoch
-
-
-def _record_graphs(run: RunFolder, graphs: int) -> None:
-    """The run's compiled graph count, in its log and its ``params.json``
-    (``compiled_graphs``): 1 when the training step compiled once."""
-    print(f"torch.compile: {graphs} graph{'s' if graphs != 1 else ''} compiled for the "
-          "training step (1 expected: more means recompiles or graph breaks)")  # fmt: skip
-    runs.write_json(run.params, {**run.read_json("params"), "compiled_graphs": graphs})
 
 
 def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held) -> dict[str, Any]:
@@ -672,3 +643,85 @@ def _read_val(run: RunFolder, config: TrainConfig) -> dict[str, Any]:
     labels, probs = frame["label"].to_numpy(), frame["prob"].to_numpy()
     threshold, _ = best_threshold(labels, probs)
     return {"threshold": threshold, "labels": labels, "probs": probs}
+
+
+# --- everything a run says and writes: rank 0's sink ---
+
+
+class RunSink:
+    """Where a run's lines and files go: its header, its log lines, every epoch's
+    ``last.pt``, row (:class:`~dflib.train.runs.EpochSink`: ``history.csv``, then the
+    loggers) and line, ``best.pt``, and the validation and final files.
+
+    Rank 0 holds this one; every other rank holds :class:`Silent`, the same methods doing
+    nothing, so ``fit`` reads top to bottom with no rank guard around what it says or writes.
+    """
+
+    def __init__(self, run: RunFolder, config: TrainConfig) -> None:
+        self.run, self.config, self.rows = run, config, None
+
+    def say(self, *lines: str) -> None:
+        """Print each line given (empty ones are skipped: a note that did not apply)."""
+        for line in lines:
+            if line:
+                print(line)
+
+    def header(self, model_cfg, data: TrainingData, dev: Device, step: str, notes=()) -> None:
+        """The files a run starts with (:func:`write_run_header`) and the lines that say
+        how it runs: its validation split, its step, ``notes`` and the data report."""
+        write_run_header(self.run, self.config, model_cfg, data, dev, step)
+        self.say(f"validation: {data.validation}", f"step: {step}", *notes)
+        report = data.skipped_report()
+        if report.skipped:
+            self.say(report.summary(full_list=self.run.skipped))
+
+    def start(self, epochs_done: int, steps_done: int) -> None:
+        """Open the loggers where the run starts again."""
+        self.rows = runs.EpochSink(self.run, self.config.log, epochs_done, steps_done)
+
+    def reader(self, steps: int, lr: float):
+        """The loss hook of the epoch's steps (:meth:`~dflib.train.runs.EpochSink.reader`)."""
+        return self.rows.reader(steps, lr)
+
+    def best(self, model: nn.Module, epoch: int) -> None:
+        save_checkpoint({"model": model.state_dict(), "epoch": epoch}, self.run.best)
+
+    def epoch(self, history, model, optimizer, scheduler, scaler, epoch, best, steps) -> None:
+        """``last.pt`` first (what a resume reads), then the row, then its line."""
+        save_checkpoint(last_state(model, optimizer, scheduler, scaler, epoch, history, best,
+                                   self.config, steps), self.run.last)  # fmt: skip
+        self.rows.epoch(history)
+        print(epoch_line(history[-1], self.config), flush=True)
+
+    def validation(self, model, data, pipeline, dev, workers) -> None:
+        write_validation(self.run, model, data, pipeline, dev, workers, self.config)
+
+    def graphs(self, graphs: int) -> None:
+        """The compiled graph count, in the log and ``params.json`` (``compiled_graphs``):
+        1 when the training step compiled once."""
+        self.say(f"torch.compile: {graphs} graph{'s' if graphs != 1 else ''} compiled for the "
+                 "training step (1 expected: more means recompiles or graph breaks)")  # fmt: skip
+        runs.write_json(
+            self.run.params, {**self.run.read_json("params"), "compiled_graphs": graphs}
+        )
+
+    def finish(self, model, data, pipeline, dev, workers, best) -> dict[str, Any]:
+        """The final files (:func:`finish_run`); the metrics."""
+        return finish_run(self.run, model, data, pipeline, dev, workers, self.config, best)
+
+    def close(self) -> None:
+        if self.rows is not None:
+            self.rows.close()
+
+
+class Silent:
+    """The sink of every rank but 0: :class:`RunSink`'s methods, each doing nothing (and
+    returning ``None``)."""
+
+    def __getattr__(self, name: str):
+        getattr(RunSink, name)  # a name RunSink lacks is an AttributeError here too
+        return _nothing
+
+
+def _nothing(*args, **kwargs) -> None:
+    return None
