@@ -107,7 +107,7 @@ from IPython.display import display
 
 from dflib import decide
 from dflib.environment import study_folder
-from dflib.train.summary import run_checks
+from dflib.train.runs import run_checks
 from dflib.viz import decisions as figures
 from dflib.viz.plotting import save
 
@@ -210,7 +210,7 @@ if retrain:
 # %% [markdown]
 # ## Checks
 #
-# This notebook's answers, asserted: the upstream run's (`dflib.train.summary.run_checks`),
+# This notebook's answers, asserted: the upstream run's (`dflib.train.runs.run_checks`),
 # every kept pseudo-label past its class's cut-off and at least `min_confidence`, the class
 # ratio matched where asked, and the true purity reported only where true labels exist.
 

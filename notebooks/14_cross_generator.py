@@ -111,7 +111,7 @@ from IPython.display import display
 from dflib.environment import study_folder
 from dflib.study import crossgen
 from dflib.train.plan import ensure_planned
-from dflib.train.summary import run_checks
+from dflib.train.runs import run_checks
 from dflib.viz import crossgen as figures
 from dflib.viz.plotting import save
 
@@ -169,7 +169,7 @@ print(crossgen.conclusion(summary))
 # This notebook's answers, asserted: one summary row per held-out run, `drop = in - out`
 # and `gap = base - out` as their names say, every AUC a share in [0, 1], and - where
 # `expect_val_auc_min` is set - the first all-families run learned (its checks,
-# `dflib.train.summary.run_checks`: a validation AUC above what label-shuffled predictions
+# `dflib.train.runs.run_checks`: a validation AUC above what label-shuffled predictions
 # reach, the floor clearing that too).
 
 # %%

@@ -121,7 +121,7 @@ from dflib.decide import ensure_runs, scores_by_generator
 from dflib.environment import study_folder
 from dflib.imageio import read_image
 from dflib.study import robustness
-from dflib.train.summary import run_checks
+from dflib.train.runs import run_checks
 from dflib.viz import robustness as figures
 from dflib.viz.plotting import save
 
@@ -244,7 +244,7 @@ display(Markdown(robustness.conclusions(scores)))
 # This notebook's answers, asserted: the clean row of each run through its own pipeline
 # equals the AUC of the run's own predictions on the same images (else the perturbation
 # pipeline is not the run's), every score a share in [0, 1], one row per run, condition
-# and filter setting, and the first run's own checks (`dflib.train.summary.run_checks`:
+# and filter setting, and the first run's own checks (`dflib.train.runs.run_checks`:
 # where `expect_val_auc_min` is set, a validation AUC above what label-shuffled predictions reach).
 
 # %%

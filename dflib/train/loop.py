@@ -63,6 +63,7 @@ from dflib.train.inputs import (
     split_batches,
     to_device,
 )
+from dflib.train.loggers import EpochSink
 from dflib.train.losses import Loss, fake_probability, make_loss
 from dflib.train.machine import (
     Device,
@@ -650,7 +651,7 @@ def _read_val(run: RunFolder, config: TrainConfig) -> dict[str, Any]:
 
 class RunSink:
     """Where a run's lines and files go: its header, its log lines, every epoch's
-    ``last.pt``, row (:class:`~dflib.train.runs.EpochSink`: ``history.csv``, then the
+    ``last.pt``, row (:class:`~dflib.train.loggers.EpochSink`: ``history.csv``, then the
     loggers) and line, ``best.pt``, and the validation and final files.
 
     Rank 0 holds this one; every other rank holds :class:`Silent`, the same methods doing
@@ -677,10 +678,10 @@ class RunSink:
 
     def start(self, epochs_done: int, steps_done: int) -> None:
         """Open the loggers where the run starts again."""
-        self.rows = runs.EpochSink(self.run, self.config.log, epochs_done, steps_done)
+        self.rows = EpochSink(self.run, self.config.log, epochs_done, steps_done)
 
     def reader(self, steps: int, lr: float):
-        """The loss hook of the epoch's steps (:meth:`~dflib.train.runs.EpochSink.reader`)."""
+        """The loss hook of the epoch's steps (:meth:`~dflib.train.loggers.EpochSink.reader`)."""
         return self.rows.reader(steps, lr)
 
     def best(self, model: nn.Module, epoch: int) -> None:
