@@ -161,3 +161,14 @@ def test_log_is_a_setting_from_notebooks_and_the_command_line_with_clear_errors(
         ValueError, match=r"log \['wandb'\] \(expected names from \('tensorboard',\)\)"
     ):
         get_recipe("freqnet", log=("wandb",))
+
+
+def test_every_rank_but_0_holds_a_sink_that_says_and_writes_nothing(tmp_path, capsys):
+    silent = loop.Silent()
+    assert silent.say("a line") is None and silent.finish(None, None, None, None, 0, {}) is None
+    silent.epoch([{"epoch": 1}], None, None, None, None, 1, {}, 4)
+    assert capsys.readouterr().out == "" and not any(tmp_path.iterdir())
+    with pytest.raises(AttributeError):
+        silent.sya("a misspelt method is an error on every rank, not a silent no-op")
+    loop.RunSink(RunFolder(tmp_path), tiny()).say("a line", "", "another")
+    assert capsys.readouterr().out == "a line\nanother\n"

@@ -11,7 +11,8 @@ history and weights as an uninterrupted run, because each epoch draws its batch 
 and its augmentations from ``(seed, epoch)`` alone. Under ``torchrun`` the same loop runs
 in every process with DistributedDataParallel (:mod:`dflib.train.distributed`). How
 each step runs on this machine (precision, compile, memory format, workers) is
-:mod:`dflib.train.machine`'s.
+:mod:`dflib.train.machine`'s. Everything a run says and writes goes through one sink,
+:class:`RunSink`, which rank 0 holds; every other rank holds :class:`Silent`.
 
 The header (``params.json``, ``environment.json``, ``skipped.csv``) is written before
 the first epoch, so even a run that dies early says what it was. Validation predictions
