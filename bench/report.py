@@ -26,7 +26,7 @@ TITLES = {
             "where bf16 is emulated). The four cells are timed in turn, a few steps each, "
             "three rounds, each keeping its median round. `amp=\"auto\"` and "
             "`channels_last=\"auto\"` on a CPU follow this table "
-            "(`dflib.train.loop.uses_channels_last`)."),
+            "(`dflib.train.machine.uses_channels_last`)."),
     "defaults": ("The defaults against the old path: whole `fit()` runs",
                  "`fit()` of `--defaults-arch` at 64 px on the `--size` benchmark, 2 epochs, with "
                  "the defaults (`amp` and `channels_last` `\"auto\"`), then with `--amp off "

@@ -34,16 +34,13 @@ from dflib.train.inputs import (
 )
 from dflib.train.loop import (
     CHECK_EVERY,
-    Device,
     batch_source,
-    compile_mode,
     evaluate,
-    loader_workers,
     model_and_pipeline,
-    step_memory,
     train_one_epoch,
 )
 from dflib.train.losses import make_loss
+from dflib.train.machine import Device, compile_mode, loader_workers, step_memory
 from dflib.train.optim import make_optimizer
 
 import measure

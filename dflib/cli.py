@@ -96,20 +96,21 @@ def _print_counts(table) -> None:
 def _train(args: argparse.Namespace) -> int:
     from dflib.train import fit, reference
     from dflib.train.flags import config_from_args
+    from dflib.train.loggers import write_figures
     from dflib.viz import training as figures
 
     config = config_from_args(args)
     result = fit(config, out=args.out, resume=args.resume, progress=not args.no_progress)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
         return 0
-    figures.run_figures(result.run, reference(config.arch).f1)
+    write_figures(result.run, figures.run_figures(result.run, reference(config.arch).f1))
     _print_run(result.run)
     print(f"next: python -m dflib predict --run {result.run.root} --data {config.data_dir}")
     return 0
 
 
 def _print_run(run) -> None:
-    from dflib.train.summary import run_row
+    from dflib.study.leaderboard import run_row
 
     row = run_row(run)
     print(f"run folder: {run.root}  ({row['arch']}, {row['train_images']:,} images at "

@@ -104,8 +104,10 @@ print(where_outputs_go())
 import pandas as pd
 from IPython.display import display
 
+from dflib.study.leaderboard import versus_reference
 from dflib.train import fit, get_recipe, reference
-from dflib.train.summary import run_checks, versus_reference
+from dflib.train.loggers import write_figures
+from dflib.train.runs import run_checks
 from dflib.viz import training as figures
 
 config = get_recipe(
@@ -174,7 +176,7 @@ figures.worst_errors(result.val_images(), val["id"].to_numpy(), val["label"].to_
 
 # %%
 display(versus_reference(result.run).round(4))
-saved = figures.run_figures(result.run, ref.f1)
+saved = write_figures(result.run, figures.run_figures(result.run, ref.f1))
 print("figures:", ", ".join(p.name for p in saved))
 
 # %% [markdown]

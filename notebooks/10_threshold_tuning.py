@@ -119,7 +119,7 @@ from dflib.decide import (
     write_threshold,
 )
 from dflib.decide import threshold as th
-from dflib.train.summary import run_checks
+from dflib.train.runs import run_checks
 from dflib.viz import decisions as figures
 from dflib.viz.plotting import save
 

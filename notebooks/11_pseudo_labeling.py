@@ -108,7 +108,7 @@ from IPython.display import display
 
 from dflib import decide
 from dflib.environment import study_folder
-from dflib.train.summary import run_checks
+from dflib.train.runs import run_checks
 from dflib.viz import decisions as figures
 from dflib.viz.plotting import save
 
@@ -211,7 +211,7 @@ if retrain:
 # %% [markdown]
 # ## Checks
 #
-# This notebook's answers, asserted: the upstream run's (`dflib.train.summary.run_checks`),
+# This notebook's answers, asserted: the upstream run's (`dflib.train.runs.run_checks`),
 # every kept pseudo-label at least `min_confidence`, train's class ratio kept to within one
 # image where per-class cut-offs are asked, the true purity reported only where true labels
 # exist, and - where `expect_purity_gain` is set (the CI size sets it) - how much purer the

@@ -112,7 +112,7 @@ from dflib.decide import ensure_run
 from dflib.environment import study_folder
 from dflib.study import explain
 from dflib.study.explain import load_explained, mass_share_summary
-from dflib.train.summary import run_checks
+from dflib.train.runs import run_checks
 from dflib.viz import explain as figures
 from dflib.viz.plotting import save
 from dflib.viz.training import worst_errors
@@ -222,7 +222,7 @@ print("figures:", ", ".join(p.name for p in saved), "in", figures_dir)
 # %% [markdown]
 # ## Checks
 #
-# This notebook's answers, asserted: the upstream run's (`dflib.train.summary.run_checks`),
+# This notebook's answers, asserted: the upstream run's (`dflib.train.runs.run_checks`),
 # one CAM per image, and - where `expect_cam_ratio` is set (the CI size sets it) - how much
 # more of the fakes' CAM mass lies inside the fake region than the region's share of the
 # image (1: the model looks anywhere). Grad-CAM's sign and the mass share's range hold by

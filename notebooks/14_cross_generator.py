@@ -113,7 +113,7 @@ from IPython.display import display
 from dflib.environment import study_folder
 from dflib.study import crossgen
 from dflib.train.plan import ensure_planned
-from dflib.train.summary import run_checks
+from dflib.train.runs import run_checks
 from dflib.viz import crossgen as figures
 from dflib.viz.plotting import save
 
@@ -172,7 +172,7 @@ print(crossgen.conclusion(summary))
 # `expect_mean_*` parameters are set the mean AUC drop from the seen families to the unseen
 # one (`drop = in - out`) and the mean gap by which a run that saw the family beats one
 # that did not (`gap = base - out`), and - where `expect_val_auc_min` is set - the first
-# all-families run learned (its checks, `dflib.train.summary.run_checks`: a validation AUC
+# all-families run learned (its checks, `dflib.train.runs.run_checks`: a validation AUC
 # above what label-shuffled predictions reach, the floor clearing that too). The CI size
 # sets no band on the drop or the gap: after one smoke epoch the unseen families do not
 # score below the seen ones (seed 42: mean drop -0.020), and at seed 43 the all-families

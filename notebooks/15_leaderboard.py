@@ -137,8 +137,7 @@ from dflib.study.claims import (
     write_reports,
 )
 from dflib.train.plan import ensure_planned
-from dflib.train.runs import RunFolder, is_finished, runs_root
-from dflib.train.summary import run_checks
+from dflib.train.runs import RunFolder, is_finished, run_checks, runs_root
 from dflib.viz.leaderboard import architecture_curves, score_vs_cost
 from dflib.viz.plotting import save
 
@@ -243,7 +242,7 @@ print("\n".join(f"wrote {p}" for p in written) or "reports_dir is empty: nothing
 #
 # This notebook's answers, asserted: one row per finished run and each run in one
 # configuration, every verdict one of the six (`dflib.study.claims.VERDICTS`), the plan's first finished run's own
-# checks (`dflib.train.summary.run_checks`: where `expect_val_auc_min` is set, a validation AUC
+# checks (`dflib.train.runs.run_checks`: where `expect_val_auc_min` is set, a validation AUC
 # above what label-shuffled predictions reach), and - where `expect_verdicts` is set - the
 # verdicts expected of the runs at this size.
 

@@ -122,7 +122,7 @@ from dflib.decide import ensure_runs, scores_by_generator
 from dflib.environment import study_folder
 from dflib.imageio import read_image
 from dflib.study import robustness
-from dflib.train.summary import run_checks
+from dflib.train.runs import run_checks
 from dflib.viz import robustness as figures
 from dflib.viz.plotting import save
 
@@ -247,7 +247,7 @@ display(Markdown(robustness.conclusions(scores)))
 # pipeline is not the run's), one row per run, condition and filter setting, where
 # `expect_least_fall` is set (the CI size sets it) the first run's AUC falls under each of
 # the strongest JPEG, resizing and blur asked (the last of each list), and the first run's
-# own checks (`dflib.train.summary.run_checks`: where `expect_val_auc_min` is set, a
+# own checks (`dflib.train.runs.run_checks`: where `expect_val_auc_min` is set, a
 # validation AUC above what label-shuffled predictions reach).
 
 # %%

@@ -14,12 +14,12 @@ import pytest
 import torch
 
 from dflib import environment, runtime
-from dflib.train import fit, get_recipe, loop
+from dflib.train import fit, get_recipe, machine
 from dflib.train.config import TrainConfig
 from dflib.train.inputs import DevicePipeline
-from dflib.train.loop import Device, train_one_epoch, uses_channels_last
+from dflib.train.loop import train_one_epoch
 from dflib.train.losses import Loss, make_loss
-from dflib.train.machine import machine_report
+from dflib.train.machine import Device, machine_report, uses_channels_last
 
 CPU = torch.device("cpu")
 CPUS = {  # /proc/cpuinfo flags of the three kinds of CPU
@@ -169,6 +169,6 @@ def test_threads_follow_the_cgroup_quota_and_the_affinity(monkeypatch, tmp_path)
     (v2 / "cpu.max").write_text("150000 100000\n")
     assert environment.available_cores(v2) == 2  # 1.5 CPUs' worth, rounded up
     assert environment.available_cores(tmp_path / "none") == 4  # the affinity mask
-    monkeypatch.setattr(loop, "available_cores", lambda: 1)
+    monkeypatch.setattr(machine, "available_cores", lambda: 1)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
-    assert loop.cpu_threads() == 1
+    assert machine.cpu_threads() == 1

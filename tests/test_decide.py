@@ -482,13 +482,18 @@ def test_retrain_with_pseudo_scores_both_runs_on_held_out_images(tiny_run, tmp_p
     assert table.loc["before", "val_f1_tuned"] == pytest.approx(
         best_threshold(before["label"], before["prob"])[1], abs=1e-3
     )
+    capsys.readouterr()
     assert retrain_with_pseudo(tiny_run, pseudo, out, epochs=1) == retrained  # found, not retrained
-    assert "already trained" in capsys.readouterr().out
+    assert capsys.readouterr().out.startswith(f"run {retrained.name}: rgb_fft")
     other = select_pseudo(test["id"], test["prob"], fake_share=None, min_confidence=0.501)
     other.frame.loc[0, "pseudo_label"] = 1 - max(other.frame.loc[0, "pseudo_label"], 0)
     assert pseudo_run_name(tiny_run, other) != pseudo_run_name(tiny_run, pseudo)
-    with pytest.raises(ValueError, match="other pseudo-labels"):
-        retrain_with_pseudo(tiny_run, other, out, epochs=1)
+    with pytest.raises(
+        ValueError, match=r"other settings than the plan needs \(data_dir: .*pseudo_data-"
+    ):
+        retrain_with_pseudo(tiny_run, other, out, epochs=1)  # other pseudo-labels: refused
+    with pytest.raises(ValueError, match=r"epochs: 1 \(planned: 2\)"):
+        retrain_with_pseudo(tiny_run, pseudo, out, epochs=2)
 
 
 # --- figures ----------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def test_cpu_name_is_a_label():
 
 def test_fp16_is_a_choice_on_any_device_with_its_grad_scaler():
     """The T4's path (fp16 autocast + GradScaler) runs on a CPU when asked for."""
-    from dflib.train.loop import Device
+    from dflib.train.machine import Device
 
     cpu = torch.device("cpu")
     assert runtime.amp_dtype("auto", cpu) == runtime.autocast_dtype(cpu)

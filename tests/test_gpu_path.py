@@ -16,9 +16,10 @@ import torch
 from conftest import killed_then_resumed
 
 from dflib.models import create_model
-from dflib.train import fit, get_recipe, loop, optim
-from dflib.train.loop import Device, train_one_epoch
+from dflib.train import fit, get_recipe, loop, machine, optim
+from dflib.train.loop import train_one_epoch
 from dflib.train.losses import make_loss
+from dflib.train.machine import Device
 
 TIMING = ["seconds", "images_per_s"]
 GPU_STEP = "eager, float16 autocast + GradScaler, channels_last, AdamW fused update"
@@ -32,13 +33,13 @@ def take_the_gpu_path() -> None:
     """The fused update and channels_last on a CPU, as on a GPU, with the narrow model
     (also called in DDP workers)."""
     optim.FUSED_DEVICES = ("cuda", "cpu")
-    loop.CHANNELS_LAST_DEVICES = ("cuda", "cpu")
+    machine.CHANNELS_LAST_DEVICES = ("cuda", "cpu")
     loop.create_model = narrow_model
 
 
 @pytest.fixture
 def gpu_path(monkeypatch):
-    for module, name in ((optim, "FUSED_DEVICES"), (loop, "CHANNELS_LAST_DEVICES"),
+    for module, name in ((optim, "FUSED_DEVICES"), (machine, "CHANNELS_LAST_DEVICES"),
                          (loop, "create_model")):  # fmt: skip
         monkeypatch.setattr(module, name, getattr(module, name))  # restored afterwards
     take_the_gpu_path()
@@ -59,7 +60,7 @@ def test_the_gpu_step_learns_a_fixed_batch(gpu_path):
     optimizer, _ = optim.make_optimizer(model, config, finetune=False)
     dev = Device.for_run(cpu, config.amp)
     assert optimizer.param_groups[0]["fused"] and pipeline.channels_last
-    assert loop.describe_step(None, model, dev, pipeline.channels_last) == GPU_STEP
+    assert machine.describe_step(None, model, dev, pipeline.channels_last) == GPU_STEP
     rng = np.random.default_rng(0)
     images = torch.from_numpy(rng.integers(0, 256, (8, 64, 64, 3), dtype=np.uint8))
     labels = torch.arange(8) % 2

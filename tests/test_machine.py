@@ -14,8 +14,13 @@ import torch
 from dflib import cli, environment, runtime
 from dflib.runtime import built_for
 from dflib.train import get_recipe
-from dflib.train.loop import Device, compile_mode, compile_unsupported, loader_workers
-from dflib.train.machine import machine_report
+from dflib.train.machine import (
+    Device,
+    compile_mode,
+    compile_unsupported,
+    loader_workers,
+    machine_report,
+)
 
 ARCHS = ["sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"]
 

@@ -63,8 +63,8 @@ def test_the_step_is_measured_on_a_copy_leaving_model_and_randomness_as_they_wer
     evaluation batch; the run's model, its buffers and the random streams are untouched."""
     from dflib.models import create_model
     from dflib.train.inputs import DevicePipeline
-    from dflib.train.loop import Device, step_memory
     from dflib.train.losses import make_loss
+    from dflib.train.machine import Device, step_memory
 
     allocated = iter([1_000, 9_000])  # before the step, its peak (the fakes of a GPU)
     for name in ("synchronize", "reset_peak_memory_stats", "empty_cache"):

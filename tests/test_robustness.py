@@ -11,7 +11,7 @@ import torch
 
 from dflib.study import robustness
 from dflib.study.robustness import cross_fitted_f1, filter_settings
-from dflib.train.loop import Device
+from dflib.train.machine import Device
 from dflib.train.runs import run_folder, write_json
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from dflib.train import fit, get_recipe, loop, runs
+from dflib.train import fit, get_recipe, loggers, loop
 from dflib.train.config import TrainConfig
 from dflib.train.flags import config_from_args
 from dflib.train.runs import RunFolder
@@ -30,7 +30,7 @@ def every_step_read(monkeypatch):
     """The loss read after every step and handed to the loggers every 2 steps, so a
     4-step epoch has step scalars (the history is the same at any read interval)."""
     monkeypatch.setattr(loop, "CHECK_EVERY", 1)
-    monkeypatch.setattr(runs, "STEP_EVERY", 2)
+    monkeypatch.setattr(loggers, "STEP_EVERY", 2)
 
 
 def events(folder, kind: str = "scalars") -> dict[str, list]:
@@ -75,8 +75,11 @@ def test_epoch_scalars_equal_history_and_a_resume_continues_them(tmp_path, every
     assert len(assert_epochs_equal_history(resumed.run)) == 3
     assert_steps_once(resumed.run, 12)
 
-    run_figures(resumed.run)
-    run_figures(resumed.run)  # drawn again: replaced, not shown twice
+    saved = loggers.write_figures(resumed.run, run_figures(resumed.run))
+    loggers.write_figures(resumed.run, run_figures(resumed.run))  # again: replaced, not shown twice
+    assert [path.name for path in saved] == ["learning_curves.png", "confusion.png",
+                                             "roc_pr_threshold.png"]  # fmt: skip
+    assert all(path.is_file() for path in saved)
     images = events(resumed.run.tb / "figures", "images")
     assert {"learning_curves", "confusion"} <= set(images)
     assert all([s for s, _ in values] == [3] for values in images.values())
@@ -126,10 +129,10 @@ class Recorder:
 
 
 def test_the_sink_writes_history_then_hands_rows_and_steps_to_its_loggers(tmp_path, monkeypatch):
-    monkeypatch.setitem(runs.LOGGERS, "recorder", Recorder)
+    monkeypatch.setitem(loggers.LOGGERS, "recorder", Recorder)
     Recorder.made.clear()
     run = RunFolder(tmp_path / "run")
-    out = runs.EpochSink(run, ("recorder",), epochs_done=2, steps_done=100)
+    out = loggers.EpochSink(run, ("recorder",), epochs_done=2, steps_done=100)
     read = out.reader(steps_before=100, lr=0.5)
     for index in range(15, 160, 16):  # the engine's reads: every 16 steps
         read(index, loss_sum=float(index + 1), seen=2 * (index + 1))
@@ -139,11 +142,11 @@ def test_the_sink_writes_history_then_hands_rows_and_steps_to_its_loggers(tmp_pa
     out.close()
     (logger,) = Recorder.made
     assert logger.start == (2, 100)
-    # every 64 steps (runs.STEP_EVERY), the mean loss of the steps since the last hand-over
+    # every 64 steps (loggers.STEP_EVERY), the mean loss of the steps since the last hand-over
     assert logger.calls == [("step", 164, 0.5, 0.5), ("step", 228, 0.5, 0.5), ("epoch", 3),
                             ("close",)]  # fmt: skip
     assert run.read_history()["val_f1"].tolist() == [0.1, 0.2, 0.3]
-    assert runs.EpochSink(run).reader(0, 0.1) is None  # no loggers: the engine reads nothing
+    assert loggers.EpochSink(run).reader(0, 0.1) is None  # no loggers: the engine reads nothing
 
 
 def test_log_is_a_setting_from_notebooks_and_the_command_line_with_clear_errors():
@@ -158,3 +161,14 @@ def test_log_is_a_setting_from_notebooks_and_the_command_line_with_clear_errors(
         ValueError, match=r"log \['wandb'\] \(expected names from \('tensorboard',\)\)"
     ):
         get_recipe("freqnet", log=("wandb",))
+
+
+def test_every_rank_but_0_holds_a_sink_that_says_and_writes_nothing(tmp_path, capsys):
+    silent = loop.Silent()
+    assert silent.say("a line") is None and silent.finish(None, None, None, None, 0, {}) is None
+    silent.epoch([{"epoch": 1}], None, None, None, None, 1, {}, 4)
+    assert capsys.readouterr().out == "" and not any(tmp_path.iterdir())
+    with pytest.raises(AttributeError):
+        silent.sya("a misspelt method is an error on every rank, not a silent no-op")
+    loop.RunSink(RunFolder(tmp_path), tiny()).say("a line", "", "another")
+    assert capsys.readouterr().out == "a line\nanother\n"

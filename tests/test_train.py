@@ -19,8 +19,9 @@ from dflib.train import (
     save_checkpoint,
 )
 from dflib.train.inputs import DevicePipeline, batch_loader, split_batches
-from dflib.train.loop import Device, train_one_epoch
+from dflib.train.loop import train_one_epoch
 from dflib.train.losses import Loss, make_loss
+from dflib.train.machine import Device
 
 TIMING = ["seconds", "images_per_s"]
 

@@ -67,7 +67,8 @@ def test_validation_loss_does_not_depend_on_the_evaluation_batch():
     image means, whose value this leaves as it was."""
     from dflib.models import create_model
     from dflib.train.inputs import batch_loader, split_batches
-    from dflib.train.loop import Device, evaluate
+    from dflib.train.loop import evaluate
+    from dflib.train.machine import Device
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (45, 64, 64, 3), dtype=np.uint8)
@@ -187,13 +188,13 @@ def test_restore_puts_the_random_generators_back(tmp_path):
 def test_compile_runs_eager_and_says_why_below_compute_capability_7(monkeypatch):
     """Inductor's Triton kernels need compute capability 7.0: on Kaggle's P100 (6.0) a
     compiled step crashed at its first forward; it now runs eager, saying so."""
-    from dflib.train import loop
+    from dflib.train import machine
 
     cuda, on = torch.device("cuda"), TrainConfig(compile=True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla P100-PCIE-16GB")
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (6, 0))
-    assert loop.compile_mode(on, cuda, distributed=False) is None
-    compile_mode, compile_unsupported = loop.compile_mode, loop.compile_unsupported
+    assert machine.compile_mode(on, cuda, distributed=False) is None
+    compile_mode, compile_unsupported = machine.compile_mode, machine.compile_unsupported
     why = compile_unsupported(cuda)
     assert "compute capability >= 7.0" in why and "Tesla P100-PCIE-16GB has 6.0" in why
     assert "runs eager" in why and "compile=False" in why
@@ -246,7 +247,7 @@ def test_resume_loads_the_optimiser_state_for_this_runs_fused_update(tmp_path, m
 
 def test_step_mode_follows_device_and_flags(monkeypatch):
     """Compiled steps are CUDA graphs on one GPU only; AdamW is fused on CUDA only."""
-    from dflib.train.loop import Device, compile_mode, describe_step
+    from dflib.train.machine import Device, compile_mode, describe_step
     from dflib.train.optim import fused, make_optimizer
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")

@@ -11,9 +11,11 @@ measured on the embedded benchmark, whose hidden test labels are known.
 
 The retrained run is the source run's own recipe (``params.json``: architecture, image
 size, filter, loss, seed) on a data folder of its training images plus the kept
-pseudo-labelled test images (:func:`write_pseudo_folder`), trained from scratch through
-:func:`dflib.train.fit` (resumable: an interrupted retraining continues from its
-``last.pt``).
+pseudo-labelled test images (:func:`write_pseudo_folder`), found or trained by the planner
+(:func:`dflib.train.plan.ensure_planned`) like every run a study needs. The data folder is
+named by the pseudo-labels' signature, so a run trained on other pseudo-labels has another
+``data_dir``: the planner refuses such a finished run, and a resume refuses its
+``last.pt``.
 
 Why not compare the two runs' own validation scores: the retrained run draws its
 validation split from its own folder, so it would hold pseudo-labelled images (scored
@@ -40,10 +42,11 @@ import pandas as pd
 
 from dflib.data import load_split
 from dflib.metrics import best_threshold, binary_metrics
-from dflib.train import evaluate, fit, load_run_model
+from dflib.train import evaluate, load_run_model
 from dflib.train.config import TrainConfig
 from dflib.train.inputs import data_options, eval_loader, prepare, subsample
-from dflib.train.runs import RunFolder, is_finished, run_folder, write_json
+from dflib.train.plan import PlannedRun, ensure_planned, train_with_fit
+from dflib.train.runs import RunFolder, run_folder, write_json
 
 # what the first write-up reported for its probe (docs/writeups.md#findings)
 WRITEUP = {"share_kept": 0.955, "n_kept": 9553, "mean_confidence": 0.987,
@@ -243,7 +246,8 @@ def _symlink(source: Path, target: Path) -> None:
     target.symlink_to(source.resolve())
 
 
-PSEUDO_DATA = "pseudo_data"  # the data folder's name inside the retrained run's folder
+# the data folder inside the retrained run's folder: pseudo_data-<8 hex of its signature>
+PSEUDO_DATA = "pseudo_data"
 
 
 def _signature(source: RunFolder, pseudo: PseudoLabels, hold_out_val: bool) -> dict:
@@ -258,16 +262,17 @@ def _signature(source: RunFolder, pseudo: PseudoLabels, hold_out_val: bool) -> d
             "kept_sha1": hashlib.sha1(blob.encode()).hexdigest()}  # fmt: skip
 
 
+def _digest(signature: dict) -> str:
+    return hashlib.sha1(json.dumps(signature, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def pseudo_run_name(
     source: RunFolder | str | os.PathLike, pseudo: PseudoLabels, hold_out_val: bool = True
 ) -> str:
     """``<source>-pseudo-<8 hex>``: a retrained run's default name, one per selection, so
     that another cut-off (or a retrained source) never meets a run trained on other labels."""
     source = run_folder(source)
-    digest = hashlib.sha1(
-        json.dumps(_signature(source, pseudo, hold_out_val), sort_keys=True).encode()
-    )
-    return f"{source.name}-pseudo-{digest.hexdigest()[:8]}"
+    return f"{source.name}-pseudo-{_digest(_signature(source, pseudo, hold_out_val))}"
 
 
 def retrain_config(source: RunFolder | str | os.PathLike, data_dir, epochs: int = 0) -> TrainConfig:
@@ -290,9 +295,11 @@ def retrain_with_pseudo(
 ) -> RunFolder:
     """Train the source run's recipe on its training images plus ``pseudo``'s kept ones.
 
-    The data folder is written into ``<out>/pseudo_data`` with a ``pseudo.json`` that
-    records which pseudo-labels it holds. A finished run with the same pseudo-labels is
-    returned as it is; an interrupted one (or one asked for more epochs) is resumed.
+    The run is planned (:func:`dflib.train.plan.ensure_planned`): a finished run in ``out``
+    trained on the same pseudo-labels for as many epochs is taken as it is, an interrupted
+    one is resumed, a missing one is trained. Its data folder, ``<out>/pseudo_data-<8 hex>``
+    with a ``pseudo.json`` that records which pseudo-labels it holds, is written just
+    before training.
 
     Args:
         source: the run whose test predictions gave ``pseudo``.
@@ -304,29 +311,26 @@ def retrain_with_pseudo(
         link: symlink the images rather than copying them.
 
     Raises:
-        ValueError: ``out`` already trained (or started training) on other pseudo-labels.
+        ValueError: ``out`` holds a run finished on other pseudo-labels (another
+            ``data_dir``) or for other epochs.
+        CheckpointError: ``out`` started training on other pseudo-labels.
     """
     source, target = run_folder(source), run_folder(out)
-    data_dir = target.root / PSEUDO_DATA
     signature = _signature(source, pseudo, hold_out_val)
-    stored = data_dir / "pseudo.json"
-    same = stored.is_file() and json.loads(stored.read_text()) == signature
-    if not same:
-        if target.last.is_file() or is_finished(target):
-            raise ValueError(
-                f"{target.root} was trained on other pseudo-labels than these "
-                f"({stored} differs): give another out, or delete that folder to retrain"
-            )
-        exclude = source.read_predictions("val")[["id", "label"]] if hold_out_val else None
-        write_pseudo_folder(source, pseudo, data_dir, link=link, overwrite=True, exclude=exclude)
-        write_json(stored, signature)
+    data_dir = target.root / f"{PSEUDO_DATA}-{_digest(signature)}"
     config = retrain_config(source, data_dir, epochs)
-    if is_finished(target) and target.read_json("params").get("epochs") == config.epochs:
-        print(f"run {target.name}: already trained on these pseudo-labels ({target.root})")
-        return target
-    # resume=True: continues an interrupted retraining (or one asked for more epochs)
-    fit(config, out=str(target.root), resume=True, progress=progress)
-    return target
+
+    def train(planned: PlannedRun, run: RunFolder, resume: bool, progress: bool) -> None:
+        if not (data_dir / "pseudo.json").is_file():  # written last: a whole folder
+            exclude = source.read_predictions("val")[["id", "label"]] if hold_out_val else None
+            write_pseudo_folder(source, pseudo, data_dir, link=link, overwrite=True,
+                                exclude=exclude)  # fmt: skip
+            write_json(data_dir / "pseudo.json", signature)
+        train_with_fit(planned, run, resume, progress)
+
+    planned = PlannedRun(target.name, config, same=("data_dir", "epochs"))
+    (run,) = ensure_planned([planned], root=target.root.parent, progress=progress, train=train)
+    return run
 
 
 def rescore(
@@ -435,5 +439,5 @@ def before_after(
 
 def _held_out(run: RunFolder) -> bool:
     """Whether ``run`` was retrained here with the source's validation images left out."""
-    stored = run.root / PSEUDO_DATA / "pseudo.json"
+    stored = Path(run.read_json("params")["data_dir"]) / "pseudo.json"
     return stored.is_file() and bool(json.loads(stored.read_text()).get("hold_out_val"))

@@ -1,4 +1,5 @@
-"""What every finished run scored: the leaderboard (seeds aggregated) and its
+"""What every finished run scored: one run's row (:func:`run_row`, beside the write-up's
+number: :func:`versus_reference`), the leaderboard (seeds aggregated) and its
 ``leaderboard.md``, and ``reports/training.md`` (every architecture at one size).
 
 Reads only the small files of each run folder (``params.json``, ``metrics.json``; no
@@ -30,10 +31,86 @@ import pandas as pd
 from dflib.environment import project_root
 from dflib.metrics import all_fake_f1, learning
 from dflib.models.cost import arch_flops
-from dflib.train.config import list_recipes
+from dflib.train.config import list_recipes, reference
 from dflib.train.plan import ROLE
-from dflib.train.runs import RunFolder, finished_runs, runs_root
-from dflib.train.summary import run_row, runs_table, titles
+from dflib.train.runs import RunFolder, finished_runs, run_folder, runs_root
+
+# how every table names the columns of :func:`run_row` (and of the leaderboard's extras)
+TITLES = {
+    "run": "run", "arch": "architecture", "params": "params", "gflops": "GFLOPs",
+    "train_images": "images", "img_size": "px", "epochs": "epochs", "filter": "filter",
+    "loss": "loss", "n": "seeds", "val_f1": "val F1", "val_f1_tuned": "val F1 tuned",
+    "val_recall": "val recall", "val_auc": "val AUC", "test_f1": "test F1",
+    "test_f1_tuned": "test F1 tuned", "test_auc": "test AUC", "train_minutes": "train min",
+    "images_per_s": "img/s", "device": "device", "precision": "precision",
+    "reported_f1": "write-up F1",
+    "stopping": "early stopping", "learned": "learned",
+    "test_all_fake_f1": "test F1 all-fake", "test_auc_floor": "test AUC chance",
+    "val_all_fake_f1": "val F1 all-fake", "val_auc_floor": "val AUC chance",
+}  # fmt: skip
+
+
+def titles(*keys: str) -> dict[str, str]:
+    """``{key: title}`` for the given columns, in that order."""
+    return {key: TITLES[key] for key in keys}
+
+
+def run_row(run: RunFolder | str | os.PathLike) -> dict[str, Any]:
+    """The numbers of one run: settings, validation and hidden-test scores, cost."""
+    run = run_folder(run)
+    params, metrics = run.read_json("params"), run.read_json("metrics")
+    env = metrics.get("environment", {})
+    test = metrics.get("test") or {}
+    test_tuned = metrics.get("test_tuned") or {}
+    try:
+        reported = reference(params["arch"]).f1
+    except ValueError:
+        reported = None
+    return {
+        "run": run.name,
+        "arch": params["arch"],
+        "params": metrics["params"],
+        "train_images": params["n_train"] + params["n_val"],
+        "img_size": params["img_size"],
+        "epochs": metrics["epochs_run"],
+        "filter": params["filter"],
+        "loss": params["loss"],
+        "val_f1": metrics["val"]["f1"],
+        "val_f1_tuned": metrics["val_tuned"]["f1"],
+        "val_recall": metrics["val"]["recall"],
+        "val_auc": metrics["val"].get("auc"),
+        "test_f1": test.get("f1"),
+        "test_f1_tuned": test_tuned.get("f1"),
+        "test_auc": test.get("auc"),
+        "threshold": metrics["threshold"],
+        "train_minutes": metrics["train_seconds"] / 60,
+        "images_per_s": metrics["images_per_s"],
+        "device": env.get("device_name") or env.get("device"),
+        "precision": env.get("precision"),
+        "reported_f1": reported,
+    }
+
+
+def runs_table(runs) -> pd.DataFrame:
+    """:func:`run_row` of several runs as a table."""
+    return pd.DataFrame([run_row(r) for r in runs])
+
+
+def versus_reference(run: RunFolder | str | os.PathLike) -> pd.DataFrame:
+    """This run's headline numbers beside what the write-up reported for the model."""
+    row = run_row(run)
+    arch = row["arch"]
+    note = reference(arch).note if arch else ""
+    return pd.DataFrame(
+        {
+            "this run": [row["val_f1"], row["val_f1_tuned"], row["val_recall"], row["val_auc"],
+                         row["test_f1"], row["test_f1_tuned"]],
+            "write-up": [row["reported_f1"], None, None, None, None, None],
+        },
+        index=["val F1 @0.5", "val F1 @tuned", "val recall @0.5", "val AUC",
+               "hidden-test F1 @0.5", "hidden-test F1 @tuned"],
+    ).rename_axis(note)  # fmt: skip
+
 
 # the settings that make runs "the same configuration" (seeds of one experiment), with the
 # device and the precision it trained in (bf16 or float32 on a CPU, by its instructions);
@@ -61,7 +138,7 @@ def leaderboard(
     flops: bool = True,
     include: str = "",
 ) -> pd.DataFrame:
-    """One row per finished run: :func:`dflib.train.summary.run_row` plus seed, class
+    """One row per finished run: :func:`run_row` plus seed, class
     weighting, sampler, data, early stopping, the trivial baselines of its splits and
     whether it learned (:func:`baselines`), and GFLOPs of one image at the run's size.
     ``epochs`` is the configured number (the cap, with early stopping); ``epochs_run``

@@ -74,7 +74,8 @@ from dflib.synthetic.fake import add_noise
 from dflib.train import load_run_model
 from dflib.train.config import TrainConfig
 from dflib.train.inputs import data_options, eval_loader, subsample
-from dflib.train.loop import Device, evaluate
+from dflib.train.loop import evaluate
+from dflib.train.machine import Device
 from dflib.train.runs import RunFolder
 
 NEAR_PEPPER = (1, 10)  # the benchmark's own noise values (dflib.synthetic.config)

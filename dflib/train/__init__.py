@@ -12,14 +12,14 @@ One module per question:
 - :mod:`~dflib.train.inputs`: what a run trains on and how its images reach the model (cache, split, batch order, the cache held on the GPU, augmentation on the device);
 - :mod:`~dflib.train.losses`: the losses, written once for 1-logit and 2-logit heads;
 - :mod:`~dflib.train.optim`: the optimiser and its schedule (AdamW, ReduceLROnPlateau);
-- :mod:`~dflib.train.loop`: how a run trains (``fit``, ``train_one_epoch``, ``evaluate``, the history row, the files a run leaves);
+- :mod:`~dflib.train.loop`: how a run trains (``fit``, ``train_one_epoch``, ``evaluate``, the history row, the files a run leaves and the sink every line and file goes through);
 - :mod:`~dflib.train.distributed`: one run in several processes (DDP under ``torchrun``);
 - :mod:`~dflib.train.checkpoint`: ``last.pt`` and ``best.pt``, and how a run resumes from them;
-- :mod:`~dflib.train.runs`: the run folder (its files, ``is_finished``, every epoch's row to ``history.csv`` and the loggers, the ledger);
-- :mod:`~dflib.train.summary`: how a finished run did (one row per run beside the write-up, a training notebook's checks);
+- :mod:`~dflib.train.runs`: the run folder (its files, ``is_finished``, the checks a notebook makes of a finished run, the ledger);
+- :mod:`~dflib.train.loggers`: where every epoch's row and a finished run's figures go (``history.csv``, ``figures/``, then TensorBoard or any logger asked for);
 - :mod:`~dflib.train.plan`: the runs a study needs, found where finished and trained where missing (the one planner);
 - :mod:`~dflib.train.predict`: predicting with finished runs;
-- :mod:`~dflib.train.machine`: what a run would use on this machine and the traps it would meet (``python -m dflib env``).
+- :mod:`~dflib.train.machine`: how a step runs on this machine and what a run will use here (the device, precision, compile, memory format, step memory, threads and workers; ``python -m dflib env``).
 
 >>> from dflib.train import fit, get_recipe
 >>> result = fit(get_recipe("xception_resnet50", epochs=3, img_size=96))

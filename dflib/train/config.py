@@ -26,7 +26,7 @@ from typing import Any
 from dflib.data.layouts import DataError, parse_classes
 from dflib.environment import split_names
 from dflib.runtime import AMP_MODES
-from dflib.train.runs import LOGGERS
+from dflib.train.loggers import LOGGERS
 
 LOSSES = ("ce", "bce", "bce_focal")
 AUGMENTS = ("hflip", "resized_crop", "color_jitter", "gaussian_blur", "sharpness")
@@ -117,7 +117,7 @@ class TrainConfig:
             ``"off"``); the same batches in the same order either way.
         deterministic: deterministic kernels (slower; bit-identical GPU runs).
         log: loggers that receive every epoch's row besides ``history.csv``, names from
-            :data:`dflib.train.runs.LOGGERS` (``"tensorboard"``: event files in
+            :data:`dflib.train.loggers.LOGGERS` (``"tensorboard"``: event files in
             ``<run>/tb/``); ``()`` = none.
     """
 

@@ -338,7 +338,7 @@ def eval_loader(
 
 # --- the cache held on the GPU ---
 
-# what the run's measured step needs (loop.step_memory) is kept free times this: the
+# what the run's measured step needs (machine.step_memory) is kept free times this: the
 # allocator's fragmentation, cuDNN workspaces picked later, CUDA-graph pools
 HEADROOM = 1.5
 CHUNK = 2048  # images copied per step of the one-time upload (bounds host memory)
@@ -356,7 +356,7 @@ def wanted(mode: str, images, device: torch.device, step_bytes: int = 0) -> bool
     Args:
         step_bytes: what a training step and an evaluation batch take on the device
             beyond what is allocated now, measured by a dry step
-            (:func:`dflib.train.loop.step_memory`): the optimiser state, gradients and
+            (:func:`dflib.train.machine.step_memory`): the optimiser state, gradients and
             activations that do not exist yet when the cache is placed.
 
     Raises:

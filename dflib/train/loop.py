@@ -9,7 +9,10 @@ stage on 100% of the labelled data at a lower lr. After every epoch ``last.pt`` 
 written atomically; ``fit(..., resume=True)`` continues from it and ends with the same
 history and weights as an uninterrupted run, because each epoch draws its batch order
 and its augmentations from ``(seed, epoch)`` alone. Under ``torchrun`` the same loop runs
-in every process with DistributedDataParallel (:mod:`dflib.train.distributed`).
+in every process with DistributedDataParallel (:mod:`dflib.train.distributed`). How
+each step runs on this machine (precision, compile, memory format, workers) is
+:mod:`dflib.train.machine`'s. Everything a run says and writes goes through one sink,
+:class:`RunSink`, which rank 0 holds; every other rank holds :class:`Silent`.
 
 The header (``params.json``, ``environment.json``, ``skipped.csv``) is written before
 the first epoch, so even a run that dies early says what it was. Validation predictions
@@ -20,8 +23,6 @@ then trained on, so the threshold is tuned before fine-tuning, as the write-up d
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,16 +32,12 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from dflib.environment import available_cores
 from dflib.metrics import best_threshold, binary_metrics
 from dflib.models import count_params, create_model
 from dflib.runtime import (
-    amp_dtype,
     amp_note,
-    cpu_bf16,
     require_built_for,
     resolve_device,
     seed_everything,
@@ -60,7 +57,6 @@ from dflib.train.inputs import (
     TrainingData,
     batch_loader,
     epoch_order,
-    eval_batch_size,
     eval_batches,
     eval_loader,
     hold,
@@ -68,9 +64,22 @@ from dflib.train.inputs import (
     split_batches,
     to_device,
 )
+from dflib.train.loggers import EpochSink
 from dflib.train.losses import Loss, fake_probability, make_loss
-from dflib.train.optim import fused, make_optimizer
-from dflib.train.runs import EpochSink, RunFolder, environment_info
+from dflib.train.machine import (
+    Device,
+    compile_mode,
+    compile_unsupported,
+    compiled_graphs,
+    cpu_threads,
+    describe_step,
+    loader_workers,
+    step_memory,
+    uses_channels_last,
+    wrap_step,
+)
+from dflib.train.optim import make_optimizer
+from dflib.train.runs import RunFolder, environment_info
 
 # called after every training step with (batch index, images so far, seconds so far); all
 # three are host-side numbers, so a hook costs no device sync. On CUDA the host runs ahead
@@ -89,37 +98,6 @@ _NO_BAD = 2**62  # "no non-finite batch yet", larger than any batch index
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-@dataclass
-class Device:
-    """Where and how the model runs: the device, the autocast dtype, the grad scaler."""
-
-    device: torch.device
-    amp_dtype: torch.dtype | None = None
-    scaler: torch.amp.GradScaler | None = None
-
-    @classmethod
-    def for_run(cls, device: torch.device, amp: str) -> Device:
-        """The setup a run's ``amp`` setting asks for (:func:`dflib.runtime.amp_dtype`):
-        fp16 steps get a GradScaler on the same device type (gradients of small fp16
-        losses would underflow to zero without it)."""
-        dtype = amp_dtype(amp, device)
-        return cls(
-            device, dtype, torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
-        )
-
-    def describe(self) -> str:
-        """The precision of each step, for the run's ``step:`` line."""
-        if self.amp_dtype is None:
-            return "float32"
-        scaler = " + GradScaler" if self.scaler is not None else ""
-        return f"{str(self.amp_dtype).replace('torch.', '')} autocast{scaler}"
-
-    def autocast(self):
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
 
 def train_one_epoch(
@@ -324,7 +302,9 @@ def epoch_line(row: dict[str, Any], config: TrainConfig) -> str:
     )
 
 
-def duration_estimate(config: TrainConfig, device: torch.device, n_train: int) -> BatchHook:
+def duration_estimate(
+    config: TrainConfig, device: torch.device, n_train: int, say: Callable[[str], None] = print
+) -> BatchHook:
     """After a few steps on a CPU, say how long the whole run will take and how to shrink it."""
     said = {"done": device.type != "cpu"}
 
@@ -334,7 +314,7 @@ def duration_estimate(config: TrainConfig, device: torch.device, n_train: int) -
         said["done"] = True
         total = seconds / seen * n_train * config.total_epochs * 1.15  # + evaluation
         if total > 600:
-            print(
+            say(
                 f"CPU only: this run will take about {total / 3600:.1f} h "
                 f"({n_train:,} images x {config.total_epochs} epochs at {config.img_size} px). "
                 "For a quick look: -p train_images 2000 -p img_size 96 -p epochs 3 "
@@ -345,13 +325,6 @@ def duration_estimate(config: TrainConfig, device: torch.device, n_train: int) -
 
 
 # --- a whole run ---
-
-# the oldest GPU inductor compiles for (Volta); a P100 is 6.0
-MIN_COMPILE_CAPABILITY = (7, 0)
-# devices where channels_last="auto" is NHWC (tensor cores want it). A CPU is NHWC under
-# "auto" where it runs bf16 natively (the benchmark's CPU table measured it faster there),
-# NCHW elsewhere, as before. Tests add "cpu" to take the GPU's layout on any CPU.
-CHANNELS_LAST_DEVICES = ("cuda",)
 
 
 @dataclass
@@ -418,6 +391,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             "or give another name with out=... (--out)."
         )
     ddp.barrier(world)  # every rank has looked before rank 0 writes
+    sink = RunSink(run, config) if world.is_main else Silent()  # what the run says and writes
     seed_everything(config.seed, config.deterministic)
     if device.type == "cpu":
         torch.set_num_threads(cpu_threads())
@@ -434,18 +408,9 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     refused = compile_unsupported(device) if config.compile else ""
     if refused:
         step += " (compile refused by the GPU)"
-    if world.is_main:
-        write_run_header(run, config, model.default_cfg, data, dev, step)
-        print(f"validation: {data.validation}")
-        print(f"step: {step}")
-        for note in (amp_note(config.amp, device), refused):
-            if note:
-                print(note)
-        report = data.skipped_report()
-        if report.skipped:
-            print(report.summary(full_list=run.skipped))
-        if world.active:
-            print(ddp.describe(world, config.batch_size, config.lr))
+    sink.header(model.default_cfg, data, dev, step, notes=(amp_note(config.amp, device), refused))
+    if world.active:
+        sink.say(ddp.describe(world, config.batch_size, config.lr))
 
     epoch, history, best = 0, [], {"epoch": -1, "f1": -1.0, "auc": -1.0, "since": 0}
     steps = 0  # optimiser steps so far: the step axis of the loggers
@@ -453,28 +418,24 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     if state is not None:
         optimizer, scheduler, epoch, history, best = restore(state, model, config, dev.scaler)
         steps = int(state.get("steps", 0))
-        if world.is_main:
-            print(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
-        epoch = main_stage_on_resume(epoch, history, best, config, world.is_main)
-    step_model = _wrap(model, mode, world, device, config.batch_size)
+        sink.say(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
+        epoch = main_stage_on_resume(epoch, history, best, config, sink.say)
+    step_model = wrap_step(model, mode, world, device, config.batch_size)
     graphs_before = compiled_graphs()
     workers = loader_workers(config, device)
     measured = config.resident_data == "auto" and device.type == "cuda"
     step_bytes = step_memory(model, pipeline, loss_fn, dev, config) if measured else 0
     held = hold(config.resident_data, data.cache, data.labels, device, step_bytes)
-    if held is not None and world.is_main:
-        print(held.describe())
-    if world.is_main:
-        hooks = (*hooks, duration_estimate(config, device, len(data.train)))
+    if held is not None:
+        sink.say(held.describe())
+    hooks = (*hooks, duration_estimate(config, device, len(data.train), sink.say))
 
-    # every epoch's row goes to the run folder: history.csv, then the loggers asked for
-    sink = EpochSink(run, config.log, epoch, steps) if world.is_main else None
+    sink.start(epoch, steps)  # every epoch's row: history.csv, then the loggers asked for
     try:
         while epoch < config.total_epochs:
             finetune = epoch >= config.epochs
             if finetune and epoch == config.epochs:
-                if world.is_main:
-                    write_validation(run, model, data, pipeline, dev, workers, config)
+                sink.validation(model, data, pipeline, dev, workers)
                 ddp.barrier(world)
                 model.load_state_dict(load_checkpoint(run.best, map_location=device)["model"])
                 optimizer, scheduler = make_optimizer(model, config, finetune=True)
@@ -485,7 +446,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             order = ddp.shard(order, world, config.batch_size)
             batches = split_batches(order, config.batch_size, drop_last=True)
             loader = batch_source(held, data.cache, data.labels, batches, workers, device)
-            reader = sink.reader(steps, optimizer.param_groups[0]["lr"]) if sink else None
+            reader = sink.reader(steps, optimizer.param_groups[0]["lr"])  # the loggers' steps
             stats = train_one_epoch(step_model, loader, pipeline, loss_fn, optimizer, dev,
                                     epoch=epoch, progress=progress, hooks=hooks,
                                     on_read=reader)  # fmt: skip
@@ -505,32 +466,22 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
                 best = watched(best, row, config.early_stopping_metric)
                 if (row["val_f1"], row["val_auc"]) > (best["f1"], best["auc"]):
                     best = {**best, "epoch": epoch - 1, "f1": row["val_f1"], "auc": row["val_auc"]}
-                    if world.is_main:
-                        save_checkpoint({"model": model.state_dict(), "epoch": epoch}, run.best)
+                    sink.best(model, epoch)
                 if stopped_early(best, config):
-                    if world.is_main:
-                        print(f"early stopping: no better val {config.early_stopping_metric} "
-                              f"for {best['since']} epochs")  # fmt: skip
+                    sink.say(f"early stopping: no better val {config.early_stopping_metric} "
+                             f"for {best['since']} epochs")  # fmt: skip
                     epoch = config.epochs
-            if sink is not None:
-                save_checkpoint(last_state(model, optimizer, scheduler, dev.scaler, epoch,
-                                           history, best, config, steps), run.last)  # fmt: skip
-                sink.epoch(history)
-                print(epoch_line(row, config), flush=True)
+            sink.epoch(history, model, optimizer, scheduler, dev.scaler, epoch, best, steps)
     except KeyboardInterrupt:
-        if world.is_main:
-            print(f"\ninterrupted: {run.last} holds the last finished epoch; continue with "
-                  f"resume=True (--resume --out {run.root})")  # fmt: skip
+        sink.say(f"\ninterrupted: {run.last} holds the last finished epoch; continue with "
+                 f"resume=True (--resume --out {run.root})")  # fmt: skip
         raise
     finally:
-        if sink is not None:
-            sink.close()
-    if mode is not None and world.is_main:
-        _record_graphs(run, compiled_graphs() - graphs_before)
+        sink.close()
+    if mode is not None:
+        sink.graphs(compiled_graphs() - graphs_before)
     ddp.barrier(world)
-    metrics = {}
-    if world.is_main:
-        metrics = finish_run(run, model, data, pipeline, dev, workers, config, best)
+    metrics = sink.finish(model, data, pipeline, dev, workers, best) or {}
     ddp.barrier(world)
     return FitResult(run, config, pd.DataFrame(history), metrics, model, data)
 
@@ -555,7 +506,7 @@ def stopped_early(best: dict, config: TrainConfig) -> bool:
 
 
 def main_stage_on_resume(epoch: int, history: list, best: dict, config: TrainConfig,
-                         say: bool = True) -> int:  # fmt: skip
+                         say: Callable[[str], None] = print) -> int:  # fmt: skip
     """Where a resumed run goes on. An early stop that still holds under ``config`` keeps
     the main stage closed, whatever ``epochs`` asks now; one that no longer holds (a larger
     ``early_stopping``, or 0) goes on from the last epoch trained, not from the epoch the
@@ -564,138 +515,15 @@ def main_stage_on_resume(epoch: int, history: list, best: dict, config: TrainCon
         return epoch
     trained = sum(row["stage"] == "main" for row in history)
     if stopped_early(best, config):
-        if say and trained < config.epochs:
-            print(f"the main stage stopped early after {trained} epochs (no better val "
+        if trained < config.epochs:
+            say(f"the main stage stopped early after {trained} epochs (no better val "
                   f"{config.early_stopping_metric} for {best['since']}): it stays stopped; "
                   "resume with a larger early_stopping (or 0) to train on")  # fmt: skip
         return config.epochs
     if trained < epoch:
-        if say:
-            print(f"the early stop after {trained} epochs no longer holds: training on")
+        say(f"the early stop after {trained} epochs no longer holds: training on")
         return trained
     return epoch
-
-
-def compile_mode(config: TrainConfig, device: torch.device, distributed: bool) -> str | None:
-    """``torch.compile``'s mode for the step model (``None``: eager).
-
-    On one CUDA device ``reduce-overhead``: the fixed-shape forward and backward are
-    replayed as CUDA graphs, since at the recipes' batch sizes (16-32) the launches, not
-    the arithmetic, bound a step. Under DDP and on a CPU the default mode.
-    """
-    if not config.compile or compile_unsupported(device):
-        return None
-    return "reduce-overhead" if device.type == "cuda" and not distributed else "default"
-
-
-def compile_unsupported(device: torch.device) -> str:
-    """Why ``torch.compile`` cannot run on ``device`` ("" when it can): inductor's Triton
-    kernels need a GPU of compute capability 7.0 or newer, and on an older one (Kaggle's
-    P100, 6.0) the first forward crashes."""
-    if device.type != "cuda":
-        return ""
-    capability = torch.cuda.get_device_capability(device)
-    if capability >= MIN_COMPILE_CAPABILITY:
-        return ""
-    return (
-        f"compile=True needs a GPU of compute capability >= "
-        f"{'.'.join(map(str, MIN_COMPILE_CAPABILITY))} (inductor's Triton kernels); "
-        f"{torch.cuda.get_device_name(device)} has {'.'.join(map(str, capability))}, so the "
-        "step runs eager. Pass compile=False (--no-compile) to leave it off."
-    )
-
-
-def describe_step(mode: str | None, model: nn.Module, dev: Device, channels_last: bool) -> str:
-    """How each training step runs, for the run's log and ``params.json``: compiled or
-    eager, its precision, its memory format and AdamW's update."""
-    compiled = "eager" if mode is None else f"torch.compile ({mode})"
-    layout = "channels_last" if channels_last else "NCHW"
-    update = "fused" if fused(list(model.parameters())) else "default"
-    return f"{compiled}, {dev.describe()}, {layout}, AdamW {update} update"
-
-
-def _wrap(model: nn.Module, mode: str | None, world: ddp.World, device, batch_size: int):
-    """DistributedDataParallel across processes, then ``torch.compile`` if asked, for whole
-    batches only (:class:`OneShapeStep`).
-
-    Dynamo is reset first: its compiled code and recompile counts are per function, and
-    every model shares ``ClassifierBase.forward``, so the runs before this one in the
-    process (a notebook training one architecture after another) would count towards
-    this one's recompile limit, past which dynamo silently runs eager.
-    """
-    step_model = model
-    if world.active:
-        ids = [device.index] if device.type == "cuda" else None
-        step_model = DistributedDataParallel(model, device_ids=ids)
-    if mode is None:
-        return step_model
-    torch._dynamo.reset()
-    return OneShapeStep(torch.compile(step_model, mode=mode), step_model, batch_size)
-
-
-class OneShapeStep(nn.Module):
-    """The compiled step for whole batches, the eager one for an epoch's smaller last batch.
-
-    Each new input shape makes a compiled module compile a new graph (and under CUDA
-    graphs, record a new one): the ragged last batch would add one per run. Only
-    ``batch_size`` images ever reach ``compiled``, so the training step is one graph.
-    """
-
-    def __init__(self, compiled: nn.Module, eager: nn.Module, batch_size: int) -> None:
-        super().__init__()
-        self.compiled, self.eager, self.batch_size = compiled, eager, batch_size
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.compiled if len(x) == self.batch_size else self.eager)(x)
-
-
-def compiled_graphs() -> int:
-    """Graphs dynamo has compiled in this process so far."""
-    return int(torch._dynamo.utils.counters["stats"]["unique_graphs"])
-
-
-def _record_graphs(run: RunFolder, graphs: int) -> None:
-    """The run's compiled graph count, in its log and its ``params.json``
-    (``compiled_graphs``): 1 when the training step compiled once."""
-    print(f"torch.compile: {graphs} graph{'s' if graphs != 1 else ''} compiled for the "
-          "training step (1 expected: more means recompiles or graph breaks)")  # fmt: skip
-    runs.write_json(run.params, {**run.read_json("params"), "compiled_graphs": graphs})
-
-
-def step_memory(model: nn.Module, pipeline, loss_fn, dev: Device, config: TrainConfig) -> int:
-    """Device bytes one training step and one evaluation batch take beyond what is
-    allocated now: a dry step on a copy of the model (forward, backward, AdamW's update
-    with its state, then an evaluation batch of :func:`eval_batch_size`), so the resident
-    cache is sized after the optimiser state, gradients and activations that do not
-    exist yet. The model, its optimiser and every random generator are left as they were.
-    """
-    device = dev.device
-    size, side = config.batch_size, config.img_size
-    torch.cuda.synchronize(device)
-    before = torch.cuda.memory_allocated(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        dry = copy.deepcopy(model).train()
-        optimizer, _ = make_optimizer(dry, config, finetune=False)
-        images = torch.zeros((size, side, side, 3), dtype=torch.uint8, device=device)
-        labels = torch.zeros(size, dtype=torch.int64, device=device)
-        x = pipeline(images, train=True)
-        with dev.autocast():
-            loss = loss_fn(dry(x), labels)
-        loss.backward()
-        optimizer.step()
-        del x, loss, images, labels
-        dry.eval()
-        n = eval_batch_size(size, device)
-        with torch.no_grad():
-            x = pipeline(torch.zeros((n, side, side, 3), dtype=torch.uint8, device=device))
-            with dev.autocast():
-                dry(x)
-        del x, dry, optimizer
-    torch.cuda.synchronize(device)
-    peak = torch.cuda.max_memory_allocated(device) - before
-    torch.cuda.empty_cache()
-    return max(int(peak), 0)
 
 
 def _validate(model, data, pipeline, dev, loss_fn, config, workers, world, held) -> dict[str, Any]:
@@ -727,31 +555,6 @@ def model_and_pipeline(config: TrainConfig, device: torch.device):
     cfg = model.default_cfg
     pipeline = DevicePipeline(cfg.mean, cfg.std, config.augment, config.img_size, channels_last)
     return model, pipeline.to(device)
-
-
-def uses_channels_last(config: TrainConfig, device: torch.device) -> bool:
-    """Whether the model and its batches are NHWC: ``channels_last="on"``, or ``"auto"``
-    on one of :data:`CHANNELS_LAST_DEVICES` or on a CPU that runs bf16 natively
-    (:func:`dflib.runtime.cpu_bf16`)."""
-    if config.channels_last != "auto":
-        return config.channels_last == "on"
-    kind = torch.device(device).type
-    return kind in CHANNELS_LAST_DEVICES or (kind == "cpu" and bool(cpu_bf16()))
-
-
-def cpu_threads() -> int:
-    """Intra-op threads of a CPU run: torch's count, capped by the cores this process may
-    use (:func:`dflib.environment.available_cores`: the affinity mask and the cgroup
-    quota, where torch counts the host's cores)."""
-    return min(torch.get_num_threads(), available_cores())
-
-
-def loader_workers(config: TrainConfig, device: torch.device) -> int:
-    """Batch-reading processes: the recipe's, else 0 on a CPU and 2 on a GPU."""
-    if config.workers >= 0:
-        return config.workers
-    # reading a memmap is cheap: on a CPU the cores are better spent on the model
-    return 0 if device.type == "cpu" else 2
 
 
 # --- the files a run leaves besides its checkpoints ---
@@ -842,3 +645,85 @@ def _read_val(run: RunFolder, config: TrainConfig) -> dict[str, Any]:
     labels, probs = frame["label"].to_numpy(), frame["prob"].to_numpy()
     threshold, _ = best_threshold(labels, probs)
     return {"threshold": threshold, "labels": labels, "probs": probs}
+
+
+# --- everything a run says and writes: rank 0's sink ---
+
+
+class RunSink:
+    """Where a run's lines and files go: its header, its log lines, every epoch's
+    ``last.pt``, row (:class:`~dflib.train.loggers.EpochSink`: ``history.csv``, then the
+    loggers) and line, ``best.pt``, and the validation and final files.
+
+    Rank 0 holds this one; every other rank holds :class:`Silent`, the same methods doing
+    nothing, so ``fit`` reads top to bottom with no rank guard around what it says or writes.
+    """
+
+    def __init__(self, run: RunFolder, config: TrainConfig) -> None:
+        self.run, self.config, self.rows = run, config, None
+
+    def say(self, *lines: str) -> None:
+        """Print each line given (empty ones are skipped: a note that did not apply)."""
+        for line in lines:
+            if line:
+                print(line)
+
+    def header(self, model_cfg, data: TrainingData, dev: Device, step: str, notes=()) -> None:
+        """The files a run starts with (:func:`write_run_header`) and the lines that say
+        how it runs: its validation split, its step, ``notes`` and the data report."""
+        write_run_header(self.run, self.config, model_cfg, data, dev, step)
+        self.say(f"validation: {data.validation}", f"step: {step}", *notes)
+        report = data.skipped_report()
+        if report.skipped:
+            self.say(report.summary(full_list=self.run.skipped))
+
+    def start(self, epochs_done: int, steps_done: int) -> None:
+        """Open the loggers where the run starts again."""
+        self.rows = EpochSink(self.run, self.config.log, epochs_done, steps_done)
+
+    def reader(self, steps: int, lr: float):
+        """The loss hook of the epoch's steps (:meth:`~dflib.train.loggers.EpochSink.reader`)."""
+        return self.rows.reader(steps, lr)
+
+    def best(self, model: nn.Module, epoch: int) -> None:
+        save_checkpoint({"model": model.state_dict(), "epoch": epoch}, self.run.best)
+
+    def epoch(self, history, model, optimizer, scheduler, scaler, epoch, best, steps) -> None:
+        """``last.pt`` first (what a resume reads), then the row, then its line."""
+        save_checkpoint(last_state(model, optimizer, scheduler, scaler, epoch, history, best,
+                                   self.config, steps), self.run.last)  # fmt: skip
+        self.rows.epoch(history)
+        print(epoch_line(history[-1], self.config), flush=True)
+
+    def validation(self, model, data, pipeline, dev, workers) -> None:
+        write_validation(self.run, model, data, pipeline, dev, workers, self.config)
+
+    def graphs(self, graphs: int) -> None:
+        """The compiled graph count, in the log and ``params.json`` (``compiled_graphs``):
+        1 when the training step compiled once."""
+        self.say(f"torch.compile: {graphs} graph{'s' if graphs != 1 else ''} compiled for the "
+                 "training step (1 expected: more means recompiles or graph breaks)")  # fmt: skip
+        runs.write_json(
+            self.run.params, {**self.run.read_json("params"), "compiled_graphs": graphs}
+        )
+
+    def finish(self, model, data, pipeline, dev, workers, best) -> dict[str, Any]:
+        """The final files (:func:`finish_run`); the metrics."""
+        return finish_run(self.run, model, data, pipeline, dev, workers, self.config, best)
+
+    def close(self) -> None:
+        if self.rows is not None:
+            self.rows.close()
+
+
+class Silent:
+    """The sink of every rank but 0: :class:`RunSink`'s methods, each doing nothing (and
+    returning ``None``)."""
+
+    def __getattr__(self, name: str):
+        getattr(RunSink, name)  # a name RunSink lacks is an AttributeError here too
+        return _nothing
+
+
+def _nothing(*args, **kwargs) -> None:
+    return None

@@ -5,8 +5,10 @@ names by their run folders (:func:`ensure_run`, :func:`ensure_runs`: notebook 10
 threshold of a run that notebook 04 or ``make demo`` trained; the smoke size makes it when
 missing; a user's run is taken whatever its settings: the user named it), the claims plan
 (:mod:`dflib.study.claims`: notebook 15, ``scripts/claims_runs.py``), the
-cross-generator study (:mod:`dflib.study.crossgen`) and ``scripts/train_table.py``. It lives
-in ``train`` because the decisions and the studies both use it.
+cross-generator study (:mod:`dflib.study.crossgen`), the retraining on pseudo-labels
+(:func:`dflib.decide.pseudo.retrain_with_pseudo`: notebook 11) and
+``scripts/train_table.py``. It lives in ``train`` because the decisions and the studies
+both use it.
 
 A :class:`PlannedRun` is a run folder's name, its whole :class:`TrainConfig` and what the
 run is for in a study (its ``role``). For each one the planner

@@ -29,7 +29,8 @@ from dflib.runtime import amp_dtype, amp_note, require_built_for, resolve_device
 from dflib.train.checkpoint import load_weights
 from dflib.train.config import TrainConfig
 from dflib.train.inputs import DevicePipeline, eval_loader, preprocess_for
-from dflib.train.loop import Device, evaluate, uses_channels_last
+from dflib.train.loop import evaluate
+from dflib.train.machine import Device, uses_channels_last
 from dflib.train.runs import RunFolder, given_threshold, run_folder
 
 

@@ -14,7 +14,7 @@
     skipped.csv            the data report: every unusable file and why
     figures/*.png          learning curves, confusion matrix, ROC / PR, errors
     tb/                    (with ``log=("tensorboard",)``) TensorBoard event files: epochs/,
-                           steps/, figures/ (:class:`EpochSink`)
+                           steps/, figures/ (:mod:`dflib.train.loggers`)
     last.pt                everything needed to resume (weights-only loadable)
     best.pt                the weights to predict with (weights-only loadable)
 
@@ -25,16 +25,10 @@ write what they make into folders of their own (:func:`dflib.environment.study_f
 on Kaggle a finished run is another notebook's read-only output. Notebook 10's threshold
 is ``<studies>/threshold/<run-name>/threshold.json`` (:attr:`RunFolder.tuned_threshold`).
 
-Where each epoch's row goes (:class:`EpochSink`): ``history.csv``, rewritten atomically,
-then each logger the run asks for. This is the one place a logger goes: a class with the
-methods of :class:`Logger`, registered in :data:`LOGGERS` under the name users write
-(``log=("tensorboard",)``, ``--log tensorboard``). A W&B logger, say, would start (or
-resume) its run in ``__init__``, send ``epoch``'s row and ``step``'s values to
-``wandb.log``, the figures as images, and finish in ``close``. A logger is built with
-``(run, epochs_done, steps_done)``: where the run starts again. A resume from a
-``last.pt`` older than what the logger wrote (a copy put back, a run killed between its
-checkpoint and its logs) restarts there, so the logger drops what it wrote past that
-point and no epoch or step is shown twice.
+What a finished run must hold is checked where a reader sees it: every notebook that trains
+or reads a run ends with :func:`run_checks` of it (the history's length, one probability per
+validation image, the tuned threshold, and a validation AUC a model that learned nothing
+does not reach).
 
 The run ledger (:data:`LEDGER`, ``reports/runs/<run-name>/``) keeps the small files of
 every run a report cites in the repository: a finished run folder's ``params.json``,
@@ -54,20 +48,18 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
-import numbers
 import os
 import platform
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
+from dflib.checks import Checks
 from dflib.environment import cpu_name, output_dir, resolve_path, split_names, study_folder
 
 PREDICTION_COLUMNS = ["id", "label", "prob"]
@@ -271,8 +263,8 @@ def _clean(value: Any) -> Any:
 def write_history(run: RunFolder, history: list[dict[str, Any]]) -> Path:
     """The whole history so far (rewritten each epoch: a resumed run keeps one table).
 
-    A training run writes it through :class:`EpochSink`, which then hands
-    the new row to the run's loggers."""
+    A training run writes it through :class:`~dflib.train.loggers.EpochSink`, which then
+    hands the new row to the run's loggers."""
     run.root.mkdir(parents=True, exist_ok=True)
     tmp = run.history.with_name("history.csv.tmp")
     pd.DataFrame(history).to_csv(tmp, index=False)
@@ -292,7 +284,7 @@ def write_predictions(path: Path, ids, labels, probs) -> Path:
 
 
 def environment_info(dev) -> dict[str, Any]:
-    """Device, precision and versions of a run's :class:`~dflib.train.loop.Device`, for
+    """Device, precision and versions of a run's :class:`~dflib.train.machine.Device`, for
     ``environment.json`` and the leaderboard."""
     device = dev.device
     if device.type == "cuda":
@@ -310,6 +302,28 @@ def environment_info(dev) -> dict[str, Any]:
     }
 
 
+# --- what a finished run must hold: a notebook's checks of it ---
+
+
+def run_checks(
+    run: RunFolder | str | os.PathLike, expect_val_auc_min: float | None = None
+) -> Checks:
+    """A training notebook's checks of its run (:mod:`dflib.checks`): the history's length,
+    one probability in [0, 1] per validation image, and - at the CI size - a validation AUC
+    that a model which learned nothing does not reach: the floor ``expect_val_auc_min`` is checked
+    against the run's AUC, and itself against the 99th percentile of the AUC under
+    shuffled labels on the same predictions (a floor at or below it could not fail)."""
+    run = run_folder(run)
+    params, metrics = run.read_json("params"), run.read_json("metrics")
+    history, val = run.read_history(), run.read_predictions("val")
+    total = params["epochs"] + params.get("finetune_epochs", 0)
+    checks = Checks()
+    checks.expect("epochs in the history", len(history), 1, total)
+    checks.expect("validation predictions (one per image)", len(val), equals=metrics["n_val"])
+    checks.true("validation probabilities in [0, 1]", bool(val["prob"].between(0, 1).all()))
+    return checks.learned_auc("val AUC", val["label"], val["prob"], expect_val_auc_min)
+
+
 # --- the ledger: where the runs' small files are kept in the repository ---
 
 LEDGER = "reports/runs"  # relative to the project root
@@ -322,177 +336,3 @@ ENTRY_FILES = (*FILES, *(f"{p}.gz" for p in PREDICTIONS))
 def ledger_root(ledger: str | os.PathLike | None = None) -> Path:
     """``ledger`` resolved against the project root (default ``reports/runs``)."""
     return resolve_path(ledger or LEDGER)
-
-
-# --- every epoch's row: history.csv, then the loggers ---
-
-# the training loss (mean of the steps since the last one) and lr go to the loggers every
-# this many steps of an epoch, at the first read of the loss at or past each multiple:
-# a multiple of dflib.train.loop.CHECK_EVERY (16), so no step waits for the device
-STEP_EVERY = 64
-
-
-class Logger(Protocol):
-    """What :class:`EpochSink` calls; ``__init__(run, epochs_done, steps_done)``."""
-
-    def epoch(self, row: dict[str, Any]) -> None:
-        """A finished epoch's history row (``history.csv``'s columns; ``epoch`` from 1)."""
-
-    def step(self, step: int, values: dict[str, float]) -> None:
-        """``train_loss`` and ``lr`` after ``step`` optimiser steps of the run."""
-
-    def figures(self, epoch: int, figures: dict[str, Any]) -> None:
-        """The run's matplotlib figures by name, once it is finished (:func:`log_figures`)."""
-
-    def close(self) -> None:
-        """Flush and release what the logger holds."""
-
-
-class TensorBoard:
-    """TensorBoard event files in ``<run>/tb/`` (``tensorboard --logdir runs/<name>/tb``).
-
-    ``epochs/``: every numeric column of ``history.csv`` under its own name, global step =
-    the epoch; ``steps/``: ``steps/train_loss`` and ``steps/lr`` every :data:`STEP_EVERY`
-    steps, global step = the run's optimiser steps; ``figures/``: the run's figures as
-    images at the last epoch. Three folders, because TensorBoard reads a folder's event
-    files as one stream and a writer's ``purge_step`` (where a resume starts again) hides
-    every event at or past that step in the whole stream: the epoch axis, the step axis
-    and the figures' rewrite each need their own. A writer is opened at its first use.
-    """
-
-    def __init__(self, run: RunFolder, epochs_done: int, steps_done: int) -> None:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError as error:
-            raise ImportError(
-                "log=('tensorboard',) needs the tensorboard package: pip install tensorboard "
-                "(or train without it: log=())"
-            ) from error
-        self._summary_writer = SummaryWriter
-        self.folder = run.tb
-        # the first global step each writer writes again (epochs count from 1, steps from 1)
-        self.purge = {"epochs": epochs_done + 1, "steps": steps_done + 1, "figures": epochs_done}
-        self.writers: dict[str, Any] = {}
-
-    def _writer(self, kind: str):
-        if kind not in self.writers:
-            folder = self.folder / kind
-            _after_newest(folder)
-            self.writers[kind] = self._summary_writer(str(folder), purge_step=self.purge[kind])
-        return self.writers[kind]
-
-    def epoch(self, row: dict[str, Any]) -> None:
-        writer = self._writer("epochs")
-        for key, value in row.items():
-            if key != "epoch" and isinstance(value, numbers.Real):
-                writer.add_scalar(key, value, row["epoch"])
-        writer.flush()  # a killed run keeps its epochs
-        if "steps" in self.writers:
-            self.writers["steps"].flush()
-
-    def step(self, step: int, values: dict[str, float]) -> None:
-        writer = self._writer("steps")
-        for key, value in values.items():
-            writer.add_scalar(f"steps/{key}", value, step)
-
-    def figures(self, epoch: int, figures: dict[str, Any]) -> None:
-        writer = self._writer("figures")
-        for name, fig in figures.items():
-            writer.add_figure(name, fig, epoch, close=False)  # the caller owns the figures
-        writer.flush()
-
-    def close(self) -> None:
-        for writer in self.writers.values():
-            writer.close()
-
-
-# every logger a run may ask for, by the name TrainConfig.log uses
-LOGGERS: dict[str, type] = {"tensorboard": TensorBoard}
-
-
-class EpochSink:
-    """The run folder's end of the training loop: ``history.csv``, then the loggers.
-
-    Args:
-        run: the run folder.
-        names: the loggers to feed (``TrainConfig.log``), keys of :data:`LOGGERS`.
-        epochs_done: epochs in the history the run starts from (a resume's ``last.pt``).
-        steps_done: optimiser steps those epochs took.
-    """
-
-    def __init__(
-        self, run: RunFolder, names: tuple[str, ...] = (), epochs_done: int = 0, steps_done: int = 0
-    ) -> None:
-        self.run = run
-        self.loggers = [_logger(name)(run, epochs_done, steps_done) for name in names]
-
-    def epoch(self, history: list[dict[str, Any]]) -> None:
-        """Write the whole history (atomically), then hand its last row to each logger."""
-        write_history(self.run, history)
-        for logger in self.loggers:
-            logger.epoch(history[-1])
-
-    def reader(self, steps_before: int, lr: float) -> Callable[[int, float, int], None] | None:
-        """The hook :func:`~dflib.train.loop.train_one_epoch` calls (its
-        :data:`~dflib.train.loop.ReadHook`) at each read of the
-        loss: every :data:`STEP_EVERY` steps it hands the loggers the mean training loss
-        of the steps since the last hand-over and the epoch's lr (constant within an
-        epoch: the schedule steps between epochs). ``None`` without loggers."""
-        if not self.loggers:
-            return None
-        last = {"index": -1, "sum": 0.0, "seen": 0}
-
-        def read(index: int, loss_sum: float, seen: int) -> None:
-            if (index + 1) // STEP_EVERY == (last["index"] + 1) // STEP_EVERY:
-                return
-            loss = (loss_sum - last["sum"]) / max(seen - last["seen"], 1)
-            last.update(index=index, sum=loss_sum, seen=seen)
-            for logger in self.loggers:
-                logger.step(steps_before + index + 1, {"train_loss": loss, "lr": lr})
-
-        return read
-
-    def close(self) -> None:
-        for logger in self.loggers:
-            logger.close()
-
-
-def log_figures(run: RunFolder, figures: dict[str, Any]) -> None:
-    """Hand a finished run's figures to the loggers its ``params.json`` names.
-
-    :mod:`dflib.viz.training` draws them (this layer draws nothing) and calls this after
-    saving them; they are logged at the last epoch, replacing any earlier hand-over.
-    """
-    if not run.params.is_file() or not run.history.is_file():
-        return
-    names = [n for n in run.read_json("params").get("log") or () if n in LOGGERS]
-    if not names:
-        return
-    epochs = len(run.read_history())
-    for name in names:
-        logger = LOGGERS[name](run, epochs, 0)
-        try:
-            logger.figures(epochs, figures)
-        finally:
-            logger.close()
-
-
-def _logger(name: str) -> type:
-    if name not in LOGGERS:
-        raise ValueError(f"unknown logger {name!r}: expected one of {tuple(LOGGERS)}")
-    return LOGGERS[name]
-
-
-def _after_newest(folder: Path) -> None:
-    """Wait until the clock is a second past the newest event file's in ``folder``.
-
-    TensorBoard reads a folder's event files in name order, and a name starts with its
-    creation time in whole seconds (then host, process and a per-process counter, which
-    does not sort as a number): a writer opened within the second of the last one (a
-    resume straight after a stop) could sort before it, its purge read first.
-    """
-    names = (p.name.split(".") for p in folder.glob("events.out.tfevents.*"))
-    stamps = [int(parts[3]) for parts in names if parts[3].isdigit()]
-    wait = max(stamps, default=0) + 1 - time.time()
-    if wait > 0:
-        time.sleep(wait)

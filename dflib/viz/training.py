@@ -1,9 +1,10 @@
 """Figures of a training run, drawn from its run folder's files alone.
 
 Learning curves, the confusion matrix, ROC and precision-recall curves, F1 against the
-threshold with the tuned point, and the worst errors. :func:`run_figures` writes them
-all into ``<run>/figures/`` (the command line and the training notebooks do so after
-training) and hands them to the loggers the run asked for (:mod:`dflib.train.runs`).
+threshold with the tuned point, and the worst errors. Drawing writes and logs nothing:
+:func:`run_figures` draws every figure a run's files allow, and the command line and the
+training notebooks hand them to the run's sink (:func:`dflib.train.loggers.write_figures`:
+``<run>/figures/*.png``, then the loggers the run asked for).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from dflib.metrics import best_threshold
-from dflib.train.runs import RunFolder, log_figures
-from dflib.viz.plotting import CLASS_COLOURS, CLASS_NAMES, image_grid, save
+from dflib.train.runs import RunFolder
+from dflib.viz.plotting import CLASS_COLOURS, CLASS_NAMES, image_grid
 
 
 def learning_curves(history: pd.DataFrame, reported_f1: float | None = None) -> plt.Figure:
@@ -112,9 +113,9 @@ def worst_errors(images, ids, y_true, prob, n: int = 6) -> plt.Figure:
                       suptitle="worst false negatives (top) and false positives (bottom)")  # fmt: skip
 
 
-def run_figures(run: RunFolder, reported_f1: float | None = None) -> list:
-    """Draw and save every figure a run's files allow, into ``<run>/figures``, and hand
-    them to the loggers the run asked for (``TrainConfig.log``: TensorBoard's images)."""
+def run_figures(run: RunFolder, reported_f1: float | None = None) -> dict[str, plt.Figure]:
+    """Every figure a run's files allow, by name, drawn off screen (closed, so a notebook
+    does not show them a second time; they still save and log)."""
     history = run.read_history()
     val = run.read_predictions("val")
     threshold = float(run.read_json("metrics")["threshold"])
@@ -123,7 +124,6 @@ def run_figures(run: RunFolder, reported_f1: float | None = None) -> list:
         "confusion": confusion(val["label"], val["prob"], threshold),
         "roc_pr_threshold": roc_pr_threshold(val["label"], val["prob"], threshold),
     }
-    saved = [save(fig, run.figures / f"{name}.png") for name, fig in figures.items()]
-    log_figures(run, figures)
-    plt.close("all")
-    return saved
+    for fig in figures.values():
+        plt.close(fig)
+    return figures
