@@ -6,12 +6,17 @@ the sizes this project runs live here and nowhere else:
 
 - :data:`CI` - the smoke size of ``make test`` (nbmake's ``mock`` metadata of each
   notebook's parameters cell is written from it by ``scripts/notebooks.py``; a test keeps
-  the two the same). The CI size is deterministic, so a band is two-sided where a result
-  is measured, near what was measured (the measurement is in the comment beside it).
+  the two the same). The CI size gives the same numbers run to run on one machine, but a
+  one-epoch smoke model's numbers move with the CPU's kernels and the threads it trained
+  on (16's least fall: 0.108 trained on two threads, 0.307 on one, as ``make test`` trains
+  it), so a learned answer is a floor that states its direction (a gain, a drop, purer,
+  inside the region), set well below what was measured: the measurement is in the comment
+  beside it, and each break of the library that changes the answer still fails it.
 - :data:`DEMO` - the demo size of ``make demo`` and ``make test-demo`` (the Makefile reads
   it through this script's command line).
 
-A pair ``[low, high]`` is a band, a single number a floor (``*_min``) or a tolerance.
+A pair ``[low, high]`` is a band (``None``: open on that side), a single number a floor
+(``*_min``) or a tolerance.
 
     python scripts/expectations.py demo 07_train_freqnet   # papermill's -y argument
     python scripts/expectations.py test-demo               # make test-demo's runs, one a line
@@ -41,21 +46,24 @@ CI = {
     "07_train_freqnet": {"expect_val_auc_min": 0.7},
     "10_threshold_tuning": {
         "expect_val_auc_min": 0.7,
-        "expect_test_gain": [0.1, 0.23],  # measured 0.164 (0.211 -> 0.375)
-        "expect_test_ece_drop": [0.1, 0.2],  # measured 0.149 (0.182 -> 0.033)
+        "expect_test_gain": [0.03, None],  # measured 0.164 (0.211 -> 0.375)
+        "expect_test_ece_drop": [0.03, None],  # measured 0.149 (0.182 -> 0.033); no scaling: 0.0
     },
     "11_pseudo_labeling": {
         "expect_val_auc_min": 0.7,
-        "expect_purity_gain": [0.06, 0.17],  # measured 0.116 (purity 0.966 of 29 vs 0.850)
+        # measured 0.116 (purity 0.966 of 29 vs 0.850); swapped pseudo-labels: -0.82
+        "expect_purity_gain": [0.02, None],
     },
     "12_ensemble": {
         "expect_val_auc_min": 0.7,
-        # measured 0.008: "mean + flip" 0.383 against smoke-freqnet's 0.375
-        "expect_test_f1_over_best_run": [-0.03, 0.05],
+        # measured 0.008: "mean + flip" 0.383 against smoke-freqnet's 0.375; a selection
+        # that picks the worst method on validation: -0.132
+        "expect_test_f1_over_best_run": [-0.03, None],
     },
     "13_explain": {
         "expect_val_auc_min": 0.7,
-        "expect_cam_ratio": [1.5, 2.3],  # measured 1.89 (0.555 of the mass on 0.301 of the image)
+        # measured 1.89 (0.555 of the mass on 0.301 of the image); the real logit's CAM: 0.72
+        "expect_cam_ratio": [1.2, None],
     },
     # no expect_mean_drop / expect_mean_gap: neither holds across seeds at this size (seed 42:
     # mean drop -0.020, gap +0.089; seed 43: the all-families run at val AUC 0.493)
