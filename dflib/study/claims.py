@@ -802,6 +802,13 @@ def _ranking_at(claim, ctx, arms: list[pd.DataFrame], regime: Regime) -> dict:
             "command": ctx.command(regime.setting, *(ctx.only(x) for x in claim.arms))}  # fmt: skip
 
 
+def _main_history(runs_dir, name: str) -> pd.DataFrame:
+    """The main-stage epochs of run ``name``'s ``history.csv`` (a fine-tuning stage trains
+    on the validation images, so its scores are not validation scores)."""
+    history = RunFolder(runs_root(runs_dir) / name).read_history()
+    return history[history["stage"] == "main"] if "stage" in history else history
+
+
 def _judge_curve(claim, ctx) -> dict:
     arm = claim.arms[0]
     runs = ctx.arm(arm)
@@ -814,9 +821,7 @@ def _judge_curve(claim, ctx) -> dict:
                 "; ".join(r.text for r in regimes_of(runs)), "verdict": "not measured",
                 "why": "too few epochs", "command": ctx.command(_target(claim), ctx.only(arm))}  # fmt: skip
     regime = long[-1]
-    curves = [RunFolder(runs_root(ctx.runs_dir) / n).read_history()
-              for n in _at(runs, regime)["run"]]  # fmt: skip
-    main = [c[c["stage"] == "main"] if "stage" in c else c for c in curves]
+    main = [_main_history(ctx.runs_dir, n) for n in _at(runs, regime)["run"]]
     at = lambda c, e: float(c["val_f1"].iloc[e - 1]) if len(c) >= e else np.nan  # noqa: E731
     gain = [at(c, 25) - at(c, 20) for c in main]
     late = [at(c, 40) - at(c, 25) for c in main if len(c) >= 40]
@@ -1101,14 +1106,19 @@ def _claim_arch(table: pd.DataFrame) -> str:
     return str(found.iloc[0]) if len(found) else CLAIM_ARCH
 
 
+def recipe_runs(table: pd.DataFrame) -> pd.DataFrame:
+    """The architectures' recipe runs of :func:`claim_runs`' table (the ``arch`` group)."""
+    if table.empty:
+        return table
+    return table[(table["group"] == "arch") & (table["variant"] == "recipe")]
+
+
 def architectures_by_regime(table: pd.DataFrame) -> pd.DataFrame:
     """Every architecture's recipe runs (the ``arch`` group of :func:`claim_runs`) in each
     regime side by side, one row per architecture in the rankings' order: seeds, epochs run,
     and ``mean ± sd`` of val AUC, hidden-test AUC and F1 at 0.5, with the seeds that learned
     (:func:`dflib.metrics.learning`), so learning speed and convergence read in one row."""
-    arch = (
-        table[(table["group"] == "arch") & (table["variant"] == "recipe")] if len(table) else table
-    )
+    arch = recipe_runs(table)
     if arch.empty:
         return pd.DataFrame()
     ranked = [a for order, _ in RANKINGS.values() for a in order]
@@ -1129,9 +1139,9 @@ def architectures_by_regime(table: pd.DataFrame) -> pd.DataFrame:
             row.update({f"{tag}: seeds": len(runs),
                         f"{tag}: epochs run": f"{stopped.min()}" if stopped.nunique() == 1
                         else f"{stopped.min()}-{stopped.max()}",
-                        **{f"{tag}: {name}": cell_text(*seed_stats(runs[column]))
-                           for column, name in (("val_auc", "val AUC"), ("test_auc", "test AUC"),
-                                                ("test_f1", "test F1"))},
+                        **{f"{tag}: {title}": cell_text(*seed_stats(runs[column]))
+                           for column, title in (("val_auc", "val AUC"), ("test_auc", "test AUC"),
+                                                 ("test_f1", "test F1"))},
                         f"{tag}: learned": f"{int(runs['learned'].fillna(False).astype(bool).sum())}"
                                            f"/{len(runs)}"})  # fmt: skip
         rows.append(row)
@@ -1143,9 +1153,8 @@ def regimes_section(table: pd.DataFrame) -> str:
     side = architectures_by_regime(table)
     if side.empty:
         return ""
-    arch = table[(table["group"] == "arch") & (table["variant"] == "recipe")]
     legend = "; ".join(f"*{r.column}* = {r.text}, {r.purpose}"
-                       for r in regimes_of(arch))  # fmt: skip
+                       for r in regimes_of(recipe_runs(table)))  # fmt: skip
     return "\n".join([
         "## The architectures in each regime", "",
         f"Each architecture's recipe runs, side by side per regime: {legend}. `mean ± sd` "
@@ -1164,21 +1173,15 @@ def architecture_histories(
     """The epoch histories of every architecture's recipe runs in the most trained
     early-stopped regime (the converged one; else the most trained), one row per run and
     epoch: ``arch``, ``seed``, ``run``, ``epoch``, ``val_auc``, ``val_f1``; and that regime."""
-    arch = (
-        table[(table["group"] == "arch") & (table["variant"] == "recipe")] if len(table) else table
-    )
+    arch = recipe_runs(table)
     regimes = regimes_of(arch)
     if not regimes:
         return pd.DataFrame(columns=["arch", "seed", "run", "epoch", "val_auc", "val_f1"]), None
     stopped = [r for r in regimes if r.early_stopping] or regimes
     regime = stopped[-1]
-    root = runs_root(runs_dir)
-    frames = []
-    for r in _at(arch, regime).itertuples():
-        history = RunFolder(root / r.run).read_history()
-        history = history[history["stage"] == "main"] if "stage" in history else history
-        frames.append(history.assign(arch=r.arch, seed=r.seed, run=r.run)[
-            ["arch", "seed", "run", "epoch", "val_auc", "val_f1"]])  # fmt: skip
+    frames = [_main_history(runs_dir, r.run).assign(arch=r.arch, seed=r.seed, run=r.run)[
+                  ["arch", "seed", "run", "epoch", "val_auc", "val_f1"]]
+              for r in _at(arch, regime).itertuples()]  # fmt: skip
     return pd.concat(frames, ignore_index=True), regime
 
 
