@@ -1,5 +1,5 @@
 """Robust image decoding: whatever a data folder holds becomes an RGB uint8 array or a
-clear reason why not.
+clear reason why not; and the one way a figure is written as an image (:func:`save_figure`).
 
 Real competition folders contain odd files: palette PNGs, RGBA, grayscale, CMYK JPEGs,
 16-bit PNGs, rotated phone photos, truncated downloads and empty files. Decoding is the
@@ -96,3 +96,14 @@ def describe_images(paths) -> pd.DataFrame:
     with ThreadPoolExecutor(max_workers=8) as pool:
         rows = list(pool.map(_header, paths))
     return pd.DataFrame(rows, index=pd.Index(paths, name="path"))
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
+    """Write a matplotlib figure as PNG, creating the folder; without the writer's name and
+    version in the file, so the same figure gives the same bytes (a committed figure re-made
+    from the same runs shows no change). Takes the figure as it is: no matplotlib import
+    here, so decoding images does not pay for one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return path

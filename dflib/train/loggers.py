@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from dflib.imageio import save_figure
 from dflib.train.runs import RunFolder, write_history
 
 # the training loss (mean of the steps since the last one) and lr go to the loggers every
@@ -162,10 +163,7 @@ class EpochSink:
         the last epoch (replacing an earlier hand-over). Returns the files written."""
         saved = []
         for name, fig in figures.items():
-            path = self.run.figures / f"{name}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=120, bbox_inches="tight")
-            saved.append(path)
+            saved.append(save_figure(fig, self.run.figures / f"{name}.png"))
         for logger in self.loggers:
             logger.figures(self.epochs_done, figures)
         return saved

@@ -7,7 +7,6 @@ Each function draws one figure and returns it; notebooks display it and may pass
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import matplotlib
 
@@ -18,19 +17,15 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from dflib.imageio import save_figure
+
 CLASS_NAMES = ("real", "fake")
 CLASS_COLOURS = ("#4C72B0", "#DD8452")
 sns.set_theme(style="whitegrid", context="notebook")
 
 
-def save(fig: plt.Figure, path: str | os.PathLike, dpi: int = 120) -> Path:
-    """Write ``fig`` as PNG, creating the folder; without the writer's name and version in
-    the file, so the same figure gives the same bytes (a committed figure re-made from the
-    same runs shows no change)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    return path
+# the notebooks' name for :func:`dflib.imageio.save_figure` (one writer of figure files)
+save = save_figure
 
 
 def class_balance(counts, title: str = "Training images per class") -> plt.Figure:
