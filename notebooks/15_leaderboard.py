@@ -123,9 +123,7 @@ from dflib.environment import resolve_path, split_names
 from dflib.study import leaderboard as lb
 from dflib.study.claims import (
     CURVES_FILE,
-    SHORT_EPOCHS,
     VERDICTS,
-    architecture_histories,
     base_verdict,
     claim_runs,
     claims,
@@ -138,7 +136,7 @@ from dflib.study.claims import (
 )
 from dflib.train.plan import ensure_planned
 from dflib.train.runs import RunFolder, is_finished, run_checks, runs_root
-from dflib.viz.leaderboard import architecture_curves, score_vs_cost
+from dflib.viz.leaderboard import converged_curves, score_vs_cost
 from dflib.viz.plotting import save
 
 root = runs_root(runs_dir)
@@ -214,8 +212,7 @@ print(findings["verdict"].str.split(" at ").str[0].value_counts().to_string())
 # %%
 arch_runs, _ = claim_runs(runs_dir, prefix)
 display(Markdown(regimes_section(arch_runs) or "_No architecture runs._"))
-histories, converged = architecture_histories(arch_runs, runs_dir)
-fig_curves = architecture_curves(histories, converged.text if converged else "", SHORT_EPOCHS)
+fig_curves = converged_curves(arch_runs, runs_dir)
 
 # %% [markdown]
 # ## The reports

@@ -28,8 +28,6 @@ from dflib.environment import resolve_path
 from dflib.study.claims import (
     CURVES_FILE,
     PREFIX,
-    SHORT_EPOCHS,
-    architecture_histories,
     claim_runs,
     claims,
     training_command,
@@ -37,7 +35,7 @@ from dflib.study.claims import (
 )
 from dflib.study.leaderboard import leaderboard, runs_command, table_runs, write_table
 from dflib.train.runs import LEDGER, finished_runs
-from dflib.viz.leaderboard import architecture_curves
+from dflib.viz.leaderboard import converged_curves
 from dflib.viz.plotting import save
 
 DEFAULTS = {"runs": LEDGER, "out": "reports", "include": f"{PREFIX}-*", "prefix": PREFIX}
@@ -56,9 +54,7 @@ def write_curves(runs, prefix: str, out: Path) -> Path:
     """``learning_curves.png``: every architecture's validation AUC per epoch in the
     converged regime, the 3-epoch regime's end marked (no timestamp in the file, so the
     same runs give the same bytes)."""
-    histories, regime = architecture_histories(claim_runs(runs, prefix)[0], runs)
-    title = f"{regime.text}: validation AUC per epoch" if regime else ""
-    fig = architecture_curves(histories, title, short_epochs=SHORT_EPOCHS)
+    fig = converged_curves(claim_runs(runs, prefix)[0], runs)
     path = save(fig, out / CURVES_FILE, dpi=100)
     plt.close(fig)
     return path

@@ -10,6 +10,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import ConnectionPatch
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
+from dflib.study.claims import SHORT_EPOCHS, architecture_histories
 from dflib.train.config import list_recipes, reference
 
 COST = {  # column -> axis label, log scale
@@ -201,6 +202,16 @@ def architecture_curves(
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def converged_curves(table: pd.DataFrame, runs_dir=None) -> plt.Figure:
+    """:func:`architecture_curves` of the converged regime's recipe runs
+    (:func:`dflib.study.claims.architecture_histories` of :func:`~dflib.study.claims.claim_runs`'
+    ``table``), titled with that regime, a dotted line where the 3-epoch runs stop: what
+    ``make results`` writes as ``learning_curves.png`` and notebook 15 shows."""
+    histories, regime = architecture_histories(table, runs_dir)
+    title = f"{regime.text}: validation AUC per epoch" if regime else ""
+    return architecture_curves(histories, title, short_epochs=SHORT_EPOCHS)
 
 
 def arch_colour(arch: str):
