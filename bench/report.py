@@ -33,6 +33,12 @@ TITLES = {
                  "--channels-last off` (float32, NCHW: the CPU's path before bf16), in one "
                  "process; *last epoch img/s* = the second epoch's (the first warms up). Target on "
                  "a CPU with native bf16: >= 1.5x."),
+    "threads": ("CPU threads and loader workers: whole `fit()` runs",
+                "`fit()` of `--defaults-arch` at 64 px on the `--size` benchmark, 2 epochs, with "
+                "1 intra-op thread and with every core this process may use, each with 0, 1 "
+                "and 2 DataLoader workers, in one process; *last epoch img/s* = the second "
+                "epoch's. *trainer's choice* marks what `fit()` picks by itself "
+                "(`dflib.train.machine.cpu_threads`, `loader_workers`)."),
     "syncs": ("Host syncs left in the training step",
               "A few engine steps under `torch.cuda.set_sync_debug_mode(\"warn\")`, each "
               "synchronising call traced to its dflib or kornia line (kornia draws its random "

@@ -61,15 +61,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="epochs section: whole fit() epochs, eager and compiled")  # fmt: skip
     p.add_argument("--epochs-images", type=int, default=0, help="0: 5,000 on GPU, 256 on CPU")
     p.add_argument("--sections", default="arch,precision,cpu,seed,predict,cost,augment",
-                   help="comma-separated; epochs (first vs steady epoch of fit) and defaults "
-                   "(fit() with the defaults against the old CPU path) on request")  # fmt: skip
+                   help="comma-separated; epochs (first vs steady epoch of fit), defaults "
+                   "(fit() with the defaults against the old CPU path) and threads (threads x "
+                   "loader workers on a CPU) on request")  # fmt: skip
     p.add_argument("--cpu-px", type=int, default=64, help="cpu section: image size (64)")
     p.add_argument("--cpu-batch", type=int, default=32, help="cpu section: batch size (32)")
     p.add_argument("--cpu-rounds", type=int, default=3, help="cpu section: rounds per cell")
     p.add_argument("--cpu-steps", type=int, default=3, help="cpu section: steps per round")
     p.add_argument("--defaults-arch", default="freqnet",
-                   help="defaults section (on request): fit() with the defaults against "
-                   "--amp off --channels-last off, 2 epochs at 64 px on --size")  # fmt: skip
+                   help="defaults and threads sections (on request): fit() with the "
+                   "defaults against --amp off --channels-last off, and with 1 or every "
+                   "core's threads x 0-2 loader workers (CPU), 2 epochs at 64 px on --size")  # fmt: skip
     p.add_argument("--defaults-images", type=int, default=0, help="0: the whole --size")
     p.add_argument("--quick", action="store_true", help="2 archs, short timings, small curves")
     p.add_argument("--dry", action="store_true",
@@ -186,6 +188,12 @@ def measure_all(args: argparse.Namespace, b: T.Bench, save) -> dict:
         done(
             "defaults",
             _logged_all(T.default_rows(b, args.defaults_arch, args.defaults_images), say),
+        )
+    if "threads" in sections and b.device.type == "cpu":
+        say(f"fit() with each count of threads and loader workers: {args.defaults_arch}")
+        done(
+            "threads",
+            _logged_all(T.thread_rows(b, args.defaults_arch, args.defaults_images), say),
         )
     if "precision" in sections and (b.cuda or args.dry):
         say("precision and memory format (model step alone)")

@@ -21,6 +21,7 @@ import torch
 
 from dflib.data import ImageTable, load_split
 from dflib.data.cache import ImageCache, build_cache
+from dflib.environment import available_cores
 from dflib.runtime import cpu_bf16
 from dflib.train import fit, get_recipe, inputs
 from dflib.train.config import TrainConfig
@@ -40,7 +41,13 @@ from dflib.train.loop import (
     train_one_epoch,
 )
 from dflib.train.losses import make_loss
-from dflib.train.machine import Device, compile_mode, loader_workers, step_memory
+from dflib.train.machine import (
+    Device,
+    compile_mode,
+    cpu_threads,
+    loader_workers,
+    step_memory,
+)
 from dflib.train.optim import make_optimizer
 
 import measure
@@ -275,6 +282,36 @@ def default_rows(b: Bench, arch: str, images: int = 0, px: int = 64, epochs: int
                      "last epoch img/s": float(result.history["images_per_s"].iloc[-1])})  # fmt: skip
     for row in rows:
         row["vs the old path"] = row["last epoch img/s"] / rows[-1]["last epoch img/s"]
+    return rows
+
+
+def thread_rows(b: Bench, arch: str, images: int = 0, px: int = 64, epochs: int = 2) -> list[dict]:
+    """Whole ``fit()`` runs of ``arch`` with each count of intra-op threads (1 and every core
+    this process may use) and of DataLoader workers (0, 1, 2), in one process, each scored
+    by its last epoch's images/s: whether the cores are better spent on the model or on
+    reading batches, and what the trainer's own choice (:func:`cpu_threads`,
+    :func:`loader_workers`) gives."""
+    before = torch.get_num_threads()
+    chosen = (cpu_threads(), b.loader_workers())
+    rows = []
+    try:
+        for threads in sorted({1, available_cores()}):
+            for workers in (0, 1, 2):
+                torch.set_num_threads(threads)
+                config = b.recipe(arch, img_size=px, epochs=epochs, train_images=images,
+                                  workers=workers)  # fmt: skip
+                with tempfile.TemporaryDirectory() as out:
+                    result = fit(config, out=out, progress=False)
+                rows.append({"arch": arch, "px": px, "batch": config.batch_size,
+                             "threads": threads, "workers": workers,
+                             "trainer's choice": (threads, workers) == chosen,
+                             "images per epoch": len(result.data.train),
+                             "last epoch img/s": float(result.history["images_per_s"].iloc[-1])})  # fmt: skip
+    finally:
+        torch.set_num_threads(before)
+    fastest = max(row["last epoch img/s"] for row in rows)
+    for row in rows:
+        row["vs the fastest"] = row["last epoch img/s"] / fastest
     return rows
 
 

@@ -63,6 +63,16 @@ def write_rgb(
 
 
 @pytest.fixture
+def eager_backend(monkeypatch):
+    """``torch.compile`` with dynamo's ``eager`` backend: what dynamo traces and counts, without
+    inductor's code generation (minutes per model on a 2-core CPU)."""
+    import torch
+
+    real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda module, mode=None: real(module, backend="eager"))
+
+
+@pytest.fixture
 def messy_csv_folder(tmp_path: Path) -> Path:
     """A CSV-layout folder with every kind of odd file a real download holds.
 

@@ -75,7 +75,9 @@ def test_merge_replaces_only_the_measured_architectures(bench_modules):
     assert merged["command"].endswith("; python bench/run.py --merge")
 
 
-def test_bench_runs_every_cpu_table_at_a_tiny_size(bench_modules, tmp_path, monkeypatch):
+def test_bench_runs_every_cpu_table_at_a_tiny_size(
+    bench_modules, tmp_path, monkeypatch, eager_backend
+):
     run, _ = bench_modules
     monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset())  # float32 and NCHW here
     args = ["--quick", "--size", "tiny", "--archs", "freqnet", "--batch-size", "4",

@@ -2,7 +2,8 @@
 
 dynamo traces and counts graphs whatever its backend; the tests use the ``eager``
 backend, which skips inductor's code generation (minutes per model on a 2-core CPU), so
-what is checked is what dynamo compiles, not the kernels it would generate.
+what is checked is what dynamo compiles, not the kernels it would generate (the
+``eager_backend`` fixture, tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -16,12 +17,6 @@ from dflib.train import fit, get_recipe
 # three architectures sharing ClassifierBase.forward: the third once hit dynamo's
 # recompile limit in one process and ran eager while its params.json said compiled
 ARCHS = ("freqnet", "custom_resnet", "rgb_fft")
-
-
-@pytest.fixture
-def eager_backend(monkeypatch):
-    real = torch.compile
-    monkeypatch.setattr(torch, "compile", lambda module, mode=None: real(module, backend="eager"))
 
 
 def tiny(arch: str, **overrides):
