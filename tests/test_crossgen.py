@@ -133,3 +133,26 @@ def test_score_runs_joins_predictions_with_hidden_families(tmp_path):
     assert table["n_real"].eq((truth["label"] == 0).sum()).all()
     out = table[table["subset"] == "out-of-family"]
     assert list(out["family"]) == ["tconv"]
+
+
+def test_held_out_fakes_in_validation_are_counted(tmp_path):
+    """0 on the split prepare() makes; each fake of the held-out family put into a held-out
+    run's validation (a leak) counts, one of another family does not."""
+    plan = crossgen.plan_runs("freqnet", families="tconv,nearest", prefix=str(tmp_path / "x"),
+                              synthetic_size="tiny", img_size=32)  # fmt: skip
+    full = load_split("synthetic", "train", synthetic_size="tiny").frame
+    runs = []
+    for p in plan:
+        run = RunFolder(tmp_path / p.name.rsplit("/", 1)[-1])
+        data = prepare(p.config, progress=False)
+        val = data.cache.frame.iloc[data.val]
+        write_predictions(run.predictions_val, val["id"], val["label"], val["label"] * 0.9)
+        runs.append(run)
+    assert crossgen.held_out_fakes_validated(plan, runs) == 0
+    held = plan.index(next(p for p in plan if crossgen.held_out(p) == "tconv"))
+    ids = list(runs[held].read_predictions("val")["id"])
+    tconv = list(full[(full["label"] == 1) & (full["family"] == "tconv")]["id"][:2])
+    nearest = list(full[(full["label"] == 1) & (full["family"] == "nearest")]["id"][:1])
+    leaked = ids + tconv + nearest
+    write_predictions(runs[held].predictions_val, leaked, [1] * len(leaked), [0.5] * len(leaked))
+    assert crossgen.held_out_fakes_validated(plan, runs) == 2

@@ -23,10 +23,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dflib.data import load_hidden_test_labels, resolve_data_dir
+from dflib.data import load_hidden_test_labels, load_split, resolve_data_dir
 from dflib.environment import split_names
 from dflib.metrics import binary_metrics
 from dflib.train.config import get_recipe
+from dflib.train.inputs import data_options
 from dflib.train.plan import PlannedRun
 from dflib.train.runs import RunFolder
 
@@ -104,6 +105,23 @@ def test_truth(run: RunFolder) -> pd.DataFrame:
     truth["id"] = truth["id"].astype(str)
     truth["family"] = truth["family"].where(truth["label"] == 1, "")
     return truth
+
+
+def held_out_fakes_validated(plan: list[PlannedRun], runs: list[RunFolder]) -> int:
+    """Fakes of its held-out family in each held-out run's validation split, summed: 0
+    where the family stayed unseen. Validation is split from the same family-filtered
+    table as training, so a held-out family that leaks into training shows here too; it
+    would also tune the run's threshold on fakes the study calls unseen."""
+    leaked = 0
+    for p, run in zip(plan, runs, strict=True):
+        family = held_out(p)
+        if family == ALL:
+            continue
+        train = load_split(p.config.data_dir, "train", **data_options(p.config)).frame
+        validated = set(run.read_predictions("val")["id"].astype(str))
+        fakes = train[(train["label"] == 1) & (train["family"].astype(str) == family)]
+        leaked += int(fakes["id"].astype(str).isin(validated).sum())
+    return leaked
 
 
 def subset_scores(labels, probs, threshold: float) -> dict[str, float]:
