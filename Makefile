@@ -26,7 +26,7 @@ export JUPYTER_PATH := $(KERNEL_PREFIX)/share/jupyter$(if $(JUPYTER_PATH),:$(JUP
 PAPERMILL = $(PYTHON) -m papermill --no-progress-bar --log-output
 NBMAKE = $(PYTHON) -m pytest --nbmake --nbmake-timeout=1800
 
-.PHONY: install demo test test-demo unit lint sync reports training results bench clean notebook \
+.PHONY: install demo test test-demo breaks unit lint sync reports training results bench clean notebook \
 	notebook-test wheelhouse campaign notebooks
 
 # The editable install may point at another tree since (it is one per interpreter): if
@@ -86,6 +86,13 @@ test-demo: install
 	$(PYTHON) scripts/expectations.py test-demo > build/test-demo.txt
 	status=0; while read -r args; do eval "$(PAPERMILL) --cwd notebooks $$args" || status=1; \
 		done < build/test-demo.txt; exit $$status
+
+# Each notebook's checks against a wrong answer: the library broken once per notebook
+# (scripts/breaks.py), each notebook run at the CI size on that copy must stop in its
+# checks on the row that states its answer; the table lands in reports/notebook_breaks.md
+# (about 15 minutes on 2 cores; BREAKS="10_threshold_tuning ..." runs some of them).
+breaks: install
+	$(PYTHON) scripts/breaks.py $(BREAKS)
 
 # Lint, the import layers, unit tests, notebook hygiene tests, then every notebook at smoke
 # size under nbmake, on every core (pytest-xdist: TEST_WORKERS=1 for one process; a
