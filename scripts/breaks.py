@@ -4,9 +4,10 @@ A check that cannot fail proves nothing. Each entry of :data:`BREAKS` changes on
 ``dflib`` so that a notebook still runs but answers its question wrongly (the labels of a
 probe swapped, a calibration that returns its input, a held-out family leaked into
 training, ...). The notebook then runs at the CI size (its nbmake mock, the values of
-``scripts/expectations.py``'s CI table) on a copy of the library with that one change, in
-folders of its own (runs, studies), and must stop in its checks with ``CheckFailed`` on the
-row named beside the break. The table of what happened is written to
+``scripts/expectations.py``'s CI table; one training notebook at the demo size of
+``make test-demo``, where its floor is set) on a copy of the library with that one change,
+in folders of its own (runs, studies), and must stop in its checks with ``CheckFailed`` on
+the row named beside the break. The table of what happened is written to
 ``reports/notebook_breaks.md``.
 
     make breaks                                     # every break (about 15 min on 2 cores)
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from expectations import DEMO, DEMO_TIER
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "reports" / "notebook_breaks.md"
@@ -43,7 +45,12 @@ class Break:
     new: str
     what: str  # the wrong answer it causes, in a few words
     row: str  # the checks row expected to fail (a part of its label)
+    size: str = "ci"  # "ci": the nbmake mock; "demo": make test-demo's size and floors
 
+
+# the training template's break (notebooks 04-09 share their code cells)
+INVERTED_LABELS = ("dflib/train/loop.py", "loss = loss_fn(logits, labels)",
+                   "loss = loss_fn(logits, 1 - labels)")  # fmt: skip
 
 BREAKS: list[Break] = [
     Break(
@@ -72,11 +79,16 @@ BREAKS: list[Break] = [
     ),
     Break(
         "07_train_freqnet",
-        "dflib/train/loop.py",
-        "loss = loss_fn(logits, labels)",
-        "loss = loss_fn(logits, 1 - labels)",
+        *INVERTED_LABELS,
         "training against inverted labels (the template of 04-09)",
         "val AUC",
+    ),
+    Break(
+        "05_train_deepfakenet",
+        *INVERTED_LABELS,
+        "training against inverted labels, at the demo size (its floor: make test-demo)",
+        "val AUC",
+        size="demo",
     ),
     Break(
         "10_threshold_tuning",
@@ -153,9 +165,13 @@ def broken_library(brk: Break, folder: Path) -> Path:
     return folder
 
 
-def ci_parameters(notebook: str) -> dict:
-    """The notebook's CI size: the nbmake mock of its parameters cell."""
-    nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4)
+def parameters(brk: Break) -> dict:
+    """The notebook's parameters at the break's size: the CI size is the nbmake mock of its
+    parameters cell; the demo size is what ``make test-demo`` passes (its expectations
+    from the DEMO table)."""
+    if brk.size == "demo":
+        return DEMO_TIER | DEMO.get(brk.notebook, {})
+    nb = nbformat.read(ROOT / "notebooks" / f"{brk.notebook}.ipynb", as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     return dict(cell.metadata["nbmake"]["mock"])
 
@@ -172,7 +188,7 @@ def run_broken(brk: Break, folder: Path) -> tuple[str, str, float]:
     out = folder / f"{brk.notebook}.ipynb"
     command = [sys.executable, "-m", "papermill", "--no-progress-bar", "--cwd", "notebooks",
                f"notebooks/{brk.notebook}.ipynb", str(out),
-               "-y", json.dumps(ci_parameters(brk.notebook))]  # fmt: skip
+               "-y", json.dumps(parameters(brk))]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -215,7 +231,7 @@ def report(results: list[tuple[Break, str, str, float]], command: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    chosen = [b for b in BREAKS if not argv or b.notebook in argv]
+    chosen = sorted((b for b in BREAKS if not argv or b.notebook in argv), key=lambda b: b.notebook)
     unknown = set(argv) - {b.notebook for b in BREAKS}
     if unknown:
         raise SystemExit(f"no break for {sorted(unknown)}; known: {[b.notebook for b in BREAKS]}")

@@ -117,6 +117,10 @@ DEMO = {
     },
 }
 
+# the training notebooks' demo size: 64 px, 3 epochs, no fine-tuning (the ledger's regime
+# behind the DEMO floors)
+DEMO_TIER = {"synthetic_size": "demo", "img_size": 64, "epochs": 3, "finetune_epochs": 0}
+
 # what `make test-demo` runs: the training notebooks at the demo size
 TEST_DEMO = [name for name in DEMO if name[:2] in {"04", "05", "06", "07", "08", "09"}]
 
@@ -134,9 +138,9 @@ def demo_tier_args(notebook: str) -> str:
     """What ``make test-demo`` passes a training notebook: the demo size at 64 px for 3
     epochs without fine-tuning (the ledger's regime behind the floors), its own run folder,
     and its expectations."""
+    size = " ".join(f"-p {name} {value}" for name, value in DEMO_TIER.items())
     return (
-        f"-p synthetic_size demo -p img_size 64 -p epochs 3 -p finetune_epochs 0 "
-        f"-p out runs/test-demo-{notebook} -p resume True {papermill_args('demo', notebook)}"
+        f"{size} -p out runs/test-demo-{notebook} -p resume True {papermill_args('demo', notebook)}"
     )
 
 
