@@ -217,8 +217,12 @@ def report(results: list[tuple[Break, str, str, float]], command: str) -> str:
              "The library broken once per notebook (one line of `dflib`), the notebook run at "
              "the CI size on that copy: each must stop in its checks with `CheckFailed` on the "
              "row that states its answer. The training notebooks 04-09 share one template "
-             "(`notebooks/templates/training.py`), so one break of training is run on 07, "
-             "whose CI size has a learned floor.", "",
+             "(`notebooks/templates/training.py`), so one break of training is run on 07 at "
+             "the CI size, where it has a learned floor, and on 05 at the demo size of `make "
+             "test-demo` (the others' floors are the same row of the same code at that size)."
+             " Each notebook's outputs, runs and studies go to a folder of its own; notebook "
+             "15 judges the smoke runs already in `runs/smoke-claims` (its break is in the "
+             "judging).", "",
              f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command}`.",
              "", "| notebook | break | expected row | outcome | the failed row | s |",
              "|---|---|---|---|---|---:|"]  # fmt: skip
