@@ -221,8 +221,8 @@ def report(results: list[tuple[Break, str, str, float]], command: str) -> str:
              "the CI size, where it has a learned floor, and on 05 at the demo size of `make "
              "test-demo` (the others' floors are the same row of the same code at that size)."
              " Each notebook's outputs, runs and studies go to a folder of its own; notebook "
-             "15 judges the smoke runs already in `runs/smoke-claims` (its break is in the "
-             "judging).", "",
+             "15 reads the project's `runs/smoke-claims` (its `runs_dir` is relative to the "
+             "project root), trained once if missing: its break is in the judging.", "",
              f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command}`.",
              "", "| notebook | break | expected row | outcome | the failed row | s |",
              "|---|---|---|---|---|---:|"]  # fmt: skip
