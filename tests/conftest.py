@@ -160,8 +160,8 @@ def pytest_collection_modifyitems(config, items):
     """Under ``--dist loadgroup`` (``make test``), a notebook's nbmake run and its papermill
     run on a user's folder go to one worker, one after the other: the second reuses the runs
     and caches the first made, instead of waiting on the first's locks or making them again
-    beside it. These groups, the suite's longest tests, are handed out first, so that the
-    short ones fill the end instead of one worker waiting on the other's last notebook."""
+    beside it. (xdist hands out its largest groups first, these: the short tests fill the
+    end.)"""
     for item in items:
         path = Path(str(item.fspath))
         if path.suffix == ".ipynb":
@@ -171,4 +171,3 @@ def pytest_collection_modifyitems(config, items):
         else:
             continue
         item.add_marker(pytest.mark.xdist_group(name=notebook))
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)  # stable
