@@ -149,7 +149,7 @@ BREAKS: list[Break] = [
 ]
 
 
-def broken_library(brk: Break, folder: Path) -> Path:
+def broken_library(brk: Break, folder: Path) -> None:
     """A copy of ``dflib`` under ``folder`` with the break applied; refuses a break whose
     text is not found exactly once (the library moved on: update the break)."""
     copy = folder / "dflib"
@@ -162,7 +162,6 @@ def broken_library(brk: Break, folder: Path) -> Path:
             f"{brk.file}, not once; update it in scripts/breaks.py"
         )
     target.write_text(text.replace(brk.old, brk.new))
-    return folder
 
 
 def parameters(brk: Break) -> dict:

@@ -119,6 +119,11 @@ LIGHTER = {"10_threshold_tuning": {"n_bootstrap": 10}, "12_ensemble": {"tta": Fa
            "13_explain": {"max_images": 20, "n_show": 1}, "16_robustness": {"max_images": 16}}  # fmt: skip
 
 
+def without_expectations(parameters: dict) -> dict:
+    """The parameters without the ``expect_*`` answers of the CI size."""
+    return {k: v for k, v in parameters.items() if not k.startswith("expect_")}
+
+
 def read_only_copies(path: Path, values: dict, folder: Path) -> list[Path]:
     """The notebook's upstream runs (made first, as its nbmake run makes them), the first
     two copied into ``folder``: a study of several runs needs no more to show it writes into
@@ -154,13 +159,12 @@ def test_papermill_with_overrides_on_user_data(path, tmp_path, messy_csv_folder,
     if "data_dir" in names:
         parameters["data_dir"] = str(messy_csv_folder)
         # a user's data is not held to the CI size's expected results, only to the invariants
-        parameters = {k: v for k, v in parameters.items() if not k.startswith("expect_")}
+        parameters = without_expectations(parameters)
     copies = []
     if path.stem in READS_RUNS:
         values = {p.name: ast.literal_eval(p.default) for p in declared} | parameters
         copies = read_only_copies(path, values, tmp_path / "input")
-        parameters = {k: v for k, v in parameters.items() if not k.startswith("expect_")}
-        parameters |= LIGHTER[path.stem]
+        parameters = without_expectations(parameters) | LIGHTER[path.stem]
         parameters |= {READS_RUNS[path.stem]: ",".join(map(str, copies)), "make_missing": False}
         monkeypatch.setenv("DFLIB_READ_ONLY", os.pathsep.join(map(str, copies)))
         monkeypatch.setenv("DFLIB_STUDIES", str(tmp_path / "studies"))

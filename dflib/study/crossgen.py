@@ -112,12 +112,16 @@ def held_out_fakes_validated(plan: list[PlannedRun], runs: list[RunFolder]) -> i
     where the family stayed unseen. Validation is split from the same family-filtered
     table as training, so a held-out family that leaks into training shows here too; it
     would also tune the run's threshold on fakes the study calls unseen."""
-    leaked = 0
+    leaked, tables = 0, {}  # one read of each data the runs trained on
     for p, run in zip(plan, runs, strict=True):
         family = held_out(p)
         if family == ALL:
             continue
-        train = load_split(p.config.data_dir, "train", **data_options(p.config)).frame
+        options = data_options(p.config)
+        key = (str(p.config.data_dir), *options.values())
+        if key not in tables:
+            tables[key] = load_split(p.config.data_dir, "train", **options).frame
+        train = tables[key]
         validated = set(run.read_predictions("val")["id"].astype(str))
         fakes = train[(train["label"] == 1) & (train["family"].astype(str) == family)]
         leaked += int(fakes["id"].astype(str).isin(validated).sum())
