@@ -127,6 +127,32 @@ def class_folder_root(tmp_path: Path) -> Path:
     return root
 
 
+def narrow_model(arch: str):
+    from dflib.models import create_model
+
+    return create_model(arch, widths=(4, 8, 8, 8), depths=(1, 1, 1, 1))
+
+
+def take_the_gpu_path() -> None:
+    """The fused update and channels_last on a CPU, as on a GPU, with the narrow model
+    (also called in DDP workers; tests/test_gpu_path.py says why)."""
+    from dflib.train import loop, machine, optim
+
+    optim.FUSED_DEVICES = ("cuda", "cpu")
+    machine.CHANNELS_LAST_DEVICES = ("cuda", "cpu")
+    loop.create_model = narrow_model
+
+
+@pytest.fixture
+def gpu_path(monkeypatch):
+    from dflib.train import loop, machine, optim
+
+    for module, name in ((optim, "FUSED_DEVICES"), (machine, "CHANNELS_LAST_DEVICES"),
+                         (loop, "create_model")):  # fmt: skip
+        monkeypatch.setattr(module, name, getattr(module, name))  # restored afterwards
+    take_the_gpu_path()
+
+
 def killed_then_resumed(config, out: str):
     """Train ``config`` into ``out``, stop it at epoch 2's second batch as a kernel death
     would (``KeyboardInterrupt`` from a step hook; 5 batches per epoch), check ``last.pt``

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 import torch
 import torch.multiprocessing as mp
+from conftest import take_the_gpu_path
+from test_gpu_path import GPU_STEP, tiny
 
 from dflib.train import TrainingDiverged, fit, get_recipe, load_checkpoint, loop
 from dflib.train.distributed import World, shard
@@ -68,8 +70,6 @@ def _worker(rank: int, port: int, out: str, resume: bool, kill_at: int, nan_at: 
     torch.set_num_threads(1)
     config = tiny_config()
     if gpu_path:  # Kaggle's T4 x2 step: fp16 + GradScaler, fused AdamW, channels_last
-        from test_gpu_path import take_the_gpu_path, tiny
-
         take_the_gpu_path()
         config = tiny(workers=0)
     if nan_at and rank == 1:
@@ -101,9 +101,12 @@ def run_ddp(out, resume=False, kill_at=0, nan_at=0, gpu_path=False) -> None:
 
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory):
+    """One uninterrupted two-process run of the step DDP users train with: Kaggle's T4 x2
+    (fp16 + GradScaler("cpu"), fused AdamW and channels_last; tests/test_gpu_path.py runs
+    the same step in one process)."""
     out = tmp_path_factory.mktemp("ddp") / "run"
     out.mkdir()
-    run_ddp(out)
+    run_ddp(out, gpu_path=True)
     return out
 
 
@@ -129,14 +132,17 @@ def test_shards_are_disjoint_and_equal_in_batches():
     assert not set(parts[0]) & set(parts[1]) and not set(parts[1]) & set(parts[2])
 
 
+@pytest.mark.usefixtures("gpu_path")
+@pytest.mark.xdist_group("ddp_run")  # one worker makes the run for the three that read it
 def test_ddp_keeps_ranks_in_step_and_matches_a_single_process_run(ddp_run, tmp_path):
+    assert json.loads((ddp_run / "params.json").read_text())["step"] == GPU_STEP
     # rank 1 ends with the last epoch's parameters, rank 0 saved them in last.pt (its own
     # model then takes best.pt's): synchronised gradients keep them identical
     last = load_checkpoint(ddp_run / "last.pt")["model"]
     rank1 = torch.load(ddp_run / "rank1-params.pt", weights_only=True)
     assert rank1 and all(torch.equal(rank1[k], last[k]) for k in rank1)
     history = pd.read_csv(ddp_run / "history.csv")
-    single = fit(tiny_config(), out=str(tmp_path / "single"), progress=False)
+    single = fit(tiny(workers=0), out=str(tmp_path / "single"), progress=False)
     assert len(history) == len(single.history) == 2
     val = pd.read_csv(ddp_run / "predictions_val.csv", dtype={"id": str})
     assert sorted(val["id"]) == sorted(single.run.read_predictions("val")["id"]), (
@@ -147,6 +153,7 @@ def test_ddp_keeps_ranks_in_step_and_matches_a_single_process_run(ddp_run, tmp_p
     assert history["val_auc"].notna().all()
 
 
+@pytest.mark.xdist_group("ddp_run")
 def test_ddp_validates_rank_zeros_model_on_every_rank(ddp_run):
     """DDP copies rank 0's buffers to the others at the start of each forward, so after an
     epoch's last step every rank holds its own BatchNorm statistics: validation scored on
@@ -169,17 +176,6 @@ def test_ddp_validates_rank_zeros_model_on_every_rank(ddp_run):
             assert torch.equal(ours[name], theirs[name]), (epoch, name)
 
 
-def test_ddp_resumes_from_rank_zeros_checkpoint(ddp_run, tmp_path):
-    out = tmp_path / "killed"
-    out.mkdir()
-    run_ddp(out, kill_at=6)  # epoch 2 (4 steps per rank per epoch), second step
-    assert load_checkpoint(out / "last.pt")["epoch"] == 1
-    run_ddp(out, resume=True)
-    resumed = pd.read_csv(out / "history.csv").drop(columns=["seconds", "images_per_s"])
-    whole = pd.read_csv(ddp_run / "history.csv").drop(columns=["seconds", "images_per_s"])
-    pd.testing.assert_frame_equal(resumed, whole)
-
-
 def test_a_nan_loss_on_one_rank_stops_every_rank(tmp_path):
     # rank 1's last step of epoch 2 (4 steps per rank per epoch): rank 0's own losses are
     # finite up to the epoch's end, yet it must stop too, not wait for rank 1 in validation
@@ -190,20 +186,15 @@ def test_a_nan_loss_on_one_rank_stops_every_rank(tmp_path):
     assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
 
 
-def test_a_gpu_path_ddp_run_killed_and_resumed_equals_the_uninterrupted_one(tmp_path):
-    """Kaggle's T4 x2 on gloo: fp16 + GradScaler("cpu"), fused AdamW and channels_last in
-    each of two processes (tests/test_gpu_path.py runs the same step in one)."""
-    from test_gpu_path import GPU_STEP
-
-    whole, killed = tmp_path / "whole", tmp_path / "killed"
-    whole.mkdir()
+@pytest.mark.xdist_group("ddp_run")
+def test_a_ddp_run_killed_and_resumed_equals_the_uninterrupted_one(ddp_run, tmp_path):
+    """Every rank resumes from rank 0's last.pt - model, optimiser, GradScaler and the
+    sampler's epoch - so the resumed history equals the whole run's."""
+    killed = tmp_path / "killed"
     killed.mkdir()
-    run_ddp(whole, gpu_path=True)
-    assert json.loads((whole / "params.json").read_text())["step"] == GPU_STEP
     run_ddp(killed, kill_at=3, gpu_path=True)  # epoch 2's first step (2 per rank and epoch)
     assert load_checkpoint(killed / "last.pt")["epoch"] == 1
     run_ddp(killed, resume=True, gpu_path=True)
     resumed = pd.read_csv(killed / "history.csv").drop(columns=["seconds", "images_per_s"])
-    pd.testing.assert_frame_equal(
-        resumed, pd.read_csv(whole / "history.csv").drop(columns=["seconds", "images_per_s"])
-    )
+    whole = pd.read_csv(ddp_run / "history.csv").drop(columns=["seconds", "images_per_s"])
+    pd.testing.assert_frame_equal(resumed, whole)

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 import torch
 from conftest import killed_then_resumed
 
-from dflib.models import create_model
 from dflib.train import fit, get_recipe, loop, machine, optim
 from dflib.train.loop import train_one_epoch
 from dflib.train.losses import make_loss
@@ -23,26 +21,6 @@ from dflib.train.machine import Device
 
 TIMING = ["seconds", "images_per_s"]
 GPU_STEP = "eager, float16 autocast + GradScaler, channels_last, AdamW fused update"
-
-
-def narrow_model(arch: str):
-    return create_model(arch, widths=(4, 8, 8, 8), depths=(1, 1, 1, 1))
-
-
-def take_the_gpu_path() -> None:
-    """The fused update and channels_last on a CPU, as on a GPU, with the narrow model
-    (also called in DDP workers)."""
-    optim.FUSED_DEVICES = ("cuda", "cpu")
-    machine.CHANNELS_LAST_DEVICES = ("cuda", "cpu")
-    loop.create_model = narrow_model
-
-
-@pytest.fixture
-def gpu_path(monkeypatch):
-    for module, name in ((optim, "FUSED_DEVICES"), (machine, "CHANNELS_LAST_DEVICES"),
-                         (loop, "create_model")):  # fmt: skip
-        monkeypatch.setattr(module, name, getattr(module, name))  # restored afterwards
-    take_the_gpu_path()
 
 
 def tiny(**overrides):

@@ -115,6 +115,10 @@ READ_ONLY_GUARD = Path(__file__).resolve().parent / "fixtures" / "read_only"
 # on read-only runs a study's answers are not checked again (its nbmake run asserts them);
 # what is checked is that it writes into none of its runs, so it does the least work that
 # still reads each of them
+# the training notebooks 04-09 run the same code cells (their template; a test below holds
+# them to it): one of them runs on the user's folder, the others only take papermill's -p
+TRAINING = [p for p in PAIRS if p.stem[:2] in {"04", "05", "06", "07", "08", "09"}]
+RUNS_THE_TEMPLATE = "07_train_freqnet"
 LIGHTER = {"10_threshold_tuning": {"n_bootstrap": 10}, "12_ensemble": {"tta": False},
            "13_explain": {"max_images": 20, "n_show": 1}, "16_robustness": {"max_images": 16}}  # fmt: skip
 
@@ -172,9 +176,13 @@ def test_papermill_with_overrides_on_user_data(path, tmp_path, messy_csv_folder,
             filter(None, [str(READ_ONLY_GUARD), os.environ.get("PYTHONPATH")])))  # fmt: skip
     before = file_hashes(copies)
     # a notebook that reads neither a data folder nor runs would run here exactly as its
-    # nbmake run does (the same CI values): only papermill's injection is checked for it
+    # nbmake run does (the same CI values), and a training notebook other than the one that
+    # runs the template would run the same code: only papermill's injection is checked
     same_as_nbmake = "data_dir" not in names and not copies
-    executed = run_with_papermill(path, tmp_path / path.name, parameters, same_as_nbmake)
+    same_code = path in TRAINING and path.stem != RUNS_THE_TEMPLATE
+    executed = run_with_papermill(
+        path, tmp_path / path.name, parameters, prepare_only=same_as_nbmake or same_code
+    )
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and "data_dir" in injected[0].source or "data_dir" not in names
     errors = [
@@ -218,14 +226,12 @@ def test_setup_cell_makes_no_pip_call_where_dflib_imports(monkeypatch, capsys):
     assert len(printed) == 1 and "runs go to" in printed[0]
 
 
-TRAINING = [p for p in PAIRS if p.stem[:2] in {"04", "05", "06", "07", "08", "09"}]
-
-
 def test_training_notebooks_are_written_from_their_template(script):
     """``make notebooks`` would change nothing: each training notebook is the template with
     its own fields, and a hand edit to one of them (or to the template alone) fails here."""
     notebooks = script("notebooks")
     assert sorted(notebooks.TRAINING) == [p.stem for p in TRAINING]
+    assert RUNS_THE_TEMPLATE in notebooks.TRAINING, "the one run on a user's folder"
     assert notebooks.main(["--check"]) == 0
     edited = notebooks.TEMPLATE.read_text().replace("## Learning curves", "## Curves")
     assert all(
