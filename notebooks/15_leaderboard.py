@@ -128,10 +128,12 @@ from dflib.study.claims import (
     claim_runs,
     claims,
     claims_plan,
+    expected_verdicts,
     make_command,
     missing_runs,
     regimes_section,
     training_command,
+    verdicts_of,
     write_reports,
 )
 from dflib.train.plan import ensure_planned
@@ -140,6 +142,7 @@ from dflib.viz.leaderboard import converged_curves, score_vs_cost
 from dflib.viz.plotting import save
 
 root = runs_root(runs_dir)
+expected = expected_verdicts(expect_verdicts)  # a malformed pair stops here, before training
 plan = claims_plan(
     make_seeds, size=make_size, img_size=make_img_size, epochs=make_epochs,
     train_images=make_train_images, prefix=prefix,
@@ -250,8 +253,5 @@ checks.true("a run of the plan finished (its run checks above)", bool(finished))
 checks.expect("runs in the configurations", int(board["n"].sum()) if "n" in board else 0, equals=len(table))
 words = findings["verdict"].map(base_verdict)
 checks.true("every verdict is one of the six", bool(words.isin(VERDICTS).all()))
-expected = dict(pair.split(":", 1) for pair in expect_verdicts.split(";") if ":" in pair)
-observed = {finding: words[findings["finding"].str.startswith(finding)].tolist() for finding in expected}
-checks.expect("verdicts expected at this size", {f: v[0] if v else "no such finding" for f, v in observed.items()},
-              equals=expected or None)  # fmt: skip
+checks.expect("verdicts expected at this size", verdicts_of(findings, expected), equals=expected or None)
 checks.done();

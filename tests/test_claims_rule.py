@@ -255,3 +255,23 @@ def test_early_stopping_is_part_of_the_regime():
     assert regime != Regime(64, 30, 6000, "demo")
     command = plan_command(regime.setting, "runs")
     assert "--epochs 30" in command and "--early-stopping 5 --early-stopping-metric auc" in command
+
+
+def test_expected_verdicts_are_read_whole_or_refused_by_name():
+    """A notebook's ``expect_verdicts``: a finding's name may hold a colon, and a pair
+    that is not 'finding:verdict' stops with the verdicts it may name instead of being
+    dropped (which turned the check off)."""
+    import pandas as pd
+
+    from dflib.study.claims import expected_verdicts, verdicts_of
+
+    text = "class weights:reproduced; ratio 5:1:not comparable;"
+    assert expected_verdicts(text) == {"class weights": "reproduced", "ratio 5:1": "not comparable"}
+    assert expected_verdicts("") == {}
+    for bad in ("class weights reproduced", "class weights:reproducd", ":refuted"):
+        with pytest.raises(ValueError, match="finding:verdict"):
+            expected_verdicts(bad)
+    findings = pd.DataFrame({"finding": ["class weights help", "ratio 5:1 holds"],
+                             "verdict": ["reproduced at 64 px / 3 epochs", "not comparable"]})  # fmt: skip
+    assert verdicts_of(findings, {"class weights": "", "ratio 5:1": "", "hrnet": ""}) == {
+        "class weights": "reproduced", "ratio 5:1": "not comparable", "hrnet": "no such finding"}  # fmt: skip

@@ -1191,6 +1191,29 @@ def base_verdict(verdict: str) -> str:
     return str(verdict).split(" at ")[0].split(":")[0]
 
 
+def expected_verdicts(text: str) -> dict[str, str]:
+    """``"class weights:reproduced;freqnet:not comparable"`` -> ``{finding start: verdict}``
+    (a notebook's ``expect_verdicts``; a finding's name may hold a colon, a verdict never
+    does). A pair without a colon or with a verdict not in :data:`VERDICTS` is refused by
+    name rather than dropped, so a typo cannot turn a check off."""
+    expected = {}
+    for pair in filter(None, (p.strip() for p in text.split(";"))):
+        finding, _, verdict = pair.rpartition(":")
+        if not finding.strip() or verdict.strip() not in VERDICTS:
+            raise ValueError(f"expected verdicts: {pair!r} is not 'finding:verdict' with a "
+                             f"verdict among {', '.join(VERDICTS)}; pairs are separated by ';'")  # fmt: skip
+        expected[finding.strip()] = verdict.strip()
+    return expected
+
+
+def verdicts_of(findings: pd.DataFrame, expected: dict[str, str]) -> dict[str, str]:
+    """The verdict (its base word) of the first finding that starts with each of
+    ``expected``'s keys, or ``"no such finding"``: what a check compares with ``expected``."""
+    words = findings["verdict"].map(base_verdict)
+    return {start: next(iter(words[findings["finding"].str.startswith(start)]), "no such finding")
+            for start in expected}  # fmt: skip
+
+
 def verdict_counts(frame: pd.DataFrame) -> dict[str, int]:
     return frame["verdict"].map(base_verdict).value_counts().to_dict()
 
