@@ -104,6 +104,22 @@ def test_epoch_loss_equals_an_eager_per_step_reference():
     assert same_weights(model.state_dict(), reference.state_dict())
 
 
+def test_the_cpu_duration_estimate_leaves_out_the_first_steps_warm_up():
+    """A first step that pays the warm-up (10 s here, then 1 s a step of 32 images) is left
+    out of the rate: 32,000 images at 1 s per 32, plus evaluation, is about 0.3 h."""
+    said = []
+    config = get_recipe("freqnet", epochs=1, finetune_epochs=0)
+    hook = loop.duration_estimate(config, torch.device("cpu"), 32_000, said.append)
+    for index in range(8):
+        hook(index, 32 * (index + 1), 10.0 + index)
+    assert len(said) == 1 and "about 0.3 h" in said[0], said
+    quiet = []
+    gpu = loop.duration_estimate(config, torch.device("cuda"), 32_000, quiet.append)
+    for index in range(8):
+        gpu(index, 32 * (index + 1), 10.0 + index)
+    assert quiet == [], "said on a CPU only"
+
+
 def test_augmentation_runs_in_float32_outside_autocast():
     """Under bf16 autocast the model sees the very images a float32 run sees: blur and
     sharpness convolve in float32, not in the autocast dtype."""
