@@ -157,3 +157,21 @@ def test_flops_positive():
     tiny(torch.zeros(1, 3, 8, 8))
     assert flops(tiny, 8) == 2 * (3 * 9 * 4 * 36) + 2 * (4 * 36 * 2)
     assert arch_flops("rgb_fft", 64) > 0
+
+
+def test_baselines_are_shuffled_once_per_version_of_the_predictions(tmp_path, monkeypatch):
+    """make results reads every ledger run several times; the shuffled-label floors are
+    computed once for each run's prediction files, and again when those files change."""
+    from dflib.study import leaderboard as lb
+
+    calls = []
+    real = lb.learning
+    monkeypatch.setattr(lb, "learning", lambda *a, **k: calls.append(1) or real(*a, **k))
+    run = _fake_run(tmp_path, "a-run", "freqnet", 42, 0.7)
+    first = lb.baselines(run)
+    assert len(calls) == 2 and lb.baselines(run) == first and len(calls) == 2, "val and test, once"
+    first["learned"] = "changed by a caller"
+    assert lb.baselines(run)["learned"] is True, "each caller gets its own copy"
+    labels = np.arange(72) % 6 == 0
+    rf.write_predictions(run.predictions_val, range(72), labels, 1.0 - labels)  # now inverted
+    assert lb.baselines(run)["learned"] is False and len(calls) == 4

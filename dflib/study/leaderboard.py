@@ -18,6 +18,7 @@ in :mod:`dflib.study.claims`) beside its own order.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import shlex
@@ -176,7 +177,19 @@ def baselines(run: RunFolder) -> dict[str, Any]:
     every image fake (``<split>_all_fake_f1``) and the 99th percentile of the AUC under
     shuffled labels (``<split>_auc_floor``; NaN where a split has no labels of both
     classes), and ``learned``: the validation AUC clears that percentile
-    (:func:`dflib.metrics.learning`, the notebooks' rule; ``None`` where it cannot tell)."""
+    (:func:`dflib.metrics.learning`, the notebooks' rule; ``None`` where it cannot tell).
+
+    Computed once per version of the run's prediction files: the shuffles cost about 0.1 s
+    a run, and ``make results`` reads the ledger's runs several times (the leaderboard,
+    each claims table, the curves)."""
+    paths = (run.predictions_val, run.predictions_test)
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else None for p in paths)
+    return dict(_baselines(run.root.resolve(), stamp))
+
+
+@functools.lru_cache(maxsize=4096)
+def _baselines(root: Path, stamp: tuple) -> dict[str, Any]:
+    run = RunFolder(root)
     out: dict[str, Any] = {key: np.nan for key in BASELINES} | {"learned": None}
     for split in ("val", "test"):
         try:
