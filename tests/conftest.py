@@ -62,6 +62,15 @@ def write_rgb(
     return path
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Each test's pyplot figures are closed after it: pyplot keeps every figure open, and
+    a worker that ran the plotting tests one after another held more than 20."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
 @pytest.fixture
 def eager_backend(monkeypatch):
     """``torch.compile`` with dynamo's ``eager`` backend: what dynamo traces and counts, without
