@@ -112,13 +112,13 @@ def run_with_papermill(
 READS_RUNS = {"10_threshold_tuning": "run", "12_ensemble": "runs", "13_explain": "run",
               "16_robustness": "runs"}  # fmt: skip
 READ_ONLY_GUARD = Path(__file__).resolve().parent / "fixtures" / "read_only"
-# on read-only runs a study's answers are not checked again (its nbmake run asserts them);
-# what is checked is that it writes into none of its runs, so it does the least work that
-# still reads each of them
 # the training notebooks 04-09 run the same code cells (their template; a test below holds
 # them to it): one of them runs on the user's folder, the others only take papermill's -p
 TRAINING = [p for p in PAIRS if p.stem[:2] in {"04", "05", "06", "07", "08", "09"}]
 RUNS_THE_TEMPLATE = "07_train_freqnet"
+# on read-only runs a study's answers are not checked again (its nbmake run asserts them);
+# what is checked is that it writes into none of its runs, so it does the least work that
+# still reads each of them
 LIGHTER = {"10_threshold_tuning": {"n_bootstrap": 10}, "12_ensemble": {"tta": False},
            "13_explain": {"max_images": 20, "n_show": 1}, "16_robustness": {"max_images": 16}}  # fmt: skip
 

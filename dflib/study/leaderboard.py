@@ -182,9 +182,11 @@ def baselines(run: RunFolder) -> dict[str, Any]:
     Computed once per version of the run's prediction files: the shuffles cost about 0.1 s
     a run, and ``make results`` reads the ledger's runs several times (the leaderboard,
     each claims table, the curves)."""
-    paths = (run.predictions_val, run.predictions_test)
-    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else None for p in paths)
-    return dict(_baselines(run.root.resolve(), stamp))
+    stamp = []
+    for path in (run.predictions_val, run.predictions_test):
+        stat = path.stat() if path.is_file() else None
+        stamp.append(stat and (stat.st_mtime_ns, stat.st_size))
+    return dict(_baselines(run.root.resolve(), tuple(stamp)))
 
 
 @functools.lru_cache(maxsize=4096)

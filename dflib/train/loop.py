@@ -320,7 +320,7 @@ def duration_estimate(
         if index == 0:
             mark.update(seen=seen, seconds=seconds)
             return
-        if index < 4 or not mark:
+        if index < 4:
             return
         said["done"] = True
         per_image = (seconds - mark["seconds"]) / max(seen - mark["seen"], 1)
