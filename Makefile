@@ -77,9 +77,9 @@ demo: install
 # The learned floor of every training notebook (04-09), at the size where they learn on a
 # CPU: the demo benchmark, 64 px, 3 epochs, no fine-tuning, seed 42 (about an hour on 2
 # cores). Each notebook's checks hold its validation AUC to the floor of the demo table
-# (scripts/expectations.py; none for XceptionResNet50, which does not learn at this size)
-# and print the 99th percentile of label-shuffled predictions beside it. Executed copies
-# land in reports/test-demo/; every notebook runs, then the target fails if any failed.
+# (scripts/expectations.py) and print the 99th percentile of label-shuffled predictions
+# beside it. Executed copies land in reports/test-demo/; every notebook runs, then the
+# target fails if any failed.
 test-demo: install
 	mkdir -p reports/test-demo build
 	$(PYTHON) -m dflib generate --size demo

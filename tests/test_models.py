@@ -71,23 +71,42 @@ def test_spec_sizes_in_megabytes():
 
 @pytest.mark.parametrize("name", MODELS)
 def test_forward_backward_every_parameter_learns(name):
+    """Every parameter gets a finite gradient, non-zero by the second step.
+
+    The second step because a residual branch whose last BatchNorm scale starts at zero
+    (XceptionResNet50) passes no gradient upstream until one update has moved that scale.
+    """
     model = _build(name).train()
-    out = model(_images())
     n_out = model_cfg(name).num_classes
-    assert out.shape == (BATCH, n_out)
-    assert torch.isfinite(out).all()
     target = torch.tensor([0, 1])
-    if n_out == 1:
-        loss = F.binary_cross_entropy_with_logits(out[:, 0], target.float())
-    else:
-        loss = F.cross_entropy(out, target)
-    loss.backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None]
-    assert not missing, f"parameters without gradient: {missing}"
-    bad = [n for n, p in model.named_parameters() if not torch.isfinite(p.grad).all()]
-    assert not bad, f"non-finite gradients: {bad}"
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(2):
+        optimizer.zero_grad(set_to_none=True)
+        out = model(_images())
+        assert out.shape == (BATCH, n_out)
+        assert torch.isfinite(out).all()
+        if n_out == 1:
+            loss = F.binary_cross_entropy_with_logits(out[:, 0], target.float())
+        else:
+            loss = F.cross_entropy(out, target)
+        loss.backward()
+        missing = [n for n, p in model.named_parameters() if p.grad is None]
+        assert not missing, f"parameters without gradient: {missing}"
+        bad = [n for n, p in model.named_parameters() if not torch.isfinite(p.grad).all()]
+        assert not bad, f"non-finite gradients: {bad}"
+        optimizer.step()
     dead = [n for n, p in model.named_parameters() if not p.grad.any()]
     assert not dead, f"parameters whose gradient is exactly zero: {dead}"
+
+
+def test_xception_resnet_blocks_start_as_their_shortcut():
+    """Zero last-BN scales: at initialisation each block returns ReLU(shortcut(x))."""
+    model = _build("xception_resnet50").eval()
+    x = torch.randn(2, 3, 64, 64)
+    h = model.stem(x)
+    for block in (m for stage in model.stages for m in stage):
+        assert torch.equal(block(h), torch.relu(block.shortcut(h)))
+        h = block(h)
 
 
 @pytest.mark.parametrize("name", MODELS)

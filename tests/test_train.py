@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -211,6 +213,16 @@ def test_killed_mid_epoch_then_resumed_equals_uninterrupted(reference_run, tmp_p
         reference_run.history.drop(columns=TIMING), resumed.history.drop(columns=TIMING)
     )
     assert same_weights(reference_run.model.state_dict(), resumed.model.state_dict())
+
+
+def test_resuming_a_finished_run_says_so_and_trains_nothing(reference_run, tmp_path, capsys):
+    out = tmp_path / "finished"
+    shutil.copytree(reference_run.run.root, out)
+    again = fit(tiny(), out=str(out), resume=True, progress=False)
+    said = capsys.readouterr().out
+    assert f"{out} has finished training: evaluating its best.pt" in said
+    assert f"resuming {out}" not in said
+    pd.testing.assert_frame_equal(reference_run.history, again.history)
 
 
 @pytest.mark.parametrize("changed", [{"img_size": 72}, {"lr": 0.5}, {"augment": ()}])

@@ -63,7 +63,15 @@ class XceptionResNetBlock(nn.Module):
 
 
 class XceptionResNet50(ClassifierBase):
-    """Stem (7x7/2 conv + 3x3/2 max-pool), four stages, global average pool, linear."""
+    """Stem (7x7/2 conv + 3x3/2 max-pool), four stages, global average pool, linear.
+
+    Each block's last BatchNorm scale starts at zero, so that every block starts as its
+    shortcut (torchvision's ``zero_init_residual``, timm's ``zero_init_last``; Goyal et
+    al. 2017). The write-up names no initialisation; with unit scales the sixteen
+    blocks' residuals pile up and the network did not learn in the demo regime (64 px,
+    5,280 images: val AUC at most 0.54 in 9 epochs), where with zero scales the same run
+    reaches 0.88 by epoch 3.
+    """
 
     def __init__(
         self,
@@ -92,6 +100,9 @@ class XceptionResNet50(ClassifierBase):
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(self.num_features, num_classes)
         init_weights(self)
+        for block in self.modules():
+            if isinstance(block, XceptionResNetBlock):
+                nn.init.zeros_(block.conv3.bn2.weight)
 
 
 @register_model(

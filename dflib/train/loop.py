@@ -430,7 +430,9 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
     if state is not None:
         optimizer, scheduler, epoch, history, best = restore(state, model, config, dev.scaler)
         steps = int(state.get("steps", 0))
-        sink.say(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}")
+        sink.say(f"resuming {run.root} at epoch {epoch + 1} of {config.total_epochs}"
+                 if epoch < config.total_epochs else
+                 f"{run.root} has finished training: evaluating its best.pt")  # fmt: skip
         epoch = main_stage_on_resume(epoch, history, best, config, sink.say)
     step_model = wrap_step(model, mode, world, device, config.batch_size)
     graphs_before = compiled_graphs()
