@@ -78,6 +78,38 @@ def _tiny_step_parts(n=40, batch=2):
     return model, pipeline, make_loss("bce", [1.0, 1.0]), loader
 
 
+@pytest.mark.parametrize("amp", ["off", "fp16"])
+def test_clip_grad_norm_bounds_every_update_and_zero_leaves_it_alone(amp):
+    """Each update sees gradients of global norm ``clip_grad_norm`` where they were larger
+    (under a GradScaler: the unscaled ones, not clipped while scaled and then shrunk by the
+    scale); 0 leaves them as they came."""
+
+    def norms_seen(clip):
+        model, pipeline, loss_fn, loader = _tiny_step_parts(n=8, batch=2)
+        optimizer, norms = torch.optim.SGD(model.parameters(), lr=1e-3), []
+        original = optimizer.step
+
+        def step(*args, **kwargs):
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            norms.append(float(torch.linalg.vector_norm(torch.stack(
+                [torch.linalg.vector_norm(g) for g in grads]))))  # fmt: skip
+            return original(*args, **kwargs)
+
+        optimizer.step = step
+        train_one_epoch(model, loader, pipeline, loss_fn, optimizer,
+                        Device.for_run(torch.device("cpu"), amp), epoch=0, progress=False,
+                        clip_grad_norm=clip)  # fmt: skip
+        return norms
+
+    free = norms_seen(0.0)
+    limit = min(free) / 4
+    clipped = norms_seen(limit)
+    # a GradScaler skips the steps whose gradients overflowed, the same ones in both
+    assert free and len(clipped) == len(free)
+    assert min(free) > 2 * limit  # so every update is clipped: to the limit, not below it
+    assert limit * 0.999 <= min(clipped) <= max(clipped) <= limit * 1.001
+
+
 def test_epoch_loss_equals_an_eager_per_step_reference():
     """The device-side sum gives the mean a host loop of float(loss) gives, bit for bit."""
     import copy

@@ -396,7 +396,8 @@ class ResidentCache:
         for start in range(0, n, CHUNK):
             chunk = np.ascontiguousarray(images[np.arange(start, min(start + CHUNK, n))])
             self.images[start : start + len(chunk)].copy_(torch.from_numpy(chunk))
-        self.labels = torch.as_tensor(np.asarray(labels, dtype=np.int64), device=device)
+        # a copy: the labels may be a read-only view of the cache, which torch warns about
+        self.labels = torch.tensor(np.asarray(labels, dtype=np.int64), device=device)
 
     def describe(self) -> str:
         """One line for the run's log."""

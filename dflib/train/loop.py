@@ -112,6 +112,7 @@ def train_one_epoch(
     progress: bool = True,
     hooks: tuple[BatchHook, ...] = (),
     on_read: ReadHook | None = None,
+    clip_grad_norm: float = 0.0,
 ) -> dict[str, float]:
     """Train over ``loader`` once; returns the mean loss, images and seconds.
 
@@ -124,6 +125,8 @@ def train_one_epoch(
     (refreshing the progress bar) and at the epoch's end, before returning. Steps after
     a bad batch still run until that read, but the caller writes no checkpoint from them.
     ``on_read`` gets the loss at each of those reads (:data:`ReadHook`).
+    ``clip_grad_norm`` > 0 clips the gradients' global norm before each update (with a
+    GradScaler, after unscaling them); it needs no read of the device either.
 
     Raises:
         TrainingDiverged: a non-finite loss (the message names epoch, the first bad
@@ -145,10 +148,15 @@ def train_one_epoch(
         optimizer.zero_grad(set_to_none=True)
         if dev.scaler is not None:
             dev.scaler.scale(loss).backward()
+            if clip_grad_norm:
+                dev.scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
             dev.scaler.step(optimizer)
             dev.scaler.update()
         else:
             loss.backward()
+            if clip_grad_norm:
+                nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
             optimizer.step()
         seen += len(labels)
         read = (index + 1) % CHECK_EVERY == 0
@@ -463,7 +471,7 @@ def _fit(config, out, resume, progress, hooks, world: ddp.World, device) -> FitR
             reader = sink.reader(steps, optimizer.param_groups[0]["lr"])  # the loggers' steps
             stats = train_one_epoch(step_model, loader, pipeline, loss_fn, optimizer, dev,
                                     epoch=epoch, progress=progress, hooks=hooks,
-                                    on_read=reader)  # fmt: skip
+                                    on_read=reader, clip_grad_norm=config.clip_grad_norm)  # fmt: skip
             steps += len(batches)
             stats["loss"] = ddp.mean_over_ranks(world, stats["loss"], stats["images"])
             stats["images"] *= world.size
